@@ -1,0 +1,166 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    api_keys (org_id, id) {
+        org_id -> Uuid,
+        id -> Uuid,
+        environment -> Text,
+        name -> Text,
+        key_hash -> Bytea,
+        scopes -> Array<Nullable<Text>>,
+        org_user_id -> Nullable<Uuid>,
+        api_version -> Text,
+        expires_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    case_events (org_id, id) {
+        org_id -> Uuid,
+        id -> Uuid,
+        seq -> Int8,
+        environment -> Text,
+        case_id -> Uuid,
+        event_type -> Text,
+        actor_type -> Text,
+        actor_id -> Nullable<Uuid>,
+        actor_name -> Text,
+        changes -> Jsonb,
+        reason -> Nullable<Text>,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    cases (org_id, id) {
+        org_id -> Uuid,
+        environment -> Text,
+        id -> Uuid,
+        session_id -> Uuid,
+        status -> Text,
+        decision -> Nullable<Text>,
+        priority -> Text,
+        priority_rank -> Int2,
+        assigned_to -> Nullable<Uuid>,
+        claimed_at -> Nullable<Timestamptz>,
+        claim_expires_at -> Nullable<Timestamptz>,
+        entered_review_at -> Timestamptz,
+        decided_at -> Nullable<Timestamptz>,
+        escalated_to -> Nullable<Uuid>,
+        escalation_reason -> Nullable<Text>,
+        recommendation -> Nullable<Jsonb>,
+        recommended_by -> Nullable<Uuid>,
+        rejection_reason -> Nullable<Text>,
+        rejection_reason_code -> Nullable<Text>,
+        tags -> Array<Nullable<Text>>,
+        metadata -> Jsonb,
+        custom_fields -> Jsonb,
+        is_demo -> Bool,
+        version -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    environment_settings (org_id, environment) {
+        org_id -> Uuid,
+        environment -> Text,
+        dual_review -> Bool,
+        claim_ttl_seconds -> Int4,
+        demo_case_limit -> Int4,
+        api_pii_fields -> Nullable<Jsonb>,
+        sensitive_data_retention_days -> Nullable<Int4>,
+        rate_limit_per_minute -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notes (org_id, id) {
+        org_id -> Uuid,
+        id -> Uuid,
+        seq -> Int8,
+        environment -> Text,
+        case_id -> Uuid,
+        author_type -> Text,
+        author_name -> Text,
+        author_id -> Nullable<Uuid>,
+        content -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    org_users (org_id, id) {
+        org_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        email -> Text,
+        role -> Text,
+        active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Uuid,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (org_id, id) {
+        org_id -> Uuid,
+        environment -> Text,
+        id -> Uuid,
+        external_ref -> Nullable<Text>,
+        metadata -> Jsonb,
+        status -> Text,
+        checks -> Jsonb,
+        checks_summary -> Jsonb,
+        extracted_data_ciphertext -> Nullable<Bytea>,
+        extracted_data_key_id -> Nullable<Text>,
+        sensitive_data_expired -> Bool,
+        status_changed_at -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_outbox (org_id, id) {
+        org_id -> Uuid,
+        id -> Uuid,
+        seq -> Int8,
+        environment -> Text,
+        event -> Text,
+        case_id -> Nullable<Uuid>,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+        dispatched_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(api_keys -> organizations (org_id));
+diesel::joinable!(environment_settings -> organizations (org_id));
+diesel::joinable!(org_users -> organizations (org_id));
+diesel::joinable!(sessions -> organizations (org_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    api_keys,
+    case_events,
+    cases,
+    environment_settings,
+    notes,
+    org_users,
+    organizations,
+    sessions,
+    webhook_outbox,
+);

@@ -1,0 +1,48 @@
+//! The domain of Casework: the review case and its lifecycle, free of any I/O.
+//!
+//! Modules:
+//! - [`id`]: public identifiers (`rvc_…`, `ses_…`) and their UUIDs, as one newtype per resource.
+//! - [`tenant`]: organizations, environments and their settings.
+//! - [`directory`]: org users (reviewers), API keys, scopes and the authenticated principal.
+//! - [`session`]: verification sessions, their checks and extracted data (the evidence).
+//! - [`case`]: the case entity, its lifecycle as pure transition functions, events and notes.
+//! - [`page`]: pagination shared by every listing.
+//! - [`ports`]: the traits the adapters implement (repositories, authenticator, clock, ids).
+//! - [`service`]: [`service::CaseService`], the one entry point, generic over its ports.
+
+/// Declares a string-backed enumeration with `ALL`, `as_str` and `FromStr`.
+macro_rules! string_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vdoc])* $variant,)* }
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)*];
+            /// The wire and database spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $text,)* }
+            }
+        }
+        impl std::str::FromStr for $name {
+            type Err = crate::tenant::UnknownValue;
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                match text { $($text => Ok(Self::$variant),)* _ => Err(crate::tenant::UnknownValue) }
+            }
+        }
+    };
+}
+
+pub mod case;
+pub mod data;
+pub mod directory;
+pub mod id;
+pub mod page;
+pub mod ports;
+pub mod service;
+pub mod session;
+pub mod tenant;
+pub mod validation;
+
+/// A point in time, always UTC, truncated to microseconds (what PostgreSQL stores).
+pub type Timestamp = time::OffsetDateTime;

@@ -1,0 +1,9 @@
+DROP TABLE webhook_outbox;
+DROP TABLE notes;
+DROP TABLE case_events;
+DROP TABLE cases;
+DROP TABLE sessions;
+DROP TABLE api_keys;
+DROP TABLE org_users;
+DROP TABLE environment_settings;
+DROP TABLE organizations;
