@@ -1,1 +1,16 @@
-//! placeholder
+//! The adapters of Casework: the ports of `casework-domain` implemented for real.
+//!
+//! Modules:
+//! - [`postgres`]: every SQL statement of the project (Diesel + diesel-async over a deadpool
+//!   pool): the repositories, the API-key store, migrations, and driver-error translation.
+//! - [`auth`]: API-key secrets: their format, generation and SHA-256 hashing.
+//! - [`crypto`]: AES-256-GCM encryption of PII at rest, with key ids for rotation.
+//! - [`system`]: the real clock and id generator.
+//! - `testing` (feature `testing`): a fresh database per test, cloned from a migrated template.
+
+pub mod auth;
+pub mod crypto;
+pub mod postgres;
+pub mod system;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

@@ -2,10 +2,12 @@
 //!
 //! Modules:
 //! - [`id`]: public identifiers (`rvc_…`, `ses_…`) and their UUIDs, as one newtype per resource.
+//! - [`data`], [`validation`]: client data maps and field-level validation errors.
 //! - [`tenant`]: organizations, environments and their settings.
 //! - [`directory`]: org users (reviewers), API keys, scopes and the authenticated principal.
 //! - [`session`]: verification sessions, their checks and extracted data (the evidence).
 //! - [`case`]: the case entity, its lifecycle as pure transition functions, events and notes.
+//! - [`json`]: the public JSON shapes, shared by HTTP responses and webhook payloads.
 //! - [`page`]: pagination shared by every listing.
 //! - [`ports`]: the traits the adapters implement (repositories, authenticator, clock, ids).
 //! - [`service`]: [`service::CaseService`], the one entry point, generic over its ports.
@@ -37,6 +39,7 @@ pub mod case;
 pub mod data;
 pub mod directory;
 pub mod id;
+pub mod json;
 pub mod page;
 pub mod ports;
 pub mod service;

@@ -186,6 +186,17 @@ pub trait CaseRepository: Send + Sync + 'static {
         now: Timestamp,
     ) -> impl Future<Output = Result<Page<Case>, StoreError>> + Send;
 
+    /// The case's events, oldest first (the audit trail).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn list_events(
+        &self,
+        tenant: Tenant,
+        case_id: CaseId,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<RecordedEvent>, StoreError>> + Send;
+
     /// Saves an accepted change if the stored case still has `expected_version`: the case row,
     /// its events, their outbox rows, the note and the session status, in one transaction.
     ///

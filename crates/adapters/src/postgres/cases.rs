@@ -1,0 +1,518 @@
+//! [`CaseRepository`] on PostgreSQL: each business operation is one transaction writing the case
+//! row (with an optimistic `version` check), its event rows and their outbox rows together.
+//!
+//! Reads apply the lease rule in SQL with the service's clock bound as a parameter: a lapsed
+//! lease reads as released in every filter, exactly as [`Case::as_of`] does in memory.
+
+use casework_domain::Timestamp;
+use casework_domain::case::{Case, CaseStatus};
+use casework_domain::id::{CaseId, Id, SessionId};
+use casework_domain::page::{CaseQuery, CaseSortKey, Page, PageRequest, Tab};
+use casework_domain::ports::{
+    CaseChange, CaseRepository, OpenCaseError, OpenedCase, RecordedEvent, SaveChangeError,
+    StoreError,
+};
+use casework_domain::session::SessionStatus;
+use casework_domain::tenant::Tenant;
+use diesel::dsl::{exists, not};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::PgStore;
+use super::errors::{Failure, classify, unavailable_or_unknown};
+use super::records::{CaseRecord, EventRecord, NoteRecord, OutboxRecord, parse_event};
+use super::schema::{case_events, cases, notes, sessions, webhook_outbox};
+
+/// A boolean condition on `cases`, composable at run time.
+type Condition = Box<dyn BoxableExpression<cases::table, Pg, SqlType = Bool>>;
+
+/// The outcome of a transaction: a business refusal, or a database failure.
+enum TxError<E> {
+    Refused(E),
+    Db(diesel::result::Error),
+}
+
+impl<E> From<diesel::result::Error> for TxError<E> {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Db(error)
+    }
+}
+
+/// Writes events and their outbox rows (in the events' order).
+pub(super) async fn write_events(
+    connection: &mut AsyncPgConnection,
+    events: &[RecordedEvent],
+    case: &Case,
+) -> Result<(), diesel::result::Error> {
+    let event_rows: Vec<EventRecord> = events.iter().map(EventRecord::from_event).collect();
+    diesel::insert_into(case_events::table)
+        .values(&event_rows)
+        .execute(connection)
+        .await?;
+    let outbox_rows: Vec<OutboxRecord> = events
+        .iter()
+        .filter_map(|e| OutboxRecord::for_case_event(e, case))
+        .collect();
+    if !outbox_rows.is_empty() {
+        diesel::insert_into(webhook_outbox::table)
+            .values(&outbox_rows)
+            .execute(connection)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts a new case with its `created` event (inside the caller's transaction).
+pub(super) async fn insert_opened(
+    connection: &mut AsyncPgConnection,
+    opened: &OpenedCase,
+) -> Result<(), diesel::result::Error> {
+    diesel::insert_into(cases::table)
+        .values(CaseRecord::from_case(&opened.case))
+        .execute(connection)
+        .await?;
+    write_events(
+        connection,
+        std::slice::from_ref(&opened.event),
+        &opened.case,
+    )
+    .await
+}
+
+fn in_tenant(tenant: Tenant) -> Condition {
+    Box::new(
+        cases::org_id
+            .eq(tenant.org_id.uuid())
+            .and(cases::environment.eq(tenant.environment.as_str())),
+    )
+}
+
+fn lapsed(now: Timestamp) -> Condition {
+    Box::new(cases::claim_expires_at.le(now).assume_not_null())
+}
+
+fn live(now: Timestamp) -> Condition {
+    Box::new(cases::claim_expires_at.gt(now).assume_not_null())
+}
+
+fn status_is(status: CaseStatus) -> Condition {
+    Box::new(cases::status.eq(status.as_str()))
+}
+
+fn any_of(conditions: Vec<Condition>) -> Condition {
+    conditions
+        .into_iter()
+        .reduce(|a, b| Box::new(a.or(b)))
+        .unwrap_or_else(|| Box::new(diesel::dsl::sql::<Bool>("false")))
+}
+
+fn all_of(conditions: Vec<Condition>) -> Condition {
+    conditions
+        .into_iter()
+        .reduce(|a, b| Box::new(a.and(b)))
+        .unwrap_or_else(|| Box::new(diesel::dsl::sql::<Bool>("true")))
+}
+
+/// The effective status is `status` (a lapsed `in_review` reads as `open`).
+fn effective_status(status: CaseStatus, now: Timestamp) -> Condition {
+    match status {
+        CaseStatus::Open => any_of(vec![
+            status_is(CaseStatus::Open),
+            all_of(vec![status_is(CaseStatus::InReview), lapsed(now)]),
+        ]),
+        CaseStatus::InReview => all_of(vec![status_is(CaseStatus::InReview), live(now)]),
+        other => status_is(other),
+    }
+}
+
+/// The effective assignee is one of `users` (after a lapse: the escalation target, or nobody).
+fn effectively_assigned(users: Vec<Uuid>, now: Timestamp) -> Condition {
+    any_of(vec![
+        all_of(vec![
+            Box::new(cases::assigned_to.eq_any(users.clone()).assume_not_null()),
+            no_live_lease_or_live(now),
+        ]),
+        all_of(vec![
+            lapsed(now),
+            status_is(CaseStatus::Escalated),
+            Box::new(cases::escalated_to.eq_any(users).assume_not_null()),
+        ]),
+    ])
+}
+
+/// The stored assignee counts: there is no lease, or it is live.
+fn no_live_lease_or_live(now: Timestamp) -> Condition {
+    Box::new(
+        cases::claim_expires_at
+            .is_null()
+            .or(cases::claim_expires_at.gt(now).assume_not_null()),
+    )
+}
+
+fn active() -> Condition {
+    Box::new(not(cases::status.eq_any([
+        CaseStatus::Approved.as_str(),
+        CaseStatus::Rejected.as_str(),
+    ])))
+}
+
+fn tab(tab: Tab, reviewer: Option<Uuid>, now: Timestamp) -> Condition {
+    match tab {
+        Tab::Unassigned => any_of(vec![
+            all_of(vec![
+                status_is(CaseStatus::Open),
+                Box::new(cases::assigned_to.is_null()),
+            ]),
+            all_of(vec![status_is(CaseStatus::InReview), lapsed(now)]),
+        ]),
+        Tab::Mine => match reviewer {
+            Some(reviewer) => all_of(vec![active(), effectively_assigned(vec![reviewer], now)]),
+            None => any_of(vec![]),
+        },
+        Tab::PendingSecondReview => status_is(CaseStatus::PendingSecondReview),
+        Tab::Escalated => status_is(CaseStatus::Escalated),
+        Tab::All => all_of(vec![]),
+    }
+}
+
+fn conditions(tenant: Tenant, query: &CaseQuery, now: Timestamp) -> Condition {
+    let mut all = vec![in_tenant(tenant)];
+    if !query.statuses.is_empty() {
+        all.push(any_of(
+            query
+                .statuses
+                .iter()
+                .map(|&s| effective_status(s, now))
+                .collect(),
+        ));
+    }
+    if let Some(selected) = query.tab {
+        all.push(tab(selected, query.reviewer.map(|r| r.uuid()), now));
+    }
+    if !query.assigned_to.is_empty() {
+        all.push(effectively_assigned(
+            query.assigned_to.iter().map(|u| u.uuid()).collect(),
+            now,
+        ));
+    }
+    if !query.priorities.is_empty() {
+        let priorities: Vec<&str> = query.priorities.iter().map(|p| p.as_str()).collect();
+        all.push(Box::new(cases::priority.eq_any(priorities)));
+    }
+    if !query.tags.is_empty() {
+        let tags: Vec<Option<String>> = query
+            .tags
+            .iter()
+            .map(|t| Some(t.as_str().to_owned()))
+            .collect();
+        all.push(Box::new(cases::tags.overlaps_with(tags)));
+    }
+    if !query.session_ids.is_empty() {
+        all.push(Box::new(
+            cases::session_id.eq_any(
+                query
+                    .session_ids
+                    .iter()
+                    .map(|s| s.uuid())
+                    .collect::<Vec<_>>(),
+            ),
+        ));
+    }
+    if let Some(after) = query.created_after {
+        all.push(Box::new(cases::created_at.ge(after)));
+    }
+    if let Some(before) = query.created_before {
+        all.push(Box::new(cases::created_at.lt(before)));
+    }
+    all_of(all)
+}
+
+fn page_bounds(page: PageRequest) -> (i64, i64) {
+    (
+        i64::from(page.limit()),
+        i64::try_from(page.offset()).unwrap_or(i64::MAX),
+    )
+}
+
+impl CaseRepository for PgStore {
+    async fn open_case(
+        &self,
+        opened: &OpenedCase,
+        reviewable: &[SessionStatus],
+    ) -> Result<(), OpenCaseError> {
+        let mut connection = self
+            .connection()
+            .await
+            .map_err(|e| OpenCaseError::Unavailable(e.0))?;
+        let tenant = opened.case.tenant;
+        let reviewable: Vec<&str> = reviewable.iter().map(|s| s.as_str()).collect();
+        let now = opened.case.created_at;
+        let result = connection
+            .transaction::<_, TxError<OpenCaseError>, _>(async |connection| {
+                {
+                    // Lock the session so its status cannot change under the new case.
+                    let status: Option<String> = sessions::table
+                        .filter(sessions::org_id.eq(tenant.org_id.uuid()))
+                        .filter(sessions::environment.eq(tenant.environment.as_str()))
+                        .filter(sessions::id.eq(opened.case.session_id.uuid()))
+                        .select(sessions::status)
+                        .for_update()
+                        .first(connection)
+                        .await
+                        .optional()?;
+                    let has_case: bool = diesel::select(exists(
+                        cases::table
+                            .filter(cases::org_id.eq(tenant.org_id.uuid()))
+                            .filter(cases::session_id.eq(opened.case.session_id.uuid())),
+                    ))
+                    .get_result(connection)
+                    .await?;
+                    match status {
+                        None => return Err(TxError::Refused(OpenCaseError::SessionNotFound)),
+                        Some(_) if has_case => {
+                            return Err(TxError::Refused(OpenCaseError::CaseExists));
+                        }
+                        Some(status) if !reviewable.contains(&status.as_str()) => {
+                            return Err(TxError::Refused(OpenCaseError::SessionNotReviewable));
+                        }
+                        Some(_) => {}
+                    }
+                    insert_opened(connection, opened).await?;
+                    diesel::update(sessions::table)
+                        .filter(sessions::org_id.eq(tenant.org_id.uuid()))
+                        .filter(sessions::id.eq(opened.case.session_id.uuid()))
+                        .filter(sessions::status.ne(SessionStatus::UnderReview.as_str()))
+                        .set((
+                            sessions::status.eq(SessionStatus::UnderReview.as_str()),
+                            sessions::status_changed_at.eq(now),
+                            sessions::updated_at.eq(now),
+                        ))
+                        .execute(connection)
+                        .await?;
+                    Ok(())
+                }
+            })
+            .await;
+        match result {
+            Ok(()) => Ok(()),
+            Err(TxError::Refused(refusal)) => Err(refusal),
+            Err(TxError::Db(error)) => Err(match classify(error) {
+                Failure::Constraint { name } if name == "cases_one_per_session" => {
+                    OpenCaseError::CaseExists
+                }
+                Failure::Constraint { name } => {
+                    OpenCaseError::Unknown(anyhow::anyhow!("unexpected violation of {name}"))
+                }
+                Failure::Unavailable(e) => OpenCaseError::Unavailable(e),
+                Failure::Unknown(e) => OpenCaseError::Unknown(e),
+            }),
+        }
+    }
+
+    async fn find_case(&self, tenant: Tenant, id: CaseId) -> Result<Option<Case>, StoreError> {
+        let mut connection = self.connection().await?;
+        let record: Option<CaseRecord> = cases::table
+            .filter(in_tenant(tenant))
+            .filter(cases::id.eq(id.uuid()))
+            .select(CaseRecord::as_select())
+            .first(&mut connection)
+            .await
+            .optional()
+            .map_err(unavailable_or_unknown)?;
+        record.map(CaseRecord::into_case).transpose()
+    }
+
+    async fn find_case_by_session(
+        &self,
+        tenant: Tenant,
+        session_id: SessionId,
+    ) -> Result<Option<Case>, StoreError> {
+        let mut connection = self.connection().await?;
+        let record: Option<CaseRecord> = cases::table
+            .filter(in_tenant(tenant))
+            .filter(cases::session_id.eq(session_id.uuid()))
+            .select(CaseRecord::as_select())
+            .first(&mut connection)
+            .await
+            .optional()
+            .map_err(unavailable_or_unknown)?;
+        record.map(CaseRecord::into_case).transpose()
+    }
+
+    async fn list_cases(
+        &self,
+        tenant: Tenant,
+        query: &CaseQuery,
+        page: PageRequest,
+        now: Timestamp,
+    ) -> Result<Page<Case>, StoreError> {
+        let mut connection = self.connection().await?;
+        let total: i64 = cases::table
+            .filter(conditions(tenant, query, now))
+            .count()
+            .get_result(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        let (limit, offset) = page_bounds(page);
+        let mut rows = cases::table
+            .filter(conditions(tenant, query, now))
+            .select(CaseRecord::as_select())
+            .into_boxed();
+        rows = match (query.sort.key, query.sort.reversed) {
+            (CaseSortKey::EnteredReviewAt, false) => {
+                rows.order_by((cases::entered_review_at.asc(), cases::id.asc()))
+            }
+            (CaseSortKey::EnteredReviewAt, true) => {
+                rows.order_by((cases::entered_review_at.desc(), cases::id.asc()))
+            }
+            (CaseSortKey::CreatedAt, false) => {
+                rows.order_by((cases::created_at.asc(), cases::id.asc()))
+            }
+            (CaseSortKey::CreatedAt, true) => {
+                rows.order_by((cases::created_at.desc(), cases::id.asc()))
+            }
+            (CaseSortKey::Priority, false) => {
+                rows.order_by((cases::priority_rank.desc(), cases::id.asc()))
+            }
+            (CaseSortKey::Priority, true) => {
+                rows.order_by((cases::priority_rank.asc(), cases::id.asc()))
+            }
+        };
+        let records: Vec<CaseRecord> = rows
+            .limit(limit)
+            .offset(offset)
+            .load(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        let items = records
+            .into_iter()
+            .map(CaseRecord::into_case)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            items,
+            total: u64::try_from(total).unwrap_or(0),
+            request: page,
+        })
+    }
+
+    async fn list_events(
+        &self,
+        tenant: Tenant,
+        case_id: CaseId,
+        page: PageRequest,
+    ) -> Result<Page<RecordedEvent>, StoreError> {
+        let mut connection = self.connection().await?;
+        let in_case = case_events::org_id
+            .eq(tenant.org_id.uuid())
+            .and(case_events::environment.eq(tenant.environment.as_str()))
+            .and(case_events::case_id.eq(case_id.uuid()));
+        let total: i64 = case_events::table
+            .filter(in_case)
+            .count()
+            .get_result(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        let (limit, offset) = page_bounds(page);
+        let records: Vec<EventRecord> = case_events::table
+            .filter(in_case)
+            .order_by(case_events::seq.asc())
+            .select(EventRecord::as_select())
+            .limit(limit)
+            .offset(offset)
+            .load(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        let items = records
+            .iter()
+            .map(|record| {
+                Ok(RecordedEvent {
+                    id: Id::from_uuid(record.id),
+                    case_id,
+                    tenant,
+                    event: parse_event(record)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Page {
+            items,
+            total: u64::try_from(total).unwrap_or(0),
+            request: page,
+        })
+    }
+
+    async fn save_change(
+        &self,
+        change: &CaseChange,
+        expected_version: u64,
+    ) -> Result<(), SaveChangeError> {
+        let mut connection = self
+            .connection()
+            .await
+            .map_err(|e| SaveChangeError::Unavailable(e.0))?;
+        let expected = i64::try_from(expected_version).unwrap_or(i64::MAX);
+        let result = connection
+            .transaction::<_, TxError<SaveChangeError>, _>(async |connection| {
+                let case = &change.case;
+                let tenant = case.tenant;
+                let updated = diesel::update(cases::table)
+                    .filter(cases::org_id.eq(tenant.org_id.uuid()))
+                    .filter(cases::id.eq(case.id.uuid()))
+                    .filter(cases::version.eq(expected))
+                    .set(CaseRecord::from_case(case))
+                    .execute(connection)
+                    .await?;
+                if updated == 0 {
+                    return Err(TxError::Refused(SaveChangeError::VersionConflict));
+                }
+                write_events(connection, &change.events, case).await?;
+                if let Some(note) = &change.note {
+                    diesel::insert_into(notes::table)
+                        .values(NoteRecord::from_note(tenant, note))
+                        .execute(connection)
+                        .await?;
+                }
+                if let Some(status) = change.session_status {
+                    diesel::update(sessions::table)
+                        .filter(sessions::org_id.eq(tenant.org_id.uuid()))
+                        .filter(sessions::id.eq(case.session_id.uuid()))
+                        .set((
+                            sessions::status.eq(status.as_str()),
+                            sessions::status_changed_at.eq(case.updated_at),
+                            sessions::updated_at.eq(case.updated_at),
+                        ))
+                        .execute(connection)
+                        .await?;
+                }
+                Ok(())
+            })
+            .await;
+        match result {
+            Ok(()) => Ok(()),
+            Err(TxError::Refused(refusal)) => Err(refusal),
+            Err(TxError::Db(error)) => Err(match classify(error) {
+                Failure::Unavailable(e) => SaveChangeError::Unavailable(e),
+                Failure::Constraint { name } => {
+                    SaveChangeError::Unknown(anyhow::anyhow!("unexpected violation of {name}"))
+                }
+                Failure::Unknown(e) => SaveChangeError::Unknown(e),
+            }),
+        }
+    }
+}
+
+/// The claim-next statement's eligibility and order (API.md §2), as SQL text with its binds
+/// `$1` org, `$2` environment, `$3` now, `$4` reviewer. The partial index `cases_claim_next_idx`
+/// is shaped exactly like it.
+pub const CLAIM_NEXT_CANDIDATE_SQL: &str = "\
+SELECT id FROM cases
+WHERE org_id = $1 AND environment = $2
+  AND ((status = 'open' AND assigned_to IS NULL)
+       OR (status = 'pending_second_review'
+           AND (claim_expires_at IS NULL OR claim_expires_at <= $3)
+           AND recommended_by IS DISTINCT FROM $4))
+ORDER BY priority_rank DESC, entered_review_at, id
+LIMIT 1
+FOR UPDATE SKIP LOCKED";

@@ -1,0 +1,353 @@
+//! Organizations, their environment settings, org users and API keys on PostgreSQL: the
+//! [`DirectoryRepository`] port, and the administration operations behind `casework admin`.
+
+use casework_domain::Timestamp;
+use casework_domain::directory::{ApiKey, OrgUser, Role, Scope, Scopes};
+use casework_domain::id::{ApiKeyId, Id, OrgUserId};
+use casework_domain::ports::{DirectoryRepository, StoreError};
+use casework_domain::tenant::{Environment, Organization, Settings, Tenant};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use super::PgStore;
+use super::errors::{Failure, classify, corrupt, unavailable_or_unknown};
+use super::records::decode;
+use super::schema::{api_keys, environment_settings, org_users, organizations};
+use crate::auth::ApiKeySecret;
+
+/// An `org_users` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = org_users, check_for_backend(diesel::pg::Pg))]
+struct OrgUserRecord {
+    org_id: Uuid,
+    id: Uuid,
+    name: String,
+    email: String,
+    role: String,
+    active: bool,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+impl OrgUserRecord {
+    fn into_user(self) -> Result<OrgUser, StoreError> {
+        Ok(OrgUser {
+            id: Id::from_uuid(self.id),
+            org_id: Id::from_uuid(self.org_id),
+            name: self.name,
+            email: self.email,
+            role: decode::<Role>("role", &self.role)?,
+            active: self.active,
+            created_at: self.created_at,
+        })
+    }
+}
+
+/// An `api_keys` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_keys, check_for_backend(diesel::pg::Pg))]
+pub(super) struct ApiKeyRecord {
+    pub(super) org_id: Uuid,
+    pub(super) id: Uuid,
+    pub(super) environment: String,
+    pub(super) name: String,
+    pub(super) key_hash: Vec<u8>,
+    pub(super) scopes: Vec<Option<String>>,
+    pub(super) org_user_id: Option<Uuid>,
+    pub(super) api_version: String,
+    pub(super) expires_at: Option<Timestamp>,
+    pub(super) last_used_at: Option<Timestamp>,
+    pub(super) created_at: Timestamp,
+    pub(super) revoked_at: Option<Timestamp>,
+}
+
+impl ApiKeyRecord {
+    fn new(key: &ApiKey, secret: &ApiKeySecret, api_version: &str) -> Self {
+        Self {
+            org_id: key.tenant.org_id.uuid(),
+            id: key.id.uuid(),
+            environment: key.tenant.environment.as_str().to_owned(),
+            name: key.name.clone(),
+            key_hash: secret.hash(),
+            scopes: key
+                .scopes
+                .iter()
+                .map(|s| Some(s.as_str().to_owned()))
+                .collect(),
+            org_user_id: key.org_user_id.map(|u| u.uuid()),
+            api_version: api_version.to_owned(),
+            expires_at: key.expires_at,
+            last_used_at: key.last_used_at,
+            created_at: key.created_at,
+            revoked_at: key.revoked_at,
+        }
+    }
+
+    pub(super) fn into_key(self) -> Result<ApiKey, StoreError> {
+        let scopes = self
+            .scopes
+            .iter()
+            .flatten()
+            .map(|s| decode::<Scope>("scope", s))
+            .collect::<Result<Scopes, _>>()?;
+        Ok(ApiKey {
+            id: Id::from_uuid(self.id),
+            tenant: Tenant {
+                org_id: Id::from_uuid(self.org_id),
+                environment: decode::<Environment>("environment", &self.environment)?,
+            },
+            name: self.name,
+            scopes,
+            org_user_id: self.org_user_id.map(Id::from_uuid),
+            expires_at: self.expires_at,
+            last_used_at: self.last_used_at,
+            created_at: self.created_at,
+            revoked_at: self.revoked_at,
+        })
+    }
+}
+
+/// The API version a new key is pinned to (CONVENTIONS.md, Versioning).
+pub const CURRENT_API_VERSION: &str = "2026-01-01";
+
+/// Why an org user could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    /// Another user of the organization has this email (case-insensitive).
+    #[error("email already taken in this organization")]
+    EmailTaken,
+    /// No such organization.
+    #[error("organization not found")]
+    OrgNotFound,
+    /// See [`StoreError`].
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why an API key could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateKeyError {
+    /// No such organization.
+    #[error("organization not found")]
+    OrgNotFound,
+    /// The bound org user does not exist in the organization.
+    #[error("org user not found")]
+    UserNotFound,
+    /// See [`StoreError`].
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn store_failure(failure: Failure) -> StoreError {
+    match failure {
+        Failure::Unavailable(e) => StoreError::Unavailable(e),
+        Failure::Constraint { name } => {
+            StoreError::Unknown(anyhow::anyhow!("unexpected violation of {name}"))
+        }
+        Failure::Unknown(e) => StoreError::Unknown(e),
+    }
+}
+
+impl PgStore {
+    /// Creates an organization, the default settings of both its environments, and its keys.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn create_organization(
+        &self,
+        org: &Organization,
+        keys: &[(ApiKey, ApiKeySecret)],
+    ) -> Result<(), StoreError> {
+        let mut connection = self.connection().await?;
+        let defaults = Settings::default();
+        let settings: Vec<_> = Environment::ALL
+            .iter()
+            .map(|environment| {
+                (
+                    environment_settings::org_id.eq(org.id.uuid()),
+                    environment_settings::environment.eq(environment.as_str()),
+                    environment_settings::claim_ttl_seconds
+                        .eq(i32::try_from(defaults.claim_ttl_seconds).unwrap_or(1800)),
+                    environment_settings::updated_at.eq(org.created_at),
+                )
+            })
+            .collect();
+        let key_rows: Vec<ApiKeyRecord> = keys
+            .iter()
+            .map(|(key, secret)| ApiKeyRecord::new(key, secret, CURRENT_API_VERSION))
+            .collect();
+        connection
+            .transaction::<_, diesel::result::Error, _>(async |connection| {
+                diesel::insert_into(organizations::table)
+                    .values((
+                        organizations::id.eq(org.id.uuid()),
+                        organizations::name.eq(&org.name),
+                        organizations::created_at.eq(org.created_at),
+                    ))
+                    .execute(connection)
+                    .await?;
+                diesel::insert_into(environment_settings::table)
+                    .values(&settings)
+                    .execute(connection)
+                    .await?;
+                diesel::insert_into(api_keys::table)
+                    .values(&key_rows)
+                    .execute(connection)
+                    .await?;
+                Ok(())
+            })
+            .await
+            .map_err(unavailable_or_unknown)
+    }
+
+    /// Creates an org user.
+    ///
+    /// # Errors
+    /// [`CreateUserError`].
+    pub async fn create_org_user(&self, user: &OrgUser) -> Result<(), CreateUserError> {
+        let mut connection = self.connection().await.map_err(StoreError::from)?;
+        let record = OrgUserRecord {
+            org_id: user.org_id.uuid(),
+            id: user.id.uuid(),
+            name: user.name.clone(),
+            email: user.email.clone(),
+            role: user.role.as_str().to_owned(),
+            active: user.active,
+            created_at: user.created_at,
+            updated_at: user.created_at,
+        };
+        match diesel::insert_into(org_users::table)
+            .values(&record)
+            .execute(&mut connection)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => Err(match classify(error) {
+                Failure::Constraint { name } if name == "org_users_email_key" => {
+                    CreateUserError::EmailTaken
+                }
+                Failure::Constraint { name } if name == "org_users_org_id_fkey" => {
+                    CreateUserError::OrgNotFound
+                }
+                other => CreateUserError::Store(store_failure(other)),
+            }),
+        }
+    }
+
+    /// Stores a new API key (only the hash of its secret).
+    ///
+    /// # Errors
+    /// [`CreateKeyError`].
+    pub async fn create_api_key(
+        &self,
+        key: &ApiKey,
+        secret: &ApiKeySecret,
+    ) -> Result<(), CreateKeyError> {
+        let mut connection = self.connection().await.map_err(StoreError::from)?;
+        let record = ApiKeyRecord::new(key, secret, CURRENT_API_VERSION);
+        match diesel::insert_into(api_keys::table)
+            .values(&record)
+            .execute(&mut connection)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) => Err(match classify(error) {
+                Failure::Constraint { name } if name == "api_keys_org_id_fkey" => {
+                    CreateKeyError::OrgNotFound
+                }
+                Failure::Constraint { name } if name == "api_keys_org_id_org_user_id_fkey" => {
+                    CreateKeyError::UserNotFound
+                }
+                other => CreateKeyError::Store(store_failure(other)),
+            }),
+        }
+    }
+
+    /// Revokes a key (once: revoking again keeps the first time); `None` when it does not exist.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn revoke_api_key(
+        &self,
+        id: ApiKeyId,
+        now: Timestamp,
+    ) -> Result<Option<ApiKey>, StoreError> {
+        let mut connection = self.connection().await?;
+        diesel::update(api_keys::table)
+            .filter(api_keys::id.eq(id.uuid()))
+            .filter(api_keys::revoked_at.is_null())
+            .set(api_keys::revoked_at.eq(now))
+            .execute(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        let record: Option<ApiKeyRecord> = api_keys::table
+            .filter(api_keys::id.eq(id.uuid()))
+            .select(ApiKeyRecord::as_select())
+            .first(&mut connection)
+            .await
+            .optional()
+            .map_err(unavailable_or_unknown)?;
+        record.map(ApiKeyRecord::into_key).transpose()
+    }
+}
+
+impl DirectoryRepository for PgStore {
+    async fn settings(&self, tenant: Tenant) -> Result<Settings, StoreError> {
+        let mut connection = self.connection().await?;
+        #[expect(clippy::type_complexity, reason = "one row of six settings columns")]
+        let row: Option<(bool, i32, i32, Option<serde_json::Value>, Option<i32>, i32)> =
+            environment_settings::table
+                .filter(environment_settings::org_id.eq(tenant.org_id.uuid()))
+                .filter(environment_settings::environment.eq(tenant.environment.as_str()))
+                .select((
+                    environment_settings::dual_review,
+                    environment_settings::claim_ttl_seconds,
+                    environment_settings::demo_case_limit,
+                    environment_settings::api_pii_fields,
+                    environment_settings::sensitive_data_retention_days,
+                    environment_settings::rate_limit_per_minute,
+                ))
+                .first(&mut connection)
+                .await
+                .optional()
+                .map_err(unavailable_or_unknown)?;
+        let Some((dual_review, ttl, demo_limit, pii_fields, retention, rate)) = row else {
+            return Ok(Settings::default());
+        };
+        let unsigned = |what: &str, value: i32| u32::try_from(value).map_err(|e| corrupt(what, e));
+        let api_pii_fields = pii_fields
+            .map(|value| {
+                serde_json::from_value::<Vec<String>>(value)
+                    .map_err(|e| corrupt("api_pii_fields", e))
+            })
+            .transpose()?;
+        Ok(Settings {
+            dual_review,
+            claim_ttl_seconds: unsigned("claim_ttl_seconds", ttl)?,
+            demo_case_limit: unsigned("demo_case_limit", demo_limit)?,
+            api_pii_fields,
+            sensitive_data_retention_days: retention
+                .map(|r| unsigned("retention", r))
+                .transpose()?,
+            rate_limit_per_minute: unsigned("rate_limit_per_minute", rate)?,
+        })
+    }
+
+    async fn find_org_user(
+        &self,
+        tenant: Tenant,
+        id: OrgUserId,
+    ) -> Result<Option<OrgUser>, StoreError> {
+        let mut connection = self.connection().await?;
+        let record: Option<OrgUserRecord> = org_users::table
+            .filter(org_users::org_id.eq(tenant.org_id.uuid()))
+            .filter(org_users::id.eq(id.uuid()))
+            .select(OrgUserRecord::as_select())
+            .first(&mut connection)
+            .await
+            .optional()
+            .map_err(unavailable_or_unknown)?;
+        record.map(OrgUserRecord::into_user).transpose()
+    }
+}

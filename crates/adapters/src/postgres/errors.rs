@@ -1,0 +1,94 @@
+//! Driver errors, translated: constraint violations by constraint name into domain variants,
+//! lost connections, pool timeouts and cancelled statements into "unavailable" (503), and the
+//! rest into "unknown" (500, logged once by the HTTP edge).
+
+use casework_domain::ports::StoreError;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::pooled_connection::deadpool::PoolError;
+
+/// No connection could be had in time, or the server went away.
+#[derive(Debug, thiserror::Error)]
+#[error("database unavailable")]
+pub struct Unavailable(#[source] pub anyhow::Error);
+
+impl Unavailable {
+    /// A pool failure: a wait timeout, a failed connect, a closed pool.
+    pub fn from_pool(error: PoolError) -> Self {
+        Self(anyhow::Error::new(error))
+    }
+}
+
+impl From<Unavailable> for StoreError {
+    fn from(error: Unavailable) -> Self {
+        Self::Unavailable(error.0)
+    }
+}
+
+/// What a failed statement means.
+#[derive(Debug)]
+pub enum Failure {
+    /// A unique, foreign-key or check constraint refused the write; its name says which rule.
+    Constraint {
+        /// The violated constraint's name.
+        name: String,
+    },
+    /// Retry later.
+    Unavailable(anyhow::Error),
+    /// Anything else.
+    Unknown(anyhow::Error),
+}
+
+/// SQLSTATE classes that mean "the server cannot serve now": 08 (connection), 53 (resources),
+/// 57 (operator intervention, including statement timeouts and shutdowns).
+fn is_unavailable_message(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    [
+        "connection",
+        "timeout",
+        "terminating",
+        "shutting down",
+        "canceling statement",
+        "too many clients",
+    ]
+    .iter()
+    .any(|needle| message.contains(needle))
+}
+
+/// Classifies a Diesel error.
+pub fn classify(error: DieselError) -> Failure {
+    match &error {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation
+            | DatabaseErrorKind::ForeignKeyViolation
+            | DatabaseErrorKind::CheckViolation,
+            info,
+        ) => match info.constraint_name() {
+            Some(name) => Failure::Constraint {
+                name: name.to_owned(),
+            },
+            None => Failure::Unknown(anyhow::Error::new(error)),
+        },
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        | DieselError::BrokenTransactionManager => Failure::Unavailable(anyhow::Error::new(error)),
+        DieselError::DatabaseError(_, info) if is_unavailable_message(info.message()) => {
+            Failure::Unavailable(anyhow::Error::new(error))
+        }
+        _ => Failure::Unknown(anyhow::Error::new(error)),
+    }
+}
+
+/// A Diesel error as a [`StoreError`], for operations with no constraint of their own.
+pub fn unavailable_or_unknown(error: DieselError) -> StoreError {
+    match classify(error) {
+        Failure::Unavailable(e) => StoreError::Unavailable(e),
+        Failure::Constraint { name } => {
+            StoreError::Unknown(anyhow::anyhow!("unexpected violation of {name}"))
+        }
+        Failure::Unknown(e) => StoreError::Unknown(e),
+    }
+}
+
+/// A stored value that does not decode into the domain (a bug or a hand-edited row).
+pub fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Unknown(anyhow::anyhow!("stored {what} does not decode: {detail}"))
+}

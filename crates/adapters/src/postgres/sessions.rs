@@ -1,0 +1,248 @@
+//! [`SessionRepository`] on PostgreSQL. Extracted data is encrypted before it reaches SQL and
+//! decrypted after; the database never sees PII in clear.
+
+use std::collections::HashMap;
+
+use casework_domain::Timestamp;
+use casework_domain::id::{Id, SessionId};
+use casework_domain::page::{Page, PageRequest, SessionQuery};
+use casework_domain::ports::{OpenedCase, SessionRepository, StoreError};
+use casework_domain::session::{ExtractedData, Session, SessionStatus};
+use casework_domain::tenant::{Environment, Tenant};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::PgStore;
+use super::cases::insert_opened;
+use super::errors::{corrupt, unavailable_or_unknown};
+use super::records::{checks_json, data_map, decode, parse_checks, parse_checks_summary};
+use super::schema::{cases, sessions};
+use crate::crypto::PiiCipher;
+
+/// A `sessions` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
+struct SessionRecord {
+    org_id: Uuid,
+    environment: String,
+    id: Uuid,
+    external_ref: Option<String>,
+    metadata: Value,
+    status: String,
+    checks: Value,
+    checks_summary: Value,
+    extracted_data_ciphertext: Option<Vec<u8>>,
+    extracted_data_key_id: Option<String>,
+    sensitive_data_expired: bool,
+    status_changed_at: Timestamp,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+}
+
+/// The associated data binding a ciphertext to its row.
+fn row_identity(org_id: Uuid, session_id: Uuid) -> Vec<u8> {
+    [
+        org_id.as_bytes().as_slice(),
+        session_id.as_bytes().as_slice(),
+    ]
+    .concat()
+}
+
+impl SessionRecord {
+    fn from_session(session: &Session, cipher: &PiiCipher) -> Self {
+        let org_id = session.tenant.org_id.uuid();
+        let (key_id, ciphertext) = if session.extracted_data.is_empty() {
+            (None, None)
+        } else {
+            let plaintext = session.extracted_data.to_value().to_string();
+            let (key_id, sealed) = cipher.encrypt(
+                plaintext.as_bytes(),
+                &row_identity(org_id, session.id.uuid()),
+            );
+            (Some(key_id), Some(sealed))
+        };
+        Self {
+            org_id,
+            environment: session.tenant.environment.as_str().to_owned(),
+            id: session.id.uuid(),
+            external_ref: session.external_ref.clone(),
+            metadata: session.metadata.to_value(),
+            status: session.status.as_str().to_owned(),
+            checks: checks_json(&session.checks),
+            checks_summary: casework_domain::json::checks_summary(&session.checks_summary),
+            extracted_data_ciphertext: ciphertext,
+            extracted_data_key_id: key_id,
+            sensitive_data_expired: session.sensitive_data_expired,
+            status_changed_at: session.status_changed_at,
+            created_at: session.created_at,
+            updated_at: session.updated_at,
+        }
+    }
+
+    fn into_session(
+        self,
+        case_id: Option<Uuid>,
+        cipher: &PiiCipher,
+    ) -> Result<Session, StoreError> {
+        let extracted_data = match (&self.extracted_data_key_id, &self.extracted_data_ciphertext) {
+            (Some(key_id), Some(sealed)) => {
+                let plaintext = cipher
+                    .decrypt(key_id, sealed, &row_identity(self.org_id, self.id))
+                    .map_err(|e| StoreError::Unknown(anyhow::Error::new(e)))?;
+                let value: Value =
+                    serde_json::from_slice(&plaintext).map_err(|e| corrupt("extracted data", e))?;
+                let object = value.as_object().cloned().unwrap_or_default();
+                ExtractedData::parse(&object, "extracted_data")
+                    .map_err(|e| corrupt("extracted data", e))?
+            }
+            _ => ExtractedData::default(),
+        };
+        Ok(Session {
+            id: Id::from_uuid(self.id),
+            tenant: Tenant {
+                org_id: Id::from_uuid(self.org_id),
+                environment: decode::<Environment>("environment", &self.environment)?,
+            },
+            external_ref: self.external_ref,
+            metadata: data_map("session metadata", self.metadata)?,
+            status: decode::<SessionStatus>("session status", &self.status)?,
+            checks: parse_checks(&self.checks)?,
+            checks_summary: parse_checks_summary(&self.checks_summary)?,
+            extracted_data,
+            sensitive_data_expired: self.sensitive_data_expired,
+            case_id: case_id.map(Id::from_uuid),
+            status_changed_at: self.status_changed_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// The case ids of sessions, by session id.
+async fn case_ids(
+    connection: &mut AsyncPgConnection,
+    tenant: Tenant,
+    session_ids: Vec<Uuid>,
+) -> Result<HashMap<Uuid, Uuid>, diesel::result::Error> {
+    let pairs: Vec<(Uuid, Uuid)> = cases::table
+        .filter(cases::org_id.eq(tenant.org_id.uuid()))
+        .filter(cases::session_id.eq_any(session_ids))
+        .select((cases::session_id, cases::id))
+        .load(connection)
+        .await?;
+    Ok(pairs.into_iter().collect())
+}
+
+impl SessionRepository for PgStore {
+    async fn insert_session(
+        &self,
+        session: &Session,
+        opened: Option<&OpenedCase>,
+    ) -> Result<(), StoreError> {
+        let mut connection = self.connection().await?;
+        let record = SessionRecord::from_session(session, &self.cipher);
+        connection
+            .transaction::<_, diesel::result::Error, _>(async |connection| {
+                diesel::insert_into(sessions::table)
+                    .values(&record)
+                    .execute(connection)
+                    .await?;
+                if let Some(opened) = opened {
+                    insert_opened(connection, opened).await?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(unavailable_or_unknown)
+    }
+
+    async fn find_session(
+        &self,
+        tenant: Tenant,
+        id: SessionId,
+    ) -> Result<Option<Session>, StoreError> {
+        let mut connection = self.connection().await?;
+        let record: Option<SessionRecord> = sessions::table
+            .filter(sessions::org_id.eq(tenant.org_id.uuid()))
+            .filter(sessions::environment.eq(tenant.environment.as_str()))
+            .filter(sessions::id.eq(id.uuid()))
+            .select(SessionRecord::as_select())
+            .first(&mut connection)
+            .await
+            .optional()
+            .map_err(unavailable_or_unknown)?;
+        let Some(record) = record else {
+            return Ok(None);
+        };
+        let case_id = case_ids(&mut connection, tenant, vec![record.id])
+            .await
+            .map_err(unavailable_or_unknown)?;
+        record
+            .into_session(case_id.values().next().copied(), &self.cipher)
+            .map(Some)
+    }
+
+    async fn list_sessions(
+        &self,
+        tenant: Tenant,
+        query: &SessionQuery,
+        page: PageRequest,
+    ) -> Result<Page<Session>, StoreError> {
+        let mut connection = self.connection().await?;
+        let filtered = || {
+            let mut rows = sessions::table
+                .filter(sessions::org_id.eq(tenant.org_id.uuid()))
+                .filter(sessions::environment.eq(tenant.environment.as_str()))
+                .into_boxed();
+            if !query.statuses.is_empty() {
+                rows = rows.filter(
+                    sessions::status.eq_any(
+                        query
+                            .statuses
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>(),
+                    ),
+                );
+            }
+            if let Some(external_ref) = &query.external_ref {
+                rows = rows.filter(sessions::external_ref.eq(external_ref.clone()));
+            }
+            rows
+        };
+        let total: i64 = filtered()
+            .count()
+            .get_result(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        let records: Vec<SessionRecord> = filtered()
+            .select(SessionRecord::as_select())
+            .order_by((sessions::created_at.desc(), sessions::id.desc()))
+            .limit(i64::from(page.limit()))
+            .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+            .load(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        let cases = case_ids(
+            &mut connection,
+            tenant,
+            records.iter().map(|r| r.id).collect(),
+        )
+        .await
+        .map_err(unavailable_or_unknown)?;
+        let items = records
+            .into_iter()
+            .map(|record| {
+                let case_id = cases.get(&record.id).copied();
+                record.into_session(case_id, &self.cipher)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Page {
+            items,
+            total: u64::try_from(total).unwrap_or(0),
+            request: page,
+        })
+    }
+}

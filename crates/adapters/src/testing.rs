@@ -1,0 +1,210 @@
+//! Test support: a fresh PostgreSQL database per test, cloned from a migrated template.
+//!
+//! Tests run in parallel (one process per test under nextest), share nothing and never depend on
+//! order: each gets its own database, dropped when it ends. The template is migrated once per
+//! set of migrations, under an advisory lock, and renamed into place only when complete, so a
+//! crashed run never leaves a half-migrated template behind.
+//!
+//! The server comes from `CASEWORK_TEST_DATABASE_URL` (set by `cargo xtask test`), or else from
+//! the private cluster that `cargo xtask db up` started.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::migration::MigrationSource;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use secrecy::SecretString;
+
+use crate::crypto::PiiCipher;
+use crate::postgres::{MIGRATIONS, PgStore, PoolOptions, build_pool, run_migrations};
+
+/// The PII key tests encrypt with.
+pub const TEST_PII_KEY: &str =
+    "test:5f0e3c1d2b4a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+
+/// The maintenance database URL of the test server.
+///
+/// # Panics
+/// When no server is configured: tests are run with `cargo xtask test`.
+pub fn server_url() -> String {
+    if let Ok(url) = std::env::var("CASEWORK_TEST_DATABASE_URL") {
+        return url;
+    }
+    let port_file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/pg/port");
+    match std::fs::read_to_string(&port_file) {
+        Ok(port) => format!("postgres://postgres@127.0.0.1:{}/postgres", port.trim()),
+        Err(_) => panic!(
+            "no test database server: run the tests with `cargo xtask test` (or `cargo xtask db up` first)"
+        ),
+    }
+}
+
+/// `server` with its database replaced by `database`.
+pub fn url_for(server: &str, database: &str) -> String {
+    let (base, query) = server
+        .split_once('?')
+        .map_or((server, None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(head, _)| head);
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+fn template_name() -> String {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let migrations = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS).unwrap_or_default();
+    for migration in &migrations {
+        migration.name().to_string().hash(&mut hasher);
+    }
+    format!("casework_test_template_{:016x}", hasher.finish())
+}
+
+async fn execute(
+    connection: &mut AsyncPgConnection,
+    sql: &str,
+) -> Result<usize, diesel::result::Error> {
+    diesel::sql_query(sql).execute(connection).await
+}
+
+async fn database_exists(connection: &mut AsyncPgConnection, name: &str) -> bool {
+    use diesel::sql_types::Text;
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        #[expect(dead_code, reason = "only its presence matters")]
+        found: i32,
+    }
+    diesel::sql_query("SELECT 1 AS found FROM pg_database WHERE datname = $1")
+        .bind::<Text, _>(name)
+        .load::<Found>(connection)
+        .await
+        .is_ok_and(|rows| !rows.is_empty())
+}
+
+/// Creates the migrated template once (per set of migrations) and returns its name.
+async fn ensure_template(server: &str) -> String {
+    let template = template_name();
+    let mut admin = AsyncPgConnection::establish(server)
+        .await
+        .expect("connect to the test server");
+    if database_exists(&mut admin, &template).await {
+        return template;
+    }
+    execute(&mut admin, "SELECT pg_advisory_lock(727274)")
+        .await
+        .expect("template lock");
+    if !database_exists(&mut admin, &template).await {
+        let building = format!("{template}_building");
+        execute(
+            &mut admin,
+            &format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"),
+        )
+        .await
+        .expect("drop stale template");
+        execute(&mut admin, &format!("CREATE DATABASE {building}"))
+            .await
+            .expect("create template");
+        run_migrations(&SecretString::from(url_for(server, &building)))
+            .await
+            .expect("migrate template");
+        execute(
+            &mut admin,
+            &format!("ALTER DATABASE {building} RENAME TO {template}"),
+        )
+        .await
+        .expect("publish template");
+    }
+    execute(&mut admin, "SELECT pg_advisory_unlock(727274)")
+        .await
+        .expect("template unlock");
+    template
+}
+
+/// A database of one test's own, dropped when the value is dropped.
+#[derive(Debug)]
+pub struct TestDatabase {
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    /// A fresh, migrated database.
+    ///
+    /// # Panics
+    /// When the test server cannot be reached.
+    pub async fn new() -> Self {
+        let server = server_url();
+        let template = ensure_template(&server).await;
+        let name = format!("casework_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = AsyncPgConnection::establish(&server)
+            .await
+            .expect("connect to the test server");
+        let create = format!("CREATE DATABASE {name} TEMPLATE {template}");
+        // Cloning fails while another session is connected to the template; that is brief.
+        let mut attempt = 0;
+        while let Err(error) = execute(&mut admin, &create).await {
+            attempt += 1;
+            assert!(attempt < 50, "cannot create a test database: {error}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let url = url_for(&server, &name);
+        Self { server, name, url }
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Pool options for it (small pool, short timeouts).
+    pub fn pool_options(&self) -> PoolOptions {
+        PoolOptions {
+            url: SecretString::from(self.url.clone()),
+            max_size: 8,
+            wait_timeout: Duration::from_secs(2),
+            statement_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// A store over it, with the test PII key.
+    ///
+    /// # Panics
+    /// When the pool cannot be built.
+    pub fn store(&self) -> PgStore {
+        let pool = build_pool(&self.pool_options()).expect("pool");
+        PgStore::new(pool, Arc::new(test_cipher()))
+    }
+}
+
+/// The cipher tests use.
+///
+/// # Panics
+/// Never: the test key is well-formed.
+pub fn test_cipher() -> PiiCipher {
+    PiiCipher::from_config(&[TEST_PII_KEY]).expect("test key")
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let server = self.server.clone();
+        let drop_sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        // Drop may run inside a runtime: use a thread with a runtime of its own.
+        let handle = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(mut admin) = AsyncPgConnection::establish(&server).await {
+                    let _ = execute(&mut admin, &drop_sql).await;
+                }
+            });
+        });
+        let _ = handle.join();
+    }
+}
