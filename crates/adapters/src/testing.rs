@@ -8,6 +8,8 @@
 //! The server comes from `CASEWORK_TEST_DATABASE_URL` (set by `cargo xtask test`), or else from
 //! the private cluster that `cargo xtask db up` started.
 
+#![expect(clippy::expect_used, clippy::panic, reason = "test support: a failure here is a failed test")]
+
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
