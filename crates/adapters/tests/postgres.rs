@@ -1,5 +1,7 @@
 //! Adapter tests against real PostgreSQL: a fresh database per test.
 
+#![expect(clippy::unwrap_used, reason = "test helpers: a failure is a failed test")]
+
 use std::sync::Arc;
 use std::time::Duration;
 
