@@ -44,24 +44,16 @@ impl Binaries {
     pub fn find() -> Result<Self> {
         let mut candidates: Vec<PathBuf> = Vec::new();
         if let Ok(output) = Command::new("pg_config").arg("--bindir").output() {
-            candidates.push(PathBuf::from(
-                String::from_utf8_lossy(&output.stdout).trim(),
-            ));
+            candidates.push(PathBuf::from(String::from_utf8_lossy(&output.stdout).trim()));
         }
         let mut debian: Vec<PathBuf> = fs::read_dir("/usr/lib/postgresql")
-            .map(|dir| {
-                dir.filter_map(|e| e.ok())
-                    .map(|e| e.path().join("bin"))
-                    .collect()
-            })
+            .map(|dir| dir.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect())
             .unwrap_or_default();
         debian.sort_by_key(|path| std::cmp::Reverse(version_of(path)));
         candidates.extend(debian);
         for brew in ["/opt/homebrew", "/usr/local"] {
             for version in ["17", "16", "15"] {
-                candidates.push(PathBuf::from(format!(
-                    "{brew}/opt/postgresql@{version}/bin"
-                )));
+                candidates.push(PathBuf::from(format!("{brew}/opt/postgresql@{version}/bin")));
             }
         }
         if let Some(path) = std::env::var_os("PATH") {
@@ -69,11 +61,7 @@ impl Binaries {
         }
         candidates
             .into_iter()
-            .find(|dir| {
-                ["initdb", "pg_ctl", "postgres"]
-                    .iter()
-                    .all(|b| dir.join(b).is_file())
-            })
+            .find(|dir| ["initdb", "pg_ctl", "postgres"].iter().all(|b| dir.join(b).is_file()))
             .map(|dir| Self { dir })
             .ok_or_else(|| {
                 anyhow::anyhow!(
@@ -93,11 +81,7 @@ impl Binaries {
 }
 
 fn version_of(path: &Path) -> u32 {
-    path.parent()
-        .and_then(|p| p.file_name())
-        .and_then(|n| n.to_str())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
+    path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
 /// Where the cluster's files go, and who runs it.
@@ -124,11 +108,7 @@ impl Layout {
     fn socket_dir(&self) -> PathBuf {
         let preferred = self.root.join("sock");
         // ".s.PGSQL.65535" is 14 bytes, plus the separator.
-        if preferred.as_os_str().len() + 15 < MAX_SOCKET_PATH {
-            preferred
-        } else {
-            short_temp_dir("sock", &self.root)
-        }
+        if preferred.as_os_str().len() + 15 < MAX_SOCKET_PATH { preferred } else { short_temp_dir("sock", &self.root) }
     }
 
     /// Runs `program` as the cluster's user.
@@ -163,19 +143,13 @@ fn short_temp_dir(purpose: &str, key: &Path) -> PathBuf {
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 fn layout(target_pg: &Path) -> Result<Layout> {
     fs::create_dir_all(target_pg).with_context(|| format!("creating {}", target_pg.display()))?;
     let run_as = is_root().then(|| SUPERUSER.to_owned());
-    let mut layout = Layout {
-        root: target_pg.to_path_buf(),
-        run_as,
-    };
+    let mut layout = Layout { root: target_pg.to_path_buf(), run_as };
     if layout.run_as.is_some() && !layout.user_can_enter(target_pg) {
         let moved = short_temp_dir("data", target_pg);
         eprintln!(
@@ -189,11 +163,7 @@ fn layout(target_pg: &Path) -> Result<Layout> {
     fs::create_dir_all(layout.socket_dir())?;
     if let Some(user) = &layout.run_as {
         for dir in [layout.root.clone(), layout.socket_dir()] {
-            let status = Command::new("chown")
-                .arg("-R")
-                .arg(format!("{user}:"))
-                .arg(&dir)
-                .status()?;
+            let status = Command::new("chown").arg("-R").arg(format!("{user}:")).arg(&dir).status()?;
             if !status.success() {
                 bail!("could not give {} to the `{user}` user", dir.display());
             }
@@ -212,13 +182,7 @@ fn port_is_free(port: u16) -> bool {
 
 /// The port of the running postmaster of `data`, if one is alive.
 fn running_port(layout: &Layout, binaries: &Binaries) -> Option<u16> {
-    let status = layout
-        .command(&binaries.path("pg_ctl"))
-        .arg("status")
-        .arg("-D")
-        .arg(layout.data())
-        .output()
-        .ok()?;
+    let status = layout.command(&binaries.path("pg_ctl")).arg("status").arg("-D").arg(layout.data()).output().ok()?;
     if !status.status.success() {
         return None;
     }
@@ -238,18 +202,13 @@ pub fn ensure_running(target_pg: &Path) -> Result<Cluster> {
         wait_ready(port, &binaries)?;
         return Ok(Cluster { port });
     }
-    let stored = fs::read_to_string(layout.port_file())
-        .ok()
-        .and_then(|p| p.trim().parse().ok());
+    let stored = fs::read_to_string(layout.port_file()).ok().and_then(|p| p.trim().parse().ok());
     let port = match stored {
         Some(port) if port_is_free(port) => port,
         _ => free_port()?,
     };
     fs::write(layout.port_file(), port.to_string())?;
-    eprintln!(
-        "xtask: starting PostgreSQL on 127.0.0.1:{port} (data in {})",
-        layout.data().display()
-    );
+    eprintln!("xtask: starting PostgreSQL on 127.0.0.1:{port} (data in {})", layout.data().display());
     let options = format!(
         "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='{}' \
          -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
@@ -284,29 +243,15 @@ pub fn ensure_running(target_pg: &Path) -> Result<Cluster> {
 }
 
 fn init(layout: &Layout, binaries: &Binaries) -> Result<()> {
-    eprintln!(
-        "xtask: creating a PostgreSQL cluster in {}",
-        layout.data().display()
-    );
+    eprintln!("xtask: creating a PostgreSQL cluster in {}", layout.data().display());
     let output = layout
         .command(&binaries.path("initdb"))
         .arg("-D")
         .arg(layout.data())
-        .args([
-            "-U",
-            SUPERUSER,
-            "--auth=trust",
-            "--encoding=UTF8",
-            "--locale=C",
-            "--no-sync",
-        ])
+        .args(["-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"])
         .output()?;
     if !output.status.success() {
-        bail!(
-            "initdb failed:\n{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        bail!("initdb failed:\n{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     }
     Ok(())
 }
@@ -362,28 +307,11 @@ pub fn destroy(target_pg: &Path) -> Result<()> {
 
 /// Runs SQL on the server behind `url` with `psql` (from the same installation).
 pub fn psql(url: &str, sql: &str) -> Result<String> {
-    let psql = Binaries::find()
-        .map(|b| b.path("psql"))
-        .unwrap_or_else(|_| PathBuf::from("psql"));
-    let output = Command::new(psql)
-        .args([
-            "-X",
-            "-q",
-            "-t",
-            "-A",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            url,
-            "-c",
-            sql,
-        ])
-        .output()?;
+    let psql = Binaries::find().map(|b| b.path("psql")).unwrap_or_else(|_| PathBuf::from("psql"));
+    let output =
+        Command::new(psql).args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql]).output()?;
     if !output.status.success() {
-        bail!(
-            "psql failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
+        bail!("psql failed: {}", String::from_utf8_lossy(&output.stderr).trim());
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

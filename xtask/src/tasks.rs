@@ -28,9 +28,7 @@ fn server_url() -> Result<String> {
 
 /// `url` with its database replaced by `database`.
 fn with_database(url: &str, database: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let authority_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[authority_end..].find('/') {
         Some(slash) => &base[..authority_end + slash],
@@ -43,10 +41,7 @@ fn with_database(url: &str, database: &str) -> String {
 }
 
 fn recreate_database(server: &str, database: &str) -> Result<String> {
-    psql(
-        server,
-        &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
-    )?;
+    psql(server, &format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))?;
     psql(server, &format!("CREATE DATABASE {database}"))?;
     Ok(with_database(server, database))
 }
@@ -56,9 +51,7 @@ fn cargo() -> Command {
 }
 
 fn run(command: &mut Command) -> Result<()> {
-    let status = command
-        .status()
-        .with_context(|| format!("running {command:?}"))?;
+    let status = command.status().with_context(|| format!("running {command:?}"))?;
     if !status.success() {
         bail!("{command:?} failed ({status})");
     }
@@ -67,14 +60,7 @@ fn run(command: &mut Command) -> Result<()> {
 
 /// Builds the `casework` binary and returns its path.
 fn build_server() -> Result<PathBuf> {
-    run(cargo().args([
-        "build",
-        "--quiet",
-        "--package",
-        "casework-server",
-        "--bin",
-        "casework",
-    ]))?;
+    run(cargo().args(["build", "--quiet", "--package", "casework-server", "--bin", "casework"]))?;
     Ok(target_dir().join("debug").join("casework"))
 }
 
@@ -88,11 +74,7 @@ fn casework(binary: &Path, database_url: &str, args: &[&str]) -> Result<String> 
         .output()
         .with_context(|| format!("running casework {}", args.join(" ")))?;
     if !output.status.success() {
-        bail!(
-            "casework {} failed:\n{}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        bail!("casework {} failed:\n{}", args.join(" "), String::from_utf8_lossy(&output.stderr));
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
@@ -100,32 +82,19 @@ fn casework(binary: &Path, database_url: &str, args: &[&str]) -> Result<String> 
 /// `cargo xtask dev`.
 pub fn dev() -> Result<()> {
     let server = server_url()?;
-    let exists = psql(
-        &server,
-        &format!("SELECT 1 FROM pg_database WHERE datname = '{DEV_DATABASE}'"),
-    )?;
+    let exists = psql(&server, &format!("SELECT 1 FROM pg_database WHERE datname = '{DEV_DATABASE}'"))?;
     if exists.trim().is_empty() {
         psql(&server, &format!("CREATE DATABASE {DEV_DATABASE}"))?;
     }
     let url = with_database(&server, DEV_DATABASE);
     let binary = build_server()?;
     casework(&binary, &url, &["migrate"])?;
-    let bootstrap: serde_json::Value = serde_json::from_str(&casework(
-        &binary,
-        &url,
-        &["admin", "bootstrap", "--org-name", "Casework dev"],
-    )?)?;
-    let org = bootstrap["org_id"]
-        .as_str()
-        .context("bootstrap printed no org_id")?;
-    let key = bootstrap["sandbox_key"]
-        .as_str()
-        .context("bootstrap printed no sandbox_key")?;
-    let seeded: serde_json::Value = serde_json::from_str(&casework(
-        &binary,
-        &url,
-        &["admin", "seed-demo", "--org", org, "--count", "5"],
-    )?)?;
+    let bootstrap: serde_json::Value =
+        serde_json::from_str(&casework(&binary, &url, &["admin", "bootstrap", "--org-name", "Casework dev"])?)?;
+    let org = bootstrap["org_id"].as_str().context("bootstrap printed no org_id")?;
+    let key = bootstrap["sandbox_key"].as_str().context("bootstrap printed no sandbox_key")?;
+    let seeded: serde_json::Value =
+        serde_json::from_str(&casework(&binary, &url, &["admin", "seed-demo", "--org", org, "--count", "5"])?)?;
     let first_case = seeded["case_ids"][0].as_str().unwrap_or("rvc_…");
     let port = std::env::var("CASEWORK__SERVER__PORT").unwrap_or_else(|_| "8080".into());
     println!(
@@ -152,43 +121,24 @@ pub fn dev() -> Result<()> {
 pub fn test(runner_args: &[String]) -> Result<()> {
     let server = server_url()?;
     // Test databases of earlier runs (each test normally drops its own).
-    let leftovers = psql(
-        &server,
-        "SELECT datname FROM pg_database WHERE datname LIKE 'casework\\_test\\_%'",
-    )?;
+    let leftovers = psql(&server, "SELECT datname FROM pg_database WHERE datname LIKE 'casework\\_test\\_%'")?;
     for database in leftovers.lines().map(str::trim).filter(|d| !d.is_empty()) {
-        psql(
-            &server,
-            &format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"),
-        )?;
+        psql(&server, &format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"))?;
     }
-    let nextest = cargo()
-        .args(["nextest", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let nextest = cargo().args(["nextest", "--version"]).output().is_ok_and(|o| o.status.success());
     let mut tests = cargo();
     if nextest {
         tests.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
     } else {
         tests.args(["test", "--workspace", "--no-fail-fast"]);
     }
-    tests
-        .args(runner_args)
-        .env("CASEWORK_TEST_DATABASE_URL", &server);
+    tests.args(runner_args).env("CASEWORK_TEST_DATABASE_URL", &server);
     run(&mut tests)?;
     if !runner_args.is_empty() {
         // A filtered run is a developer's quick loop: skip the whole-tree checks.
         return Ok(());
     }
-    run(cargo().args([
-        "clippy",
-        "--quiet",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    run(cargo().args(["clippy", "--quiet", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     check_schema(&server)?;
     eprintln!("xtask: all checks passed");
@@ -224,9 +174,7 @@ fn check_schema(server: &str) -> Result<()> {
     let generated = print_schema(server)?;
     let committed = std::fs::read_to_string(workspace_root().join(SCHEMA_FILE))?;
     if generated != committed {
-        bail!(
-            "{SCHEMA_FILE} is out of date with the migrations: run `cargo xtask schema` and commit it"
-        );
+        bail!("{SCHEMA_FILE} is out of date with the migrations: run `cargo xtask schema` and commit it");
     }
     eprintln!("xtask: {SCHEMA_FILE} matches the migrations");
     Ok(())
@@ -242,44 +190,25 @@ fn print_schema(server: &str) -> Result<String> {
         .arg(workspace_root().join("diesel.toml"))
         .current_dir(workspace_root())
         .output()?;
-    psql(
-        server,
-        &format!("DROP DATABASE IF EXISTS {SCHEMA_DATABASE} WITH (FORCE)"),
-    )?;
+    psql(server, &format!("DROP DATABASE IF EXISTS {SCHEMA_DATABASE} WITH (FORCE)"))?;
     if !output.status.success() {
-        bail!(
-            "diesel print-schema failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        bail!("diesel print-schema failed:\n{}", String::from_utf8_lossy(&output.stderr));
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// `diesel` from PATH, else installed once under `target/tools` (it needs libpq to build).
 fn diesel_cli() -> Result<PathBuf> {
-    let on_path = Command::new("diesel")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let on_path = Command::new("diesel").arg("--version").output().is_ok_and(|o| o.status.success());
     if on_path {
         return Ok(PathBuf::from("diesel"));
     }
     let root = target_dir().join("tools");
     let binary = root.join("bin").join("diesel");
     if !binary.is_file() {
-        eprintln!(
-            "xtask: installing diesel_cli {DIESEL_CLI_VERSION} under {} (once)",
-            root.display()
-        );
+        eprintln!("xtask: installing diesel_cli {DIESEL_CLI_VERSION} under {} (once)", root.display());
         let status = cargo()
-            .args([
-                "install",
-                "--quiet",
-                "--locked",
-                "diesel_cli",
-                "--version",
-                DIESEL_CLI_VERSION,
-            ])
+            .args(["install", "--quiet", "--locked", "diesel_cli", "--version", DIESEL_CLI_VERSION])
             .args(["--no-default-features", "--features", "postgres", "--root"])
             .arg(&root)
             .status()?;

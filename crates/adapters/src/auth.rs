@@ -34,27 +34,17 @@ impl ApiKeySecret {
     /// A new random secret for `environment` (192 bits of entropy from the OS generator).
     pub fn generate(environment: Environment) -> Self {
         let mut rng = rand::rng();
-        let body: String = (0..SECRET_LEN)
-            .map(|_| char::from(BASE62[rng.random_range(0..BASE62.len())]))
-            .collect();
-        Self {
-            text: format!("{}{body}", prefix(environment)),
-            environment,
-        }
+        let body: String = (0..SECRET_LEN).map(|_| char::from(BASE62[rng.random_range(0..BASE62.len())])).collect();
+        Self { text: format!("{}{body}", prefix(environment)), environment }
     }
 
     /// Parses a presented secret; `None` when it is not shaped like one.
     pub fn parse(text: &str) -> Option<Self> {
-        let (environment, body) = Environment::ALL.into_iter().find_map(|environment| {
-            text.strip_prefix(prefix(environment))
-                .map(|body| (environment, body))
-        })?;
-        (body.len() == SECRET_LEN && body.bytes().all(|b| b.is_ascii_alphanumeric())).then(|| {
-            Self {
-                text: text.to_owned(),
-                environment,
-            }
-        })
+        let (environment, body) = Environment::ALL
+            .into_iter()
+            .find_map(|environment| text.strip_prefix(prefix(environment)).map(|body| (environment, body)))?;
+        (body.len() == SECRET_LEN && body.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .then(|| Self { text: text.to_owned(), environment })
     }
 
     /// The environment its prefix names.

@@ -41,10 +41,7 @@ pub struct PiiCipher {
 
 impl fmt::Debug for PiiCipher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PiiCipher")
-            .field("active", &self.active)
-            .field("keys", &"[redacted]")
-            .finish()
+        f.debug_struct("PiiCipher").field("active", &self.active).field("keys", &"[redacted]").finish()
     }
 }
 
@@ -57,25 +54,15 @@ impl PiiCipher {
         let mut keys = HashMap::new();
         let mut active = None;
         for (index, entry) in entries.iter().enumerate() {
-            let (id, hex_key) = entry
-                .as_ref()
-                .split_once(':')
-                .ok_or(KeyConfigError::Malformed(index))?;
-            let bytes =
-                hex::decode(hex_key.trim()).map_err(|_| KeyConfigError::Malformed(index))?;
+            let (id, hex_key) = entry.as_ref().split_once(':').ok_or(KeyConfigError::Malformed(index))?;
+            let bytes = hex::decode(hex_key.trim()).map_err(|_| KeyConfigError::Malformed(index))?;
             if id.is_empty() || bytes.len() != 32 {
                 return Err(KeyConfigError::Malformed(index));
             }
-            keys.insert(
-                id.to_owned(),
-                Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)),
-            );
+            keys.insert(id.to_owned(), Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)));
             active.get_or_insert_with(|| id.to_owned());
         }
-        Ok(Self {
-            active: active.ok_or(KeyConfigError::Empty)?,
-            keys,
-        })
+        Ok(Self { active: active.ok_or(KeyConfigError::Empty)?, keys })
     }
 
     /// Encrypts `plaintext` bound to `row` (associated data); returns the key id and
@@ -84,15 +71,7 @@ impl PiiCipher {
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let cipher = &self.keys[&self.active];
         // Encryption with a valid key only fails for inputs over 64 GiB.
-        let sealed = cipher
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: plaintext,
-                    aad: row,
-                },
-            )
-            .unwrap_or_default();
+        let sealed = cipher.encrypt(&nonce, Payload { msg: plaintext, aad: row }).unwrap_or_default();
         let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
@@ -103,28 +82,14 @@ impl PiiCipher {
     ///
     /// # Errors
     /// [`DecryptError`].
-    pub fn decrypt(
-        &self,
-        key_id: &str,
-        sealed: &[u8],
-        row: &[u8],
-    ) -> Result<Vec<u8>, DecryptError> {
-        let cipher = self
-            .keys
-            .get(key_id)
-            .ok_or_else(|| DecryptError::UnknownKey(key_id.to_owned()))?;
+    pub fn decrypt(&self, key_id: &str, sealed: &[u8], row: &[u8]) -> Result<Vec<u8>, DecryptError> {
+        let cipher = self.keys.get(key_id).ok_or_else(|| DecryptError::UnknownKey(key_id.to_owned()))?;
         if sealed.len() < NONCE_LEN {
             return Err(DecryptError::Corrupt);
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
         cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: row,
-                },
-            )
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: row })
             .map_err(|_| DecryptError::Corrupt)
     }
 }
@@ -142,25 +107,16 @@ mod tests {
         let (key_id, sealed) = cipher.encrypt(b"{\"ssn\":\"123\"}", b"row-1");
         assert_eq!(key_id, "k1");
         assert!(!sealed.windows(3).any(|w| w == b"123"));
-        assert_eq!(
-            cipher.decrypt("k1", &sealed, b"row-1").unwrap(),
-            b"{\"ssn\":\"123\"}"
-        );
+        assert_eq!(cipher.decrypt("k1", &sealed, b"row-1").unwrap(), b"{\"ssn\":\"123\"}");
     }
 
     #[test]
     fn another_row_or_a_flipped_bit_does_not_decrypt() {
         let cipher = PiiCipher::from_config(&[K1]).unwrap();
         let (_, mut sealed) = cipher.encrypt(b"secret", b"row-1");
-        assert!(matches!(
-            cipher.decrypt("k1", &sealed, b"row-2"),
-            Err(DecryptError::Corrupt)
-        ));
+        assert!(matches!(cipher.decrypt("k1", &sealed, b"row-2"), Err(DecryptError::Corrupt)));
         sealed[NONCE_LEN] ^= 1;
-        assert!(matches!(
-            cipher.decrypt("k1", &sealed, b"row-1"),
-            Err(DecryptError::Corrupt)
-        ));
+        assert!(matches!(cipher.decrypt("k1", &sealed, b"row-1"), Err(DecryptError::Corrupt)));
     }
 
     #[test]
@@ -170,25 +126,13 @@ mod tests {
         let rotated = PiiCipher::from_config(&[K2, K1]).unwrap();
         assert_eq!(rotated.decrypt("k1", &sealed, b"r").unwrap(), b"x");
         assert_eq!(rotated.encrypt(b"y", b"r").0, "k2");
-        assert!(matches!(
-            rotated.decrypt("k9", &sealed, b"r"),
-            Err(DecryptError::UnknownKey(_))
-        ));
+        assert!(matches!(rotated.decrypt("k9", &sealed, b"r"), Err(DecryptError::UnknownKey(_))));
     }
 
     #[test]
     fn malformed_configuration_is_refused() {
-        assert!(matches!(
-            PiiCipher::from_config(&[] as &[&str]),
-            Err(KeyConfigError::Empty)
-        ));
-        assert!(matches!(
-            PiiCipher::from_config(&["k1:abcd"]),
-            Err(KeyConfigError::Malformed(0))
-        ));
-        assert!(matches!(
-            PiiCipher::from_config(&["nohex"]),
-            Err(KeyConfigError::Malformed(0))
-        ));
+        assert!(matches!(PiiCipher::from_config(&[] as &[&str]), Err(KeyConfigError::Empty)));
+        assert!(matches!(PiiCipher::from_config(&["k1:abcd"]), Err(KeyConfigError::Malformed(0))));
+        assert!(matches!(PiiCipher::from_config(&["nohex"]), Err(KeyConfigError::Malformed(0))));
     }
 }

@@ -12,8 +12,7 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
         let now = time::OffsetDateTime::now_utc();
-        now.replace_nanosecond(now.nanosecond() / 1000 * 1000)
-            .unwrap_or(now)
+        now.replace_nanosecond(now.nanosecond() / 1000 * 1000).unwrap_or(now)
     }
 }
 

@@ -22,8 +22,7 @@ use crate::crypto::PiiCipher;
 use crate::postgres::{MIGRATIONS, PgStore, PoolOptions, build_pool, run_migrations};
 
 /// The PII key tests encrypt with.
-pub const TEST_PII_KEY: &str =
-    "test:5f0e3c1d2b4a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+pub const TEST_PII_KEY: &str = "test:5f0e3c1d2b4a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
 /// The maintenance database URL of the test server.
 ///
@@ -36,17 +35,15 @@ pub fn server_url() -> String {
     let port_file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/pg/port");
     match std::fs::read_to_string(&port_file) {
         Ok(port) => format!("postgres://postgres@127.0.0.1:{}/postgres", port.trim()),
-        Err(_) => panic!(
-            "no test database server: run the tests with `cargo xtask test` (or `cargo xtask db up` first)"
-        ),
+        Err(_) => {
+            panic!("no test database server: run the tests with `cargo xtask test` (or `cargo xtask db up` first)")
+        }
     }
 }
 
 /// `server` with its database replaced by `database`.
 pub fn url_for(server: &str, database: &str) -> String {
-    let (base, query) = server
-        .split_once('?')
-        .map_or((server, None), |(b, q)| (b, Some(q)));
+    let (base, query) = server.split_once('?').map_or((server, None), |(b, q)| (b, Some(q)));
     let base = base.rsplit_once('/').map_or(base, |(head, _)| head);
     match query {
         Some(query) => format!("{base}/{database}?{query}"),
@@ -63,10 +60,7 @@ fn template_name() -> String {
     format!("casework_test_template_{:016x}", hasher.finish())
 }
 
-async fn execute(
-    connection: &mut AsyncPgConnection,
-    sql: &str,
-) -> Result<usize, diesel::result::Error> {
+async fn execute(connection: &mut AsyncPgConnection, sql: &str) -> Result<usize, diesel::result::Error> {
     diesel::sql_query(sql).execute(connection).await
 }
 
@@ -88,39 +82,23 @@ async fn database_exists(connection: &mut AsyncPgConnection, name: &str) -> bool
 /// Creates the migrated template once (per set of migrations) and returns its name.
 async fn ensure_template(server: &str) -> String {
     let template = template_name();
-    let mut admin = AsyncPgConnection::establish(server)
-        .await
-        .expect("connect to the test server");
+    let mut admin = AsyncPgConnection::establish(server).await.expect("connect to the test server");
     if database_exists(&mut admin, &template).await {
         return template;
     }
-    execute(&mut admin, "SELECT pg_advisory_lock(727274)")
-        .await
-        .expect("template lock");
+    execute(&mut admin, "SELECT pg_advisory_lock(727274)").await.expect("template lock");
     if !database_exists(&mut admin, &template).await {
         let building = format!("{template}_building");
-        execute(
-            &mut admin,
-            &format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"),
-        )
-        .await
-        .expect("drop stale template");
-        execute(&mut admin, &format!("CREATE DATABASE {building}"))
+        execute(&mut admin, &format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
             .await
-            .expect("create template");
-        run_migrations(&SecretString::from(url_for(server, &building)))
+            .expect("drop stale template");
+        execute(&mut admin, &format!("CREATE DATABASE {building}")).await.expect("create template");
+        run_migrations(&SecretString::from(url_for(server, &building))).await.expect("migrate template");
+        execute(&mut admin, &format!("ALTER DATABASE {building} RENAME TO {template}"))
             .await
-            .expect("migrate template");
-        execute(
-            &mut admin,
-            &format!("ALTER DATABASE {building} RENAME TO {template}"),
-        )
-        .await
-        .expect("publish template");
+            .expect("publish template");
     }
-    execute(&mut admin, "SELECT pg_advisory_unlock(727274)")
-        .await
-        .expect("template unlock");
+    execute(&mut admin, "SELECT pg_advisory_unlock(727274)").await.expect("template unlock");
     template
 }
 
@@ -141,9 +119,7 @@ impl TestDatabase {
         let server = server_url();
         let template = ensure_template(&server).await;
         let name = format!("casework_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = AsyncPgConnection::establish(&server)
-            .await
-            .expect("connect to the test server");
+        let mut admin = AsyncPgConnection::establish(&server).await.expect("connect to the test server");
         let create = format!("CREATE DATABASE {name} TEMPLATE {template}");
         // Cloning fails while another session is connected to the template; that is brief.
         let mut attempt = 0;
@@ -195,10 +171,7 @@ impl Drop for TestDatabase {
         let drop_sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
         // Drop may run inside a runtime: use a thread with a runtime of its own.
         let handle = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                 return;
             };
             runtime.block_on(async move {

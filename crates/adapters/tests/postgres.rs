@@ -14,8 +14,8 @@ use casework_domain::directory::{ApiKey, AuthError, OrgUser, Role, Scope, Scopes
 use casework_domain::id::{Id, OrgId};
 use casework_domain::page::{CaseQuery, PageRequest, Tab};
 use casework_domain::ports::{
-    ApiKeyStore, CaseChange, CaseRepository, Clock, IdGenerator, OpenCaseError, OpenedCase,
-    RecordedEvent, SaveChangeError, SessionRepository, StoreError,
+    ApiKeyStore, CaseChange, CaseRepository, Clock, IdGenerator, OpenCaseError, OpenedCase, RecordedEvent,
+    SaveChangeError, SessionRepository, StoreError,
 };
 use casework_domain::session::{ExtractedData, Session, SessionStatus};
 use casework_domain::tenant::{Environment, Organization, Tenant};
@@ -37,25 +37,13 @@ impl World {
     async fn new() -> Self {
         let db = TestDatabase::new().await;
         let store = db.store();
-        let org = Organization {
-            id: UuidV7Ids.generate(),
-            name: "Acme".into(),
-            created_at: SystemClock.now(),
-        };
+        let org = Organization { id: UuidV7Ids.generate(), name: "Acme".into(), created_at: SystemClock.now() };
         store.create_organization(&org, &[]).await.unwrap();
-        Self {
-            url: db.url().to_owned(),
-            store,
-            _db: db,
-            org: org.id,
-        }
+        Self { url: db.url().to_owned(), store, _db: db, org: org.id }
     }
 
     fn tenant(&self, environment: Environment) -> Tenant {
-        Tenant {
-            org_id: self.org,
-            environment,
-        }
+        Tenant { org_id: self.org, environment }
     }
 
     async fn user(&self, email: &str) -> OrgUser {
@@ -83,8 +71,7 @@ impl World {
             status,
             checks: vec![],
             checks_summary: Default::default(),
-            extracted_data: ExtractedData::parse(pii.as_object().unwrap(), "extracted_data")
-                .unwrap(),
+            extracted_data: ExtractedData::parse(pii.as_object().unwrap(), "extracted_data").unwrap(),
             sensitive_data_expired: false,
             case_id: None,
             status_changed_at: now,
@@ -94,37 +81,20 @@ impl World {
     }
 
     fn opened(&self, session: &Session) -> OpenedCase {
-        let (case, event) = Case::open(
-            UuidV7Ids.generate(),
-            session.tenant,
-            session.id,
-            false,
-            Actor::System,
-            SystemClock.now(),
-        );
-        let event = RecordedEvent {
-            id: UuidV7Ids.generate(),
-            case_id: case.id,
-            tenant: case.tenant,
-            event,
-        };
+        let (case, event) =
+            Case::open(UuidV7Ids.generate(), session.tenant, session.id, false, Actor::System, SystemClock.now());
+        let event = RecordedEvent { id: UuidV7Ids.generate(), case_id: case.id, tenant: case.tenant, event };
         OpenedCase { case, event }
     }
 
     async fn open_case(&self, environment: Environment) -> Case {
         let session = self.session(environment, SessionStatus::UnderReview);
         let opened = self.opened(&session);
-        self.store
-            .insert_session(&session, Some(&opened))
-            .await
-            .unwrap();
+        self.store.insert_session(&session, Some(&opened)).await.unwrap();
         opened.case
     }
 
-    async fn query<T: QueryableByName<diesel::pg::Pg> + Send + 'static>(
-        &self,
-        sql: &str,
-    ) -> Vec<T> {
+    async fn query<T: QueryableByName<diesel::pg::Pg> + Send + 'static>(&self, sql: &str) -> Vec<T> {
         let mut connection = AsyncPgConnection::establish(&self.url).await.unwrap();
         diesel::sql_query(sql).load(&mut connection).await.unwrap()
     }
@@ -144,10 +114,7 @@ async fn migrations_go_up_down_and_up_again() {
         let mut harness = AsyncMigrationHarness::new(connection);
         let reverted = harness.revert_all_migrations(MIGRATIONS).unwrap().len();
         assert!(reverted > 0);
-        assert_eq!(
-            harness.pending_migrations(MIGRATIONS).unwrap().len(),
-            reverted
-        );
+        assert_eq!(harness.pending_migrations(MIGRATIONS).unwrap().len(), reverted);
         let applied = harness.run_pending_migrations(MIGRATIONS).unwrap().len();
         assert_eq!(applied, reverted);
     })
@@ -164,16 +131,11 @@ async fn claim_next_query_uses_its_index_in_queue_order() {
         .replace("$3", "'2026-11-25T10:00:00Z'")
         .replace("$4", "'00000000-0000-0000-0000-000000000001'::uuid");
     let mut connection = AsyncPgConnection::establish(&world.url).await.unwrap();
-    diesel::sql_query("SET enable_seqscan = off")
-        .execute(&mut connection)
+    diesel::sql_query("SET enable_seqscan = off").execute(&mut connection).await.unwrap();
+    let plan: Vec<Line> = diesel::sql_query(format!("SELECT \"QUERY PLAN\" AS line FROM (EXPLAIN {sql}) AS p"))
+        .load(&mut connection)
         .await
-        .unwrap();
-    let plan: Vec<Line> = diesel::sql_query(format!(
-        "SELECT \"QUERY PLAN\" AS line FROM (EXPLAIN {sql}) AS p"
-    ))
-    .load(&mut connection)
-    .await
-    .unwrap_or_default();
+        .unwrap_or_default();
     let plan = if plan.is_empty() {
         // EXPLAIN cannot be a subquery: read it through a function instead.
         let explain = format!(
@@ -181,30 +143,15 @@ async fn claim_next_query_uses_its_index_in_queue_order() {
              FOR r IN EXECUTE {} LOOP RETURN NEXT r; END LOOP; END $f$",
             quote(&format!("EXPLAIN {sql}"))
         );
-        diesel::sql_query(explain)
-            .execute(&mut connection)
-            .await
-            .unwrap();
-        diesel::sql_query("SELECT plan_of AS line FROM plan_of()")
-            .load::<Line>(&mut connection)
-            .await
-            .unwrap()
+        diesel::sql_query(explain).execute(&mut connection).await.unwrap();
+        diesel::sql_query("SELECT plan_of AS line FROM plan_of()").load::<Line>(&mut connection).await.unwrap()
     } else {
         plan
     };
     let plan: String = plan.into_iter().map(|l| l.line + "\n").collect();
-    assert!(
-        plan.contains("cases_claim_next_idx"),
-        "plan does not use the claim-next index:\n{plan}"
-    );
-    assert!(
-        !plan.contains("Sort"),
-        "the index should give the queue order without sorting:\n{plan}"
-    );
-    assert!(
-        plan.contains("LockRows"),
-        "the candidate is locked (FOR UPDATE SKIP LOCKED):\n{plan}"
-    );
+    assert!(plan.contains("cases_claim_next_idx"), "plan does not use the claim-next index:\n{plan}");
+    assert!(!plan.contains("Sort"), "the index should give the queue order without sorting:\n{plan}");
+    assert!(plan.contains("LockRows"), "the candidate is locked (FOR UPDATE SKIP LOCKED):\n{plan}");
 }
 
 fn quote(text: &str) -> String {
@@ -216,41 +163,15 @@ async fn a_session_under_review_opens_its_case_with_event_and_outbox_row() {
     let world = World::new().await;
     let case = world.open_case(Environment::Sandbox).await;
     let tenant = world.tenant(Environment::Sandbox);
-    let stored = world
-        .store
-        .find_case(tenant, case.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = world.store.find_case(tenant, case.id).await.unwrap().unwrap();
     assert_eq!(stored, case);
-    let session = world
-        .store
-        .find_session(tenant, case.session_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let session = world.store.find_session(tenant, case.session_id).await.unwrap().unwrap();
     assert_eq!(session.case_id, Some(case.id));
     assert_eq!(session.extracted_data.as_map()["ssn"], json!("123-45-6789"));
-    let events = world
-        .store
-        .list_events(tenant, case.id, PageRequest::new(10, 0))
-        .await
-        .unwrap();
-    assert_eq!(
-        events
-            .items
-            .iter()
-            .map(|e| e.event.event_type)
-            .collect::<Vec<_>>(),
-        vec![EventType::Created]
-    );
-    let outbox: Vec<Line> = world
-        .query("SELECT event AS line FROM webhook_outbox")
-        .await;
-    assert_eq!(
-        outbox.iter().map(|l| l.line.as_str()).collect::<Vec<_>>(),
-        vec!["case.created"]
-    );
+    let events = world.store.list_events(tenant, case.id, PageRequest::new(10, 0)).await.unwrap();
+    assert_eq!(events.items.iter().map(|e| e.event.event_type).collect::<Vec<_>>(), vec![EventType::Created]);
+    let outbox: Vec<Line> = world.query("SELECT event AS line FROM webhook_outbox").await;
+    assert_eq!(outbox.iter().map(|l| l.line.as_str()).collect::<Vec<_>>(), vec!["case.created"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -265,11 +186,7 @@ async fn pii_is_encrypted_at_rest_and_never_in_outbox_or_events() {
         .await;
     assert_eq!(rows.len(), 3);
     for row in rows {
-        assert!(
-            !row.line.contains("123-45-6789") && !row.line.contains("Ada"),
-            "PII in clear: {}",
-            row.line
-        );
+        assert!(!row.line.contains("123-45-6789") && !row.line.contains("Ada"), "PII in clear: {}", row.line);
     }
 }
 
@@ -280,30 +197,11 @@ async fn one_case_per_session_even_when_two_requests_race() {
     world.store.insert_session(&session, None).await.unwrap();
     let reviewable = [SessionStatus::Processing];
     let (a, b) = (world.opened(&session), world.opened(&session));
-    let (first, second) = tokio::join!(
-        world.store.open_case(&a, &reviewable),
-        world.store.open_case(&b, &reviewable)
-    );
+    let (first, second) = tokio::join!(world.store.open_case(&a, &reviewable), world.store.open_case(&b, &reviewable));
     let outcomes = [first, second];
-    assert_eq!(
-        outcomes.iter().filter(|o| o.is_ok()).count(),
-        1,
-        "{outcomes:?}"
-    );
-    assert_eq!(
-        outcomes
-            .iter()
-            .filter(|o| matches!(o, Err(OpenCaseError::CaseExists)))
-            .count(),
-        1,
-        "{outcomes:?}"
-    );
-    let session = world
-        .store
-        .find_session(world.tenant(Environment::Live), session.id)
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| matches!(o, Err(OpenCaseError::CaseExists))).count(), 1, "{outcomes:?}");
+    let session = world.store.find_session(world.tenant(Environment::Live), session.id).await.unwrap().unwrap();
     assert_eq!(session.status, SessionStatus::UnderReview);
 }
 
@@ -312,16 +210,10 @@ async fn a_case_is_not_opened_for_an_unreviewable_or_unknown_session() {
     let world = World::new().await;
     let session = world.session(Environment::Live, SessionStatus::Expired);
     world.store.insert_session(&session, None).await.unwrap();
-    let result = world
-        .store
-        .open_case(&world.opened(&session), &[SessionStatus::Processing])
-        .await;
+    let result = world.store.open_case(&world.opened(&session), &[SessionStatus::Processing]).await;
     assert!(matches!(result, Err(OpenCaseError::SessionNotReviewable)));
     let ghost = world.session(Environment::Live, SessionStatus::Processing);
-    let result = world
-        .store
-        .open_case(&world.opened(&ghost), &[SessionStatus::Processing])
-        .await;
+    let result = world.store.open_case(&world.opened(&ghost), &[SessionStatus::Processing]).await;
     assert!(matches!(result, Err(OpenCaseError::SessionNotFound)));
 }
 
@@ -329,20 +221,11 @@ async fn a_case_is_not_opened_for_an_unreviewable_or_unknown_session() {
 async fn two_transactions_racing_on_one_version_commit_exactly_once() {
     let world = World::new().await;
     let case = world.open_case(Environment::Sandbox).await;
-    let (alice, bob) = (
-        world.user("alice@example.com").await,
-        world.user("bob@example.com").await,
-    );
+    let (alice, bob) = (world.user("alice@example.com").await, world.user("bob@example.com").await);
     let change = |reviewer: &OrgUser| {
-        let caller = Caller {
-            actor: Actor::System,
-            reviewer: Some(reviewer.id),
-            is_admin: false,
-            now: SystemClock.now(),
-        };
-        let transition = case
-            .claim(&caller, reviewer.id, time::Duration::minutes(30))
-            .unwrap();
+        let caller =
+            Caller { actor: Actor::System, reviewer: Some(reviewer.id), is_admin: false, now: SystemClock.now() };
+        let transition = case.claim(&caller, reviewer.id, time::Duration::minutes(30)).unwrap();
         CaseChange {
             events: vec![RecordedEvent {
                 id: UuidV7Ids.generate(),
@@ -356,35 +239,13 @@ async fn two_transactions_racing_on_one_version_commit_exactly_once() {
         }
     };
     let (a, b) = (change(&alice), change(&bob));
-    let (first, second) = tokio::join!(
-        world.store.save_change(&a, 1),
-        world.store.save_change(&b, 1)
-    );
+    let (first, second) = tokio::join!(world.store.save_change(&a, 1), world.store.save_change(&b, 1));
     let outcomes = [first, second];
-    assert_eq!(
-        outcomes.iter().filter(|o| o.is_ok()).count(),
-        1,
-        "{outcomes:?}"
-    );
-    assert_eq!(
-        outcomes
-            .iter()
-            .filter(|o| matches!(o, Err(SaveChangeError::VersionConflict)))
-            .count(),
-        1
-    );
-    let stored = world
-        .store
-        .find_case(case.tenant, case.id)
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
+    assert_eq!(outcomes.iter().filter(|o| matches!(o, Err(SaveChangeError::VersionConflict))).count(), 1);
+    let stored = world.store.find_case(case.tenant, case.id).await.unwrap().unwrap();
     assert_eq!(stored.version, 2);
-    let events = world
-        .store
-        .list_events(case.tenant, case.id, PageRequest::new(10, 0))
-        .await
-        .unwrap();
+    let events = world.store.list_events(case.tenant, case.id, PageRequest::new(10, 0)).await.unwrap();
     assert_eq!(events.total, 2, "the loser left no event behind");
 }
 
@@ -394,15 +255,8 @@ async fn lists_read_a_lapsed_lease_as_released() {
     let case = world.open_case(Environment::Sandbox).await;
     let alice = world.user("alice@example.com").await;
     let claimed_at = SystemClock.now();
-    let caller = Caller {
-        actor: Actor::System,
-        reviewer: Some(alice.id),
-        is_admin: false,
-        now: claimed_at,
-    };
-    let transition = case
-        .claim(&caller, alice.id, time::Duration::minutes(30))
-        .unwrap();
+    let caller = Caller { actor: Actor::System, reviewer: Some(alice.id), is_admin: false, now: claimed_at };
+    let transition = case.claim(&caller, alice.id, time::Duration::minutes(30)).unwrap();
     let change = CaseChange {
         events: vec![RecordedEvent {
             id: UuidV7Ids.generate(),
@@ -419,47 +273,15 @@ async fn lists_read_a_lapsed_lease_as_released() {
         let store = world.store.clone();
         async move {
             let now = claimed_at + time::Duration::minutes(minutes);
-            store
-                .list_cases(case.tenant, &query, PageRequest::new(25, 0), now)
-                .await
-                .unwrap()
-                .total
+            store.list_cases(case.tenant, &query, PageRequest::new(25, 0), now).await.unwrap().total
         }
     };
-    let status = |s: CaseStatus| CaseQuery {
-        statuses: vec![s],
-        ..CaseQuery::default()
-    };
-    let mine = CaseQuery {
-        tab: Some(Tab::Mine),
-        reviewer: Some(alice.id),
-        ..CaseQuery::default()
-    };
-    let unassigned = CaseQuery {
-        tab: Some(Tab::Unassigned),
-        ..CaseQuery::default()
-    };
-    assert_eq!(
-        (
-            count(status(CaseStatus::InReview), 10).await,
-            count(status(CaseStatus::Open), 10).await
-        ),
-        (1, 0)
-    );
-    assert_eq!(
-        (
-            count(mine.clone(), 10).await,
-            count(unassigned.clone(), 10).await
-        ),
-        (1, 0)
-    );
-    assert_eq!(
-        (
-            count(status(CaseStatus::InReview), 30).await,
-            count(status(CaseStatus::Open), 30).await
-        ),
-        (0, 1)
-    );
+    let status = |s: CaseStatus| CaseQuery { statuses: vec![s], ..CaseQuery::default() };
+    let mine = CaseQuery { tab: Some(Tab::Mine), reviewer: Some(alice.id), ..CaseQuery::default() };
+    let unassigned = CaseQuery { tab: Some(Tab::Unassigned), ..CaseQuery::default() };
+    assert_eq!((count(status(CaseStatus::InReview), 10).await, count(status(CaseStatus::Open), 10).await), (1, 0));
+    assert_eq!((count(mine.clone(), 10).await, count(unassigned.clone(), 10).await), (1, 0));
+    assert_eq!((count(status(CaseStatus::InReview), 30).await, count(status(CaseStatus::Open), 30).await), (0, 1));
     assert_eq!((count(mine, 30).await, count(unassigned, 30).await), (0, 1));
 }
 
@@ -469,28 +291,10 @@ async fn tenants_and_environments_do_not_see_each_other() {
     let case = world.open_case(Environment::Sandbox).await;
     let live = world.tenant(Environment::Live);
     assert_eq!(world.store.find_case(live, case.id).await.unwrap(), None);
-    assert_eq!(
-        world
-            .store
-            .find_session(live, case.session_id)
-            .await
-            .unwrap(),
-        None
-    );
-    let other = Tenant {
-        org_id: Id::from_uuid(uuid::Uuid::now_v7()),
-        environment: Environment::Sandbox,
-    };
+    assert_eq!(world.store.find_session(live, case.session_id).await.unwrap(), None);
+    let other = Tenant { org_id: Id::from_uuid(uuid::Uuid::now_v7()), environment: Environment::Sandbox };
     assert_eq!(world.store.find_case(other, case.id).await.unwrap(), None);
-    let listed = world
-        .store
-        .list_cases(
-            other,
-            &CaseQuery::default(),
-            PageRequest::new(25, 0),
-            SystemClock.now(),
-        )
-        .await;
+    let listed = world.store.list_cases(other, &CaseQuery::default(), PageRequest::new(25, 0), SystemClock.now()).await;
     assert_eq!(listed.unwrap().total, 0);
 }
 
@@ -516,63 +320,26 @@ async fn api_keys_authenticate_by_hash_and_refuse_revoked_expired_and_unknown() 
     let (valid, secret) = key(&world, Environment::Live, Some(&alice));
     world.store.create_api_key(&valid, &secret).await.unwrap();
     let now = SystemClock.now();
-    let principal = world
-        .store
-        .authenticate(secret.expose(), now)
-        .await
-        .unwrap();
-    assert_eq!(
-        (principal.key_id, principal.tenant),
-        (valid.id, valid.tenant)
-    );
+    let principal = world.store.authenticate(secret.expose(), now).await.unwrap();
+    assert_eq!((principal.key_id, principal.tenant), (valid.id, valid.tenant));
     assert_eq!(principal.user.map(|u| u.id), Some(alice.id));
     assert!(principal.scopes.allows(Scope::CasesRead));
 
-    let stored: Vec<Line> = world
-        .query("SELECT encode(key_hash, 'hex') AS line FROM api_keys")
-        .await;
+    let stored: Vec<Line> = world.query("SELECT encode(key_hash, 'hex') AS line FROM api_keys").await;
     assert!(stored.iter().all(|l| !l.line.contains(secret.expose())));
 
     let (expiring, expiring_secret) = key(&world, Environment::Live, None);
-    let expiring = ApiKey {
-        expires_at: Some(now + time::Duration::minutes(1)),
-        ..expiring
-    };
-    world
-        .store
-        .create_api_key(&expiring, &expiring_secret)
-        .await
-        .unwrap();
-    assert!(
-        world
-            .store
-            .authenticate(expiring_secret.expose(), now)
-            .await
-            .is_ok()
-    );
+    let expiring = ApiKey { expires_at: Some(now + time::Duration::minutes(1)), ..expiring };
+    world.store.create_api_key(&expiring, &expiring_secret).await.unwrap();
+    assert!(world.store.authenticate(expiring_secret.expose(), now).await.is_ok());
     let later = now + time::Duration::minutes(2);
-    assert!(matches!(
-        world
-            .store
-            .authenticate(expiring_secret.expose(), later)
-            .await,
-        Err(AuthError::Unauthorized)
-    ));
+    assert!(matches!(world.store.authenticate(expiring_secret.expose(), later).await, Err(AuthError::Unauthorized)));
 
     world.store.revoke_api_key(valid.id, now).await.unwrap();
-    assert!(matches!(
-        world.store.authenticate(secret.expose(), now).await,
-        Err(AuthError::Unauthorized)
-    ));
+    assert!(matches!(world.store.authenticate(secret.expose(), now).await, Err(AuthError::Unauthorized)));
     let unknown = ApiKeySecret::generate(Environment::Live);
-    assert!(matches!(
-        world.store.authenticate(unknown.expose(), now).await,
-        Err(AuthError::Unauthorized)
-    ));
-    assert!(matches!(
-        world.store.authenticate("not a key", now).await,
-        Err(AuthError::Unauthorized)
-    ));
+    assert!(matches!(world.store.authenticate(unknown.expose(), now).await, Err(AuthError::Unauthorized)));
+    assert!(matches!(world.store.authenticate("not a key", now).await, Err(AuthError::Unauthorized)));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -589,39 +356,22 @@ async fn org_user_emails_are_unique_per_org_ignoring_case() {
         created_at: SystemClock.now(),
     };
     let result = world.store.create_org_user(&duplicate).await;
-    assert!(matches!(
-        result,
-        Err(casework_adapters::postgres::directory::CreateUserError::EmailTaken)
-    ));
+    assert!(matches!(result, Err(casework_adapters::postgres::directory::CreateUserError::EmailTaken)));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_database_is_unavailable_within_the_wait_timeout() {
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let options = PoolOptions {
-        url: SecretString::from(format!(
-            "postgres://postgres@127.0.0.1:{closed_port}/nothing"
-        )),
+        url: SecretString::from(format!("postgres://postgres@127.0.0.1:{closed_port}/nothing")),
         max_size: 2,
         wait_timeout: Duration::from_millis(500),
         statement_timeout: Duration::from_secs(1),
     };
     let store = PgStore::new(build_pool(&options).unwrap(), Arc::new(test_cipher()));
-    let tenant = Tenant {
-        org_id: Id::from_uuid(uuid::Uuid::now_v7()),
-        environment: Environment::Live,
-    };
+    let tenant = Tenant { org_id: Id::from_uuid(uuid::Uuid::now_v7()), environment: Environment::Live };
     let started = std::time::Instant::now();
-    let result = store
-        .find_case(tenant, Id::from_uuid(uuid::Uuid::now_v7()))
-        .await;
-    assert!(
-        matches!(result, Err(StoreError::Unavailable(_))),
-        "{result:?}"
-    );
+    let result = store.find_case(tenant, Id::from_uuid(uuid::Uuid::now_v7())).await;
+    assert!(matches!(result, Err(StoreError::Unavailable(_))), "{result:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }

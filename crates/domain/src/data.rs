@@ -75,11 +75,8 @@ mod tests {
 
     #[test]
     fn merge_replaces_and_removes_one_level_deep() {
-        let base =
-            DataMap::parse(object(json!({"a": 1, "b": {"x": 1}, "c": 3}))).unwrap_or_default();
-        let merged = base
-            .merged(&object(json!({"a": null, "b": {"y": 2}})))
-            .unwrap_or_default();
+        let base = DataMap::parse(object(json!({"a": 1, "b": {"x": 1}, "c": 3}))).unwrap_or_default();
+        let merged = base.merged(&object(json!({"a": null, "b": {"y": 2}}))).unwrap_or_default();
         assert_eq!(merged.to_value(), json!({"b": {"y": 2}, "c": 3}));
     }
 }

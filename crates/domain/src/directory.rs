@@ -149,10 +149,7 @@ impl FromStr for Scope {
         if text == "sessions:create" {
             return Ok(Self::SessionsWrite);
         }
-        Self::ALL
-            .into_iter()
-            .find(|scope| scope.as_str() == text)
-            .ok_or(UnknownValue)
+        Self::ALL.into_iter().find(|scope| scope.as_str() == text).ok_or(UnknownValue)
     }
 }
 
@@ -168,8 +165,7 @@ impl Scopes {
 
     /// Whether a request needing `scope` may proceed.
     pub fn allows(&self, scope: Scope) -> bool {
-        self.0.contains(&scope)
-            || (scope == Scope::CasesDecide && self.0.contains(&Scope::CasesWrite))
+        self.0.contains(&scope) || (scope == Scope::CasesDecide && self.0.contains(&Scope::CasesWrite))
     }
 
     /// Whether every scope of `other` is allowed by this set.

@@ -71,10 +71,7 @@ pub struct IdError {
 impl<K: IdKind> Id<K> {
     /// The id of the resource with this UUID.
     pub fn from_uuid(uuid: Uuid) -> Self {
-        Self {
-            uuid,
-            kind: PhantomData,
-        }
+        Self { uuid, kind: PhantomData }
     }
 
     /// The resource's UUID.
@@ -112,9 +109,7 @@ impl<K: IdKind> Id<K> {
         if text.len() != 36 {
             return Err(invalid);
         }
-        Uuid::parse_str(text)
-            .map(Self::from_uuid)
-            .map_err(|_| invalid)
+        Uuid::parse_str(text).map(Self::from_uuid).map_err(|_| invalid)
     }
 
     fn parse_body(body: &[u8]) -> Option<Self> {
@@ -148,9 +143,7 @@ fn checksum(prefix: &str, digits: &[u8]) -> usize {
         .bytes()
         .chain(digits.iter().copied())
         .enumerate()
-        .fold(7usize, |acc, (i, b)| {
-            (acc * 31 + (i + 1) * usize::from(b)) % (62 * 62)
-        })
+        .fold(7usize, |acc, (i, b)| (acc * 31 + (i + 1) * usize::from(b)) % (62 * 62))
 }
 
 impl<K> Clone for Id<K> {
@@ -209,10 +202,7 @@ mod tests {
     #[test]
     fn uuid_form_is_accepted() {
         let uuid = Uuid::from_u128(42);
-        assert_eq!(
-            CaseId::parse(&uuid.to_string()),
-            Ok(CaseId::from_uuid(uuid))
-        );
+        assert_eq!(CaseId::parse(&uuid.to_string()), Ok(CaseId::from_uuid(uuid)));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::Timestamp;
 use crate::case::{Actor, CaseEvent, Note, Recommendation};
+use crate::directory::{ApiKey, OrgUser};
 use crate::id::{Id, IdKind};
 use crate::service::CaseView;
 use crate::session::{Check, ChecksSummary, Session};
@@ -157,10 +158,7 @@ pub fn session(session: &Session, pii: PiiAccess<'_>) -> Value {
         }),
     );
     if let (Some(allowed), Value::Object(object)) = (pii, &mut value) {
-        object.insert(
-            "extracted_data".into(),
-            session.extracted_data.filtered(allowed),
-        );
+        object.insert("extracted_data".into(), session.extracted_data.filtered(allowed));
     }
     value
 }
@@ -200,6 +198,37 @@ pub fn note(note: &Note) -> Value {
             "author_id": reference(note.author_id),
             "content": note.content.as_str(),
             "created_at": timestamp(note.created_at),
+        }),
+    )
+}
+
+/// An org user.
+pub fn org_user(user: &OrgUser) -> Value {
+    with_fields(
+        identity(user.id),
+        json!({
+            "name": user.name,
+            "email": user.email,
+            "role": user.role.as_str(),
+            "active": user.active,
+            "created_at": timestamp(user.created_at),
+        }),
+    )
+}
+
+/// An API key, never its secret (the caller adds `key` once, at creation).
+pub fn api_key(key: &ApiKey) -> Value {
+    with_fields(
+        identity(key.id),
+        json!({
+            "name": key.name,
+            "scopes": key.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "environment": key.tenant.environment.as_str(),
+            "org_user_id": reference(key.org_user_id),
+            "expires_at": optional_timestamp(key.expires_at),
+            "last_used_at": optional_timestamp(key.last_used_at),
+            "created_at": timestamp(key.created_at),
+            "revoked_at": optional_timestamp(key.revoked_at),
         }),
     )
 }

@@ -8,6 +8,7 @@
 //! - [`session`]: verification sessions, their checks and extracted data (the evidence).
 //! - [`case`]: the case entity, its lifecycle as pure transition functions, events and notes.
 //! - [`json`]: the public JSON shapes, shared by HTTP responses and webhook payloads.
+//! - [`demo`]: synthetic sessions for demo cases and development seeds.
 //! - [`page`]: pagination shared by every listing.
 //! - [`ports`]: the traits the adapters implement (repositories, authenticator, clock, ids).
 //! - [`service`]: [`service::CaseService`], the one entry point, generic over its ports.
@@ -37,6 +38,7 @@ macro_rules! string_enum {
 
 pub mod case;
 pub mod data;
+pub mod demo;
 pub mod directory;
 pub mod id;
 pub mod json;

@@ -18,10 +18,7 @@ pub struct PageRequest {
 impl PageRequest {
     /// A page of `limit` (clamped to 1..=100) rows starting at `offset`.
     pub fn new(limit: u32, offset: u64) -> Self {
-        Self {
-            limit: limit.clamp(1, MAX_LIMIT),
-            offset,
-        }
+        Self { limit: limit.clamp(1, MAX_LIMIT), offset }
     }
 
     /// Rows per page, as used.
@@ -49,11 +46,7 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Converts every row.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            total: self.total,
-            request: self.request,
-        }
+        Page { items: self.items.into_iter().map(f).collect(), total: self.total, request: self.request }
     }
 }
 
@@ -74,13 +67,7 @@ pub enum Tab {
 
 impl Tab {
     /// Every tab.
-    pub const ALL: [Self; 5] = [
-        Self::Unassigned,
-        Self::Mine,
-        Self::PendingSecondReview,
-        Self::Escalated,
-        Self::All,
-    ];
+    pub const ALL: [Self; 5] = [Self::Unassigned, Self::Mine, Self::PendingSecondReview, Self::Escalated, Self::All];
 
     /// The wire spelling.
     pub fn as_str(self) -> &'static str {
@@ -116,10 +103,7 @@ pub struct CaseSort {
 
 impl Default for CaseSort {
     fn default() -> Self {
-        Self {
-            key: CaseSortKey::EnteredReviewAt,
-            reversed: false,
-        }
+        Self { key: CaseSortKey::EnteredReviewAt, reversed: false }
     }
 }
 

@@ -158,11 +158,7 @@ pub trait CaseRepository: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StoreError`].
-    fn find_case(
-        &self,
-        tenant: Tenant,
-        id: CaseId,
-    ) -> impl Future<Output = Result<Option<Case>, StoreError>> + Send;
+    fn find_case(&self, tenant: Tenant, id: CaseId) -> impl Future<Output = Result<Option<Case>, StoreError>> + Send;
 
     /// The case of a session, if it has one.
     ///
@@ -215,8 +211,7 @@ pub trait DirectoryRepository: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StoreError`].
-    fn settings(&self, tenant: Tenant)
-    -> impl Future<Output = Result<Settings, StoreError>> + Send;
+    fn settings(&self, tenant: Tenant) -> impl Future<Output = Result<Settings, StoreError>> + Send;
 
     /// An org user of the organization, if it exists.
     ///
@@ -236,9 +231,5 @@ pub trait ApiKeyStore: Send + Sync + 'static {
     /// # Errors
     /// [`AuthError::Unauthorized`] for a missing, malformed, unknown, revoked or expired key,
     /// with no hint which; [`AuthError::Unavailable`] when the store cannot be reached.
-    fn authenticate(
-        &self,
-        secret: &str,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<Principal, AuthError>> + Send;
+    fn authenticate(&self, secret: &str, now: Timestamp) -> impl Future<Output = Result<Principal, AuthError>> + Send;
 }

@@ -4,15 +4,14 @@
 use crate::Timestamp;
 use crate::case::{Actor, Case, Sla};
 use crate::data::DataMap;
-use crate::directory::Principal;
 use crate::id::{CaseId, SessionId};
 use crate::page::{CaseQuery, Page, PageRequest, SessionQuery};
 use crate::ports::{
-    CaseRepository, Clock, DirectoryRepository, IdGenerator, OpenCaseError, OpenedCase,
-    RecordedEvent, SessionRepository, StoreError,
+    CaseRepository, Clock, DirectoryRepository, IdGenerator, OpenCaseError, OpenedCase, RecordedEvent,
+    SessionRepository, StoreError,
 };
 use crate::session::{Check, ChecksSummary, ExtractedData, Session, SessionStatus};
-use crate::tenant::Tenant;
+use crate::tenant::{Settings, Tenant};
 
 /// A case as a reader sees it at one instant: lapsed leases released, its SLA computed.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,10 +25,7 @@ pub struct CaseView {
 impl CaseView {
     /// `case` as read at `now`.
     pub fn at(case: &Case, now: Timestamp) -> Self {
-        Self {
-            case: case.as_of(now),
-            sla: case.sla(now),
-        }
+        Self { case: case.as_of(now), sla: case.sla(now) }
     }
 }
 
@@ -111,30 +107,10 @@ where
         &self.repo
     }
 
-    /// The actor of a request without an explicit reviewer: the bound user, else the key.
-    fn default_actor(principal: &Principal) -> Actor {
-        Actor::of_request(
-            principal,
-            principal.user.as_ref().map(|u| (u.id, u.name.clone())),
-        )
-    }
-
-    fn open(
-        &self,
-        tenant: Tenant,
-        session_id: SessionId,
-        is_demo: bool,
-        actor: Actor,
-        now: Timestamp,
-    ) -> OpenedCase {
+    fn open(&self, tenant: Tenant, session_id: SessionId, is_demo: bool, actor: Actor, now: Timestamp) -> OpenedCase {
         let case_id: CaseId = self.ids.generate();
         let (case, event) = Case::open(case_id, tenant, session_id, is_demo, actor, now);
-        let event = RecordedEvent {
-            id: self.ids.generate(),
-            case_id,
-            tenant,
-            event,
-        };
+        let event = RecordedEvent { id: self.ids.generate(), case_id, tenant, event };
         OpenedCase { case, event }
     }
 
@@ -144,14 +120,14 @@ where
     /// [`IngestSessionError`].
     pub async fn ingest_session(
         &self,
-        principal: &Principal,
+        tenant: Tenant,
+        actor: Actor,
         new: NewSession,
     ) -> Result<Session, IngestSessionError> {
         if !new.status.is_ingestible() {
             return Err(IngestSessionError::StatusNotIngestible(new.status.as_str()));
         }
         let now = self.clock.now();
-        let tenant = principal.tenant;
         let mut session = Session {
             id: self.ids.generate(),
             tenant,
@@ -167,15 +143,8 @@ where
             created_at: now,
             updated_at: now,
         };
-        let opened = (session.status == SessionStatus::UnderReview).then(|| {
-            self.open(
-                tenant,
-                session.id,
-                false,
-                Self::default_actor(principal),
-                now,
-            )
-        });
+        let opened =
+            (session.status == SessionStatus::UnderReview).then(|| self.open(tenant, session.id, false, actor, now));
         session.case_id = opened.as_ref().map(|o| o.case.id);
         self.repo.insert_session(&session, opened.as_ref()).await?;
         Ok(session)
@@ -185,11 +154,7 @@ where
     ///
     /// # Errors
     /// [`StoreError`].
-    pub async fn session(
-        &self,
-        tenant: Tenant,
-        id: SessionId,
-    ) -> Result<Option<Session>, StoreError> {
+    pub async fn session(&self, tenant: Tenant, id: SessionId) -> Result<Option<Session>, StoreError> {
         self.repo.find_session(tenant, id).await
     }
 
@@ -212,55 +177,30 @@ where
     /// [`CreateCaseError`].
     pub async fn create_case(
         &self,
-        principal: &Principal,
+        tenant: Tenant,
+        actor: Actor,
         session_id: SessionId,
     ) -> Result<CreatedCase, CreateCaseError> {
-        let tenant = principal.tenant;
         if let Some(existing) = self.repo.find_case_by_session(tenant, session_id).await? {
-            return Ok(CreatedCase::Existing(CaseView::at(
-                &existing,
-                self.clock.now(),
-            )));
+            return Ok(CreatedCase::Existing(CaseView::at(&existing, self.clock.now())));
         }
-        let session = self
-            .repo
-            .find_session(tenant, session_id)
-            .await?
-            .ok_or(CreateCaseError::SessionNotFound)?;
+        let session = self.repo.find_session(tenant, session_id).await?.ok_or(CreateCaseError::SessionNotFound)?;
         if !session.status.is_reviewable() {
-            return Err(CreateCaseError::SessionNotReviewable(
-                session.status.as_str(),
-            ));
+            return Err(CreateCaseError::SessionNotReviewable(session.status.as_str()));
         }
         let now = self.clock.now();
-        let opened = self.open(
-            tenant,
-            session_id,
-            false,
-            Self::default_actor(principal),
-            now,
-        );
-        let reviewable: Vec<SessionStatus> = SessionStatus::ALL
-            .iter()
-            .copied()
-            .filter(|s| s.is_reviewable())
-            .collect();
+        let opened = self.open(tenant, session_id, false, actor, now);
+        let reviewable: Vec<SessionStatus> = SessionStatus::ALL.iter().copied().filter(|s| s.is_reviewable()).collect();
         match self.repo.open_case(&opened, &reviewable).await {
             Ok(()) => Ok(CreatedCase::Created(CaseView::at(&opened.case, now))),
             Err(OpenCaseError::CaseExists) => {
                 let existing = self.repo.find_case_by_session(tenant, session_id).await?;
-                let existing = existing.ok_or_else(|| {
-                    StoreError::Unknown(anyhow::anyhow!("case vanished after a conflict"))
-                })?;
-                Ok(CreatedCase::Existing(CaseView::at(
-                    &existing,
-                    self.clock.now(),
-                )))
+                let existing =
+                    existing.ok_or_else(|| StoreError::Unknown(anyhow::anyhow!("case vanished after a conflict")))?;
+                Ok(CreatedCase::Existing(CaseView::at(&existing, self.clock.now())))
             }
             Err(OpenCaseError::SessionNotFound) => Err(CreateCaseError::SessionNotFound),
-            Err(OpenCaseError::SessionNotReviewable) => {
-                Err(CreateCaseError::SessionNotReviewable("not reviewable"))
-            }
+            Err(OpenCaseError::SessionNotReviewable) => Err(CreateCaseError::SessionNotReviewable("not reviewable")),
             Err(OpenCaseError::Unavailable(e)) => Err(StoreError::Unavailable(e).into()),
             Err(OpenCaseError::Unknown(e)) => Err(StoreError::Unknown(e).into()),
         }
@@ -279,9 +219,16 @@ where
             return Ok(None);
         };
         let session = self.repo.find_session(tenant, case.session_id).await?;
-        let session = session
-            .ok_or_else(|| StoreError::Unknown(anyhow::anyhow!("case {id} has no session")))?;
+        let session = session.ok_or_else(|| StoreError::Unknown(anyhow::anyhow!("case {id} has no session")))?;
         Ok(Some((CaseView::at(&case, self.clock.now()), session)))
+    }
+
+    /// The settings of the tenant's environment.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn settings(&self, tenant: Tenant) -> Result<Settings, StoreError> {
+        self.repo.settings(tenant).await
     }
 
     /// Cases of the tenant matching `query`, as of now.

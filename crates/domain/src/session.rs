@@ -55,10 +55,7 @@ impl SessionStatus {
 
     /// Statuses from which retention timing starts.
     pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            Self::Completed | Self::Expired | Self::Failed | Self::Approved | Self::Declined
-        )
+        matches!(self, Self::Completed | Self::Expired | Self::Failed | Self::Approved | Self::Declined)
     }
 }
 
@@ -111,9 +108,7 @@ pub struct Check {
 /// Whether `policy` is 1–64 characters of `[a-z0-9_]`.
 pub fn is_valid_policy(policy: &str) -> bool {
     (1..=64).contains(&policy.len())
-        && policy
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && policy.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// `{total, passed, failed, overridden, pending, outcome}` of a session's checks.
@@ -206,22 +201,10 @@ impl ChecksSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExtractedData(BTreeMap<String, Value>);
 
-const TEXT_KEYS: &[&str] = &[
-    "first_name",
-    "last_name",
-    "document_number",
-    "gender",
-    "ssn",
-    "document_issuing_state",
-];
+const TEXT_KEYS: &[&str] = &["first_name", "last_name", "document_number", "gender", "ssn", "document_issuing_state"];
 const DATE_KEYS: &[&str] = &["date_of_birth", "document_expiration_date"];
 const ADDRESS_KEYS: &[&str] = &["line1", "line2", "city", "state", "zip", "country"];
-const DOCUMENT_TYPES: &[&str] = &[
-    "passport",
-    "drivers_license",
-    "national_id",
-    "residence_permit",
-];
+const DOCUMENT_TYPES: &[&str] = &["passport", "drivers_license", "national_id", "residence_permit"];
 
 impl ExtractedData {
     /// Validates every key of `object`; `path` is the JSON path of the object for error fields.
@@ -233,9 +216,7 @@ impl ExtractedData {
         for (key, value) in object {
             validate_entry(key, value, &format!("{path}.{key}"), &mut errors);
         }
-        errors.into_result(Self(
-            object.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        ))
+        errors.into_result(Self(object.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
     }
 
     /// The values by key.
@@ -270,11 +251,8 @@ impl ExtractedData {
     /// Document number normalized for the blocklist (upper-cased, no spaces or hyphens).
     pub fn normalized_document_number(&self) -> Option<String> {
         let number = self.0.get("document_number")?.as_str()?;
-        let normalized: String = number
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
-            .flat_map(char::to_uppercase)
-            .collect();
+        let normalized: String =
+            number.chars().filter(|c| !c.is_whitespace() && *c != '-').flat_map(char::to_uppercase).collect();
         (!normalized.is_empty()).then_some(normalized)
     }
 }
@@ -284,21 +262,9 @@ fn validate_entry(key: &str, value: &Value, path: &str, errors: &mut FieldErrors
     if TEXT_KEYS.contains(&key.as_str()) {
         validate_text(value, path, errors);
     } else if DATE_KEYS.contains(&key.as_str()) {
-        validate_with(
-            value,
-            path,
-            errors,
-            is_date,
-            "must be a valid date, YYYY-MM-DD",
-        );
+        validate_with(value, path, errors, is_date, "must be a valid date, YYYY-MM-DD");
     } else if key == "nationality" {
-        validate_with(
-            value,
-            path,
-            errors,
-            countries::is_alpha2,
-            "must be an uppercase ISO 3166-1 alpha-2 code",
-        );
+        validate_with(value, path, errors, countries::is_alpha2, "must be an uppercase ISO 3166-1 alpha-2 code");
     } else if key == "document_type" {
         validate_with(
             value,
@@ -323,19 +289,11 @@ fn validate_entry(key: &str, value: &Value, path: &str, errors: &mut FieldErrors
                     "must be an uppercase ISO 3166-1 alpha-2 code",
                 ),
                 p if ADDRESS_KEYS.contains(&p) => validate_text(part_value, &part_path, errors),
-                _ => errors.push(
-                    part_path,
-                    Violation::UnknownField,
-                    "is not an address field",
-                ),
+                _ => errors.push(part_path, Violation::UnknownField, "is not an address field"),
             }
         }
     } else {
-        errors.push(
-            path,
-            Violation::UnknownField,
-            "is not an extracted_data field",
-        );
+        errors.push(path, Violation::UnknownField, "is not an extracted_data field");
     }
 }
 
@@ -350,13 +308,7 @@ fn validate_text(value: &Value, path: &str, errors: &mut FieldErrors) {
     }
 }
 
-fn validate_with(
-    value: &Value,
-    path: &str,
-    errors: &mut FieldErrors,
-    valid: impl Fn(&str) -> bool,
-    message: &str,
-) {
+fn validate_with(value: &Value, path: &str, errors: &mut FieldErrors, valid: impl Fn(&str) -> bool, message: &str) {
     match value.as_str() {
         None => errors.push(path, Violation::InvalidType, "must be a string"),
         Some(text) if !valid(text) => errors.push(path, Violation::InvalidValue, message),
@@ -434,27 +386,14 @@ mod tests {
         let summary = ChecksSummary::of(&checks);
         assert_eq!(
             summary,
-            ChecksSummary {
-                total: 5,
-                passed: 2,
-                failed: 1,
-                overridden: 1,
-                pending: 1,
-                outcome: Outcome::Failed
-            }
+            ChecksSummary { total: 5, passed: 2, failed: 1, overridden: 1, pending: 1, outcome: Outcome::Failed }
         );
     }
 
     #[test]
     fn summary_outcome_is_pending_then_passed() {
-        assert_eq!(
-            ChecksSummary::of(&[check(CheckStatus::Pending, None)]).outcome,
-            Outcome::Pending
-        );
-        assert_eq!(
-            ChecksSummary::of(&[check(CheckStatus::Failed, Some(true))]).outcome,
-            Outcome::Passed
-        );
+        assert_eq!(ChecksSummary::of(&[check(CheckStatus::Pending, None)]).outcome, Outcome::Pending);
+        assert_eq!(ChecksSummary::of(&[check(CheckStatus::Failed, Some(true))]).outcome, Outcome::Passed);
         assert_eq!(ChecksSummary::of(&[]).outcome, Outcome::Passed);
     }
 
@@ -462,8 +401,7 @@ mod tests {
     fn extracted_data_accepts_the_documented_keys() {
         let data = json!({"first_name": "Ada", "date_of_birth": "1990-02-28", "nationality": "DE",
             "address": {"line1": "1 Main St", "country": "FR"}, "document_type": "passport"});
-        let parsed =
-            ExtractedData::parse(data.as_object().unwrap_or(&Map::new()), "extracted_data");
+        let parsed = ExtractedData::parse(data.as_object().unwrap_or(&Map::new()), "extracted_data");
         assert!(parsed.is_ok(), "{parsed:?}");
     }
 
@@ -472,13 +410,8 @@ mod tests {
         let data = json!({"favourite_colour": "red", "date_of_birth": "1990-02-30", "nationality": "de",
             "address": {"country": "XX", "planet": "Mars"}, "first_name": ""});
         let errors =
-            ExtractedData::parse(data.as_object().unwrap_or(&Map::new()), "extracted_data")
-                .err()
-                .unwrap_or_default();
-        let found: Vec<(&str, &str)> = errors
-            .iter()
-            .map(|e| (e.field.as_str(), e.violation.code()))
-            .collect();
+            ExtractedData::parse(data.as_object().unwrap_or(&Map::new()), "extracted_data").err().unwrap_or_default();
+        let found: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.violation.code())).collect();
         assert_eq!(
             found,
             vec![
@@ -495,11 +428,7 @@ mod tests {
     #[test]
     fn document_number_is_normalized() {
         let data = json!({"document_number": "ab-12 34"});
-        let parsed =
-            ExtractedData::parse(data.as_object().unwrap_or(&Map::new()), "x").unwrap_or_default();
-        assert_eq!(
-            parsed.normalized_document_number().as_deref(),
-            Some("AB1234")
-        );
+        let parsed = ExtractedData::parse(data.as_object().unwrap_or(&Map::new()), "x").unwrap_or_default();
+        assert_eq!(parsed.normalized_document_number().as_deref(), Some("AB1234"));
     }
 }

@@ -56,17 +56,8 @@ pub struct FieldErrors(Vec<FieldError>);
 
 impl FieldErrors {
     /// Records one violation.
-    pub fn push(
-        &mut self,
-        field: impl Into<String>,
-        violation: Violation,
-        message: impl Into<String>,
-    ) {
-        self.0.push(FieldError {
-            field: field.into(),
-            violation,
-            message: message.into(),
-        });
+    pub fn push(&mut self, field: impl Into<String>, violation: Violation, message: impl Into<String>) {
+        self.0.push(FieldError { field: field.into(), violation, message: message.into() });
     }
 
     /// Whether nothing was recorded.
@@ -89,21 +80,13 @@ impl FieldErrors {
     /// # Errors
     /// Returns `self` when any violation was recorded.
     pub fn into_result<T>(self, value: T) -> Result<T, Self> {
-        if self.is_empty() {
-            Ok(value)
-        } else {
-            Err(self)
-        }
+        if self.is_empty() { Ok(value) } else { Err(self) }
     }
 }
 
 impl fmt::Display for FieldErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self
-            .0
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect();
+        let parts: Vec<String> = self.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
         f.write_str(&parts.join("; "))
     }
 }

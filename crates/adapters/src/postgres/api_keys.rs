@@ -28,10 +28,7 @@ fn auth_error(error: StoreError) -> AuthError {
 impl ApiKeyStore for PgStore {
     async fn authenticate(&self, presented: &str, now: Timestamp) -> Result<Principal, AuthError> {
         let secret = ApiKeySecret::parse(presented).ok_or(AuthError::Unauthorized)?;
-        let mut connection = self
-            .connection()
-            .await
-            .map_err(|e| AuthError::Unavailable(e.0))?;
+        let mut connection = self.connection().await.map_err(|e| AuthError::Unavailable(e.0))?;
         let record: Option<ApiKeyRecord> = api_keys::table
             .filter(api_keys::key_hash.eq(secret.hash()))
             .select(ApiKeyRecord::as_select())
@@ -39,10 +36,7 @@ impl ApiKeyStore for PgStore {
             .await
             .optional()
             .map_err(|e| auth_error(unavailable_or_unknown(e)))?;
-        let key = record
-            .ok_or(AuthError::Unauthorized)?
-            .into_key()
-            .map_err(auth_error)?;
+        let key = record.ok_or(AuthError::Unauthorized)?.into_key().map_err(auth_error)?;
         let usable = key.revoked_at.is_none()
             && key.expires_at.is_none_or(|expires_at| now < expires_at)
             && key.tenant.environment == secret.environment();
@@ -60,15 +54,9 @@ impl ApiKeyStore for PgStore {
                 .await
                 .optional()
                 .map_err(|e| auth_error(unavailable_or_unknown(e)))?
-                .map(|name| UserRef {
-                    id: Id::from_uuid(user_id.uuid()),
-                    name,
-                }),
+                .map(|name| UserRef { id: Id::from_uuid(user_id.uuid()), name }),
         };
-        if key
-            .last_used_at
-            .is_none_or(|last| now - last >= LAST_USED_RESOLUTION)
-        {
+        if key.last_used_at.is_none_or(|last| now - last >= LAST_USED_RESOLUTION) {
             diesel::update(api_keys::table)
                 .filter(api_keys::org_id.eq(key.tenant.org_id.uuid()))
                 .filter(api_keys::id.eq(key.id.uuid()))
@@ -77,12 +65,6 @@ impl ApiKeyStore for PgStore {
                 .await
                 .map_err(|e| auth_error(unavailable_or_unknown(e)))?;
         }
-        Ok(Principal {
-            key_id: key.id,
-            key_name: key.name,
-            tenant: key.tenant,
-            scopes: key.scopes,
-            user,
-        })
+        Ok(Principal { key_id: key.id, key_name: key.name, tenant: key.tenant, scopes: key.scopes, user })
     }
 }

@@ -9,8 +9,7 @@ use casework_domain::case::{Case, CaseStatus};
 use casework_domain::id::{CaseId, Id, SessionId};
 use casework_domain::page::{CaseQuery, CaseSortKey, Page, PageRequest, Tab};
 use casework_domain::ports::{
-    CaseChange, CaseRepository, OpenCaseError, OpenedCase, RecordedEvent, SaveChangeError,
-    StoreError,
+    CaseChange, CaseRepository, OpenCaseError, OpenedCase, RecordedEvent, SaveChangeError, StoreError,
 };
 use casework_domain::session::SessionStatus;
 use casework_domain::tenant::Tenant;
@@ -48,19 +47,10 @@ pub(super) async fn write_events(
     case: &Case,
 ) -> Result<(), diesel::result::Error> {
     let event_rows: Vec<EventRecord> = events.iter().map(EventRecord::from_event).collect();
-    diesel::insert_into(case_events::table)
-        .values(&event_rows)
-        .execute(connection)
-        .await?;
-    let outbox_rows: Vec<OutboxRecord> = events
-        .iter()
-        .filter_map(|e| OutboxRecord::for_case_event(e, case))
-        .collect();
+    diesel::insert_into(case_events::table).values(&event_rows).execute(connection).await?;
+    let outbox_rows: Vec<OutboxRecord> = events.iter().filter_map(|e| OutboxRecord::for_case_event(e, case)).collect();
     if !outbox_rows.is_empty() {
-        diesel::insert_into(webhook_outbox::table)
-            .values(&outbox_rows)
-            .execute(connection)
-            .await?;
+        diesel::insert_into(webhook_outbox::table).values(&outbox_rows).execute(connection).await?;
     }
     Ok(())
 }
@@ -70,24 +60,12 @@ pub(super) async fn insert_opened(
     connection: &mut AsyncPgConnection,
     opened: &OpenedCase,
 ) -> Result<(), diesel::result::Error> {
-    diesel::insert_into(cases::table)
-        .values(CaseRecord::from_case(&opened.case))
-        .execute(connection)
-        .await?;
-    write_events(
-        connection,
-        std::slice::from_ref(&opened.event),
-        &opened.case,
-    )
-    .await
+    diesel::insert_into(cases::table).values(CaseRecord::from_case(&opened.case)).execute(connection).await?;
+    write_events(connection, std::slice::from_ref(&opened.event), &opened.case).await
 }
 
 fn in_tenant(tenant: Tenant) -> Condition {
-    Box::new(
-        cases::org_id
-            .eq(tenant.org_id.uuid())
-            .and(cases::environment.eq(tenant.environment.as_str())),
-    )
+    Box::new(cases::org_id.eq(tenant.org_id.uuid()).and(cases::environment.eq(tenant.environment.as_str())))
 }
 
 fn lapsed(now: Timestamp) -> Condition {
@@ -119,10 +97,9 @@ fn all_of(conditions: Vec<Condition>) -> Condition {
 /// The effective status is `status` (a lapsed `in_review` reads as `open`).
 fn effective_status(status: CaseStatus, now: Timestamp) -> Condition {
     match status {
-        CaseStatus::Open => any_of(vec![
-            status_is(CaseStatus::Open),
-            all_of(vec![status_is(CaseStatus::InReview), lapsed(now)]),
-        ]),
+        CaseStatus::Open => {
+            any_of(vec![status_is(CaseStatus::Open), all_of(vec![status_is(CaseStatus::InReview), lapsed(now)])])
+        }
         CaseStatus::InReview => all_of(vec![status_is(CaseStatus::InReview), live(now)]),
         other => status_is(other),
     }
@@ -131,10 +108,7 @@ fn effective_status(status: CaseStatus, now: Timestamp) -> Condition {
 /// The effective assignee is one of `users` (after a lapse: the escalation target, or nobody).
 fn effectively_assigned(users: Vec<Uuid>, now: Timestamp) -> Condition {
     any_of(vec![
-        all_of(vec![
-            Box::new(cases::assigned_to.eq_any(users.clone()).assume_not_null()),
-            no_live_lease_or_live(now),
-        ]),
+        all_of(vec![Box::new(cases::assigned_to.eq_any(users.clone()).assume_not_null()), no_live_lease_or_live(now)]),
         all_of(vec![
             lapsed(now),
             status_is(CaseStatus::Escalated),
@@ -145,27 +119,17 @@ fn effectively_assigned(users: Vec<Uuid>, now: Timestamp) -> Condition {
 
 /// The stored assignee counts: there is no lease, or it is live.
 fn no_live_lease_or_live(now: Timestamp) -> Condition {
-    Box::new(
-        cases::claim_expires_at
-            .is_null()
-            .or(cases::claim_expires_at.gt(now).assume_not_null()),
-    )
+    Box::new(cases::claim_expires_at.is_null().or(cases::claim_expires_at.gt(now).assume_not_null()))
 }
 
 fn active() -> Condition {
-    Box::new(not(cases::status.eq_any([
-        CaseStatus::Approved.as_str(),
-        CaseStatus::Rejected.as_str(),
-    ])))
+    Box::new(not(cases::status.eq_any([CaseStatus::Approved.as_str(), CaseStatus::Rejected.as_str()])))
 }
 
 fn tab(tab: Tab, reviewer: Option<Uuid>, now: Timestamp) -> Condition {
     match tab {
         Tab::Unassigned => any_of(vec![
-            all_of(vec![
-                status_is(CaseStatus::Open),
-                Box::new(cases::assigned_to.is_null()),
-            ]),
+            all_of(vec![status_is(CaseStatus::Open), Box::new(cases::assigned_to.is_null())]),
             all_of(vec![status_is(CaseStatus::InReview), lapsed(now)]),
         ]),
         Tab::Mine => match reviewer {
@@ -181,45 +145,24 @@ fn tab(tab: Tab, reviewer: Option<Uuid>, now: Timestamp) -> Condition {
 fn conditions(tenant: Tenant, query: &CaseQuery, now: Timestamp) -> Condition {
     let mut all = vec![in_tenant(tenant)];
     if !query.statuses.is_empty() {
-        all.push(any_of(
-            query
-                .statuses
-                .iter()
-                .map(|&s| effective_status(s, now))
-                .collect(),
-        ));
+        all.push(any_of(query.statuses.iter().map(|&s| effective_status(s, now)).collect()));
     }
     if let Some(selected) = query.tab {
         all.push(tab(selected, query.reviewer.map(|r| r.uuid()), now));
     }
     if !query.assigned_to.is_empty() {
-        all.push(effectively_assigned(
-            query.assigned_to.iter().map(|u| u.uuid()).collect(),
-            now,
-        ));
+        all.push(effectively_assigned(query.assigned_to.iter().map(|u| u.uuid()).collect(), now));
     }
     if !query.priorities.is_empty() {
         let priorities: Vec<&str> = query.priorities.iter().map(|p| p.as_str()).collect();
         all.push(Box::new(cases::priority.eq_any(priorities)));
     }
     if !query.tags.is_empty() {
-        let tags: Vec<Option<String>> = query
-            .tags
-            .iter()
-            .map(|t| Some(t.as_str().to_owned()))
-            .collect();
+        let tags: Vec<Option<String>> = query.tags.iter().map(|t| Some(t.as_str().to_owned())).collect();
         all.push(Box::new(cases::tags.overlaps_with(tags)));
     }
     if !query.session_ids.is_empty() {
-        all.push(Box::new(
-            cases::session_id.eq_any(
-                query
-                    .session_ids
-                    .iter()
-                    .map(|s| s.uuid())
-                    .collect::<Vec<_>>(),
-            ),
-        ));
+        all.push(Box::new(cases::session_id.eq_any(query.session_ids.iter().map(|s| s.uuid()).collect::<Vec<_>>())));
     }
     if let Some(after) = query.created_after {
         all.push(Box::new(cases::created_at.ge(after)));
@@ -231,22 +174,12 @@ fn conditions(tenant: Tenant, query: &CaseQuery, now: Timestamp) -> Condition {
 }
 
 fn page_bounds(page: PageRequest) -> (i64, i64) {
-    (
-        i64::from(page.limit()),
-        i64::try_from(page.offset()).unwrap_or(i64::MAX),
-    )
+    (i64::from(page.limit()), i64::try_from(page.offset()).unwrap_or(i64::MAX))
 }
 
 impl CaseRepository for PgStore {
-    async fn open_case(
-        &self,
-        opened: &OpenedCase,
-        reviewable: &[SessionStatus],
-    ) -> Result<(), OpenCaseError> {
-        let mut connection = self
-            .connection()
-            .await
-            .map_err(|e| OpenCaseError::Unavailable(e.0))?;
+    async fn open_case(&self, opened: &OpenedCase, reviewable: &[SessionStatus]) -> Result<(), OpenCaseError> {
+        let mut connection = self.connection().await.map_err(|e| OpenCaseError::Unavailable(e.0))?;
         let tenant = opened.case.tenant;
         let reviewable: Vec<&str> = reviewable.iter().map(|s| s.as_str()).collect();
         let now = opened.case.created_at;
@@ -300,9 +233,7 @@ impl CaseRepository for PgStore {
             Ok(()) => Ok(()),
             Err(TxError::Refused(refusal)) => Err(refusal),
             Err(TxError::Db(error)) => Err(match classify(error) {
-                Failure::Constraint { name } if name == "cases_one_per_session" => {
-                    OpenCaseError::CaseExists
-                }
+                Failure::Constraint { name } if name == "cases_one_per_session" => OpenCaseError::CaseExists,
                 Failure::Constraint { name } => {
                     OpenCaseError::Unknown(anyhow::anyhow!("unexpected violation of {name}"))
                 }
@@ -325,11 +256,7 @@ impl CaseRepository for PgStore {
         record.map(CaseRecord::into_case).transpose()
     }
 
-    async fn find_case_by_session(
-        &self,
-        tenant: Tenant,
-        session_id: SessionId,
-    ) -> Result<Option<Case>, StoreError> {
+    async fn find_case_by_session(&self, tenant: Tenant, session_id: SessionId) -> Result<Option<Case>, StoreError> {
         let mut connection = self.connection().await?;
         let record: Option<CaseRecord> = cases::table
             .filter(in_tenant(tenant))
@@ -357,45 +284,19 @@ impl CaseRepository for PgStore {
             .await
             .map_err(unavailable_or_unknown)?;
         let (limit, offset) = page_bounds(page);
-        let mut rows = cases::table
-            .filter(conditions(tenant, query, now))
-            .select(CaseRecord::as_select())
-            .into_boxed();
+        let mut rows = cases::table.filter(conditions(tenant, query, now)).select(CaseRecord::as_select()).into_boxed();
         rows = match (query.sort.key, query.sort.reversed) {
-            (CaseSortKey::EnteredReviewAt, false) => {
-                rows.order_by((cases::entered_review_at.asc(), cases::id.asc()))
-            }
-            (CaseSortKey::EnteredReviewAt, true) => {
-                rows.order_by((cases::entered_review_at.desc(), cases::id.asc()))
-            }
-            (CaseSortKey::CreatedAt, false) => {
-                rows.order_by((cases::created_at.asc(), cases::id.asc()))
-            }
-            (CaseSortKey::CreatedAt, true) => {
-                rows.order_by((cases::created_at.desc(), cases::id.asc()))
-            }
-            (CaseSortKey::Priority, false) => {
-                rows.order_by((cases::priority_rank.desc(), cases::id.asc()))
-            }
-            (CaseSortKey::Priority, true) => {
-                rows.order_by((cases::priority_rank.asc(), cases::id.asc()))
-            }
+            (CaseSortKey::EnteredReviewAt, false) => rows.order_by((cases::entered_review_at.asc(), cases::id.asc())),
+            (CaseSortKey::EnteredReviewAt, true) => rows.order_by((cases::entered_review_at.desc(), cases::id.asc())),
+            (CaseSortKey::CreatedAt, false) => rows.order_by((cases::created_at.asc(), cases::id.asc())),
+            (CaseSortKey::CreatedAt, true) => rows.order_by((cases::created_at.desc(), cases::id.asc())),
+            (CaseSortKey::Priority, false) => rows.order_by((cases::priority_rank.desc(), cases::id.asc())),
+            (CaseSortKey::Priority, true) => rows.order_by((cases::priority_rank.asc(), cases::id.asc())),
         };
-        let records: Vec<CaseRecord> = rows
-            .limit(limit)
-            .offset(offset)
-            .load(&mut connection)
-            .await
-            .map_err(unavailable_or_unknown)?;
-        let items = records
-            .into_iter()
-            .map(CaseRecord::into_case)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page {
-            items,
-            total: u64::try_from(total).unwrap_or(0),
-            request: page,
-        })
+        let records: Vec<CaseRecord> =
+            rows.limit(limit).offset(offset).load(&mut connection).await.map_err(unavailable_or_unknown)?;
+        let items = records.into_iter().map(CaseRecord::into_case).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items, total: u64::try_from(total).unwrap_or(0), request: page })
     }
 
     async fn list_events(
@@ -428,30 +329,14 @@ impl CaseRepository for PgStore {
         let items = records
             .iter()
             .map(|record| {
-                Ok(RecordedEvent {
-                    id: Id::from_uuid(record.id),
-                    case_id,
-                    tenant,
-                    event: parse_event(record)?,
-                })
+                Ok(RecordedEvent { id: Id::from_uuid(record.id), case_id, tenant, event: parse_event(record)? })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Page {
-            items,
-            total: u64::try_from(total).unwrap_or(0),
-            request: page,
-        })
+        Ok(Page { items, total: u64::try_from(total).unwrap_or(0), request: page })
     }
 
-    async fn save_change(
-        &self,
-        change: &CaseChange,
-        expected_version: u64,
-    ) -> Result<(), SaveChangeError> {
-        let mut connection = self
-            .connection()
-            .await
-            .map_err(|e| SaveChangeError::Unavailable(e.0))?;
+    async fn save_change(&self, change: &CaseChange, expected_version: u64) -> Result<(), SaveChangeError> {
+        let mut connection = self.connection().await.map_err(|e| SaveChangeError::Unavailable(e.0))?;
         let expected = i64::try_from(expected_version).unwrap_or(i64::MAX);
         let result = connection
             .transaction::<_, TxError<SaveChangeError>, _>(async |connection| {

@@ -70,11 +70,7 @@ impl ApiKeyRecord {
             environment: key.tenant.environment.as_str().to_owned(),
             name: key.name.clone(),
             key_hash: secret.hash(),
-            scopes: key
-                .scopes
-                .iter()
-                .map(|s| Some(s.as_str().to_owned()))
-                .collect(),
+            scopes: key.scopes.iter().map(|s| Some(s.as_str().to_owned())).collect(),
             org_user_id: key.org_user_id.map(|u| u.uuid()),
             api_version: api_version.to_owned(),
             expires_at: key.expires_at,
@@ -85,12 +81,8 @@ impl ApiKeyRecord {
     }
 
     pub(super) fn into_key(self) -> Result<ApiKey, StoreError> {
-        let scopes = self
-            .scopes
-            .iter()
-            .flatten()
-            .map(|s| decode::<Scope>("scope", s))
-            .collect::<Result<Scopes, _>>()?;
+        let scopes =
+            self.scopes.iter().flatten().map(|s| decode::<Scope>("scope", s)).collect::<Result<Scopes, _>>()?;
         Ok(ApiKey {
             id: Id::from_uuid(self.id),
             tenant: Tenant {
@@ -142,9 +134,7 @@ pub enum CreateKeyError {
 fn store_failure(failure: Failure) -> StoreError {
     match failure {
         Failure::Unavailable(e) => StoreError::Unavailable(e),
-        Failure::Constraint { name } => {
-            StoreError::Unknown(anyhow::anyhow!("unexpected violation of {name}"))
-        }
+        Failure::Constraint { name } => StoreError::Unknown(anyhow::anyhow!("unexpected violation of {name}")),
         Failure::Unknown(e) => StoreError::Unknown(e),
     }
 }
@@ -173,10 +163,8 @@ impl PgStore {
                 )
             })
             .collect();
-        let key_rows: Vec<ApiKeyRecord> = keys
-            .iter()
-            .map(|(key, secret)| ApiKeyRecord::new(key, secret, CURRENT_API_VERSION))
-            .collect();
+        let key_rows: Vec<ApiKeyRecord> =
+            keys.iter().map(|(key, secret)| ApiKeyRecord::new(key, secret, CURRENT_API_VERSION)).collect();
         connection
             .transaction::<_, diesel::result::Error, _>(async |connection| {
                 diesel::insert_into(organizations::table)
@@ -187,14 +175,8 @@ impl PgStore {
                     ))
                     .execute(connection)
                     .await?;
-                diesel::insert_into(environment_settings::table)
-                    .values(&settings)
-                    .execute(connection)
-                    .await?;
-                diesel::insert_into(api_keys::table)
-                    .values(&key_rows)
-                    .execute(connection)
-                    .await?;
+                diesel::insert_into(environment_settings::table).values(&settings).execute(connection).await?;
+                diesel::insert_into(api_keys::table).values(&key_rows).execute(connection).await?;
                 Ok(())
             })
             .await
@@ -217,19 +199,11 @@ impl PgStore {
             created_at: user.created_at,
             updated_at: user.created_at,
         };
-        match diesel::insert_into(org_users::table)
-            .values(&record)
-            .execute(&mut connection)
-            .await
-        {
+        match diesel::insert_into(org_users::table).values(&record).execute(&mut connection).await {
             Ok(_) => Ok(()),
             Err(error) => Err(match classify(error) {
-                Failure::Constraint { name } if name == "org_users_email_key" => {
-                    CreateUserError::EmailTaken
-                }
-                Failure::Constraint { name } if name == "org_users_org_id_fkey" => {
-                    CreateUserError::OrgNotFound
-                }
+                Failure::Constraint { name } if name == "org_users_email_key" => CreateUserError::EmailTaken,
+                Failure::Constraint { name } if name == "org_users_org_id_fkey" => CreateUserError::OrgNotFound,
                 other => CreateUserError::Store(store_failure(other)),
             }),
         }
@@ -239,23 +213,13 @@ impl PgStore {
     ///
     /// # Errors
     /// [`CreateKeyError`].
-    pub async fn create_api_key(
-        &self,
-        key: &ApiKey,
-        secret: &ApiKeySecret,
-    ) -> Result<(), CreateKeyError> {
+    pub async fn create_api_key(&self, key: &ApiKey, secret: &ApiKeySecret) -> Result<(), CreateKeyError> {
         let mut connection = self.connection().await.map_err(StoreError::from)?;
         let record = ApiKeyRecord::new(key, secret, CURRENT_API_VERSION);
-        match diesel::insert_into(api_keys::table)
-            .values(&record)
-            .execute(&mut connection)
-            .await
-        {
+        match diesel::insert_into(api_keys::table).values(&record).execute(&mut connection).await {
             Ok(_) => Ok(()),
             Err(error) => Err(match classify(error) {
-                Failure::Constraint { name } if name == "api_keys_org_id_fkey" => {
-                    CreateKeyError::OrgNotFound
-                }
+                Failure::Constraint { name } if name == "api_keys_org_id_fkey" => CreateKeyError::OrgNotFound,
                 Failure::Constraint { name } if name == "api_keys_org_id_org_user_id_fkey" => {
                     CreateKeyError::UserNotFound
                 }
@@ -268,11 +232,7 @@ impl PgStore {
     ///
     /// # Errors
     /// [`StoreError`].
-    pub async fn revoke_api_key(
-        &self,
-        id: ApiKeyId,
-        now: Timestamp,
-    ) -> Result<Option<ApiKey>, StoreError> {
+    pub async fn revoke_api_key(&self, id: ApiKeyId, now: Timestamp) -> Result<Option<ApiKey>, StoreError> {
         let mut connection = self.connection().await?;
         diesel::update(api_keys::table)
             .filter(api_keys::id.eq(id.uuid()))
@@ -296,49 +256,39 @@ impl DirectoryRepository for PgStore {
     async fn settings(&self, tenant: Tenant) -> Result<Settings, StoreError> {
         let mut connection = self.connection().await?;
         #[expect(clippy::type_complexity, reason = "one row of six settings columns")]
-        let row: Option<(bool, i32, i32, Option<serde_json::Value>, Option<i32>, i32)> =
-            environment_settings::table
-                .filter(environment_settings::org_id.eq(tenant.org_id.uuid()))
-                .filter(environment_settings::environment.eq(tenant.environment.as_str()))
-                .select((
-                    environment_settings::dual_review,
-                    environment_settings::claim_ttl_seconds,
-                    environment_settings::demo_case_limit,
-                    environment_settings::api_pii_fields,
-                    environment_settings::sensitive_data_retention_days,
-                    environment_settings::rate_limit_per_minute,
-                ))
-                .first(&mut connection)
-                .await
-                .optional()
-                .map_err(unavailable_or_unknown)?;
+        let row: Option<(bool, i32, i32, Option<serde_json::Value>, Option<i32>, i32)> = environment_settings::table
+            .filter(environment_settings::org_id.eq(tenant.org_id.uuid()))
+            .filter(environment_settings::environment.eq(tenant.environment.as_str()))
+            .select((
+                environment_settings::dual_review,
+                environment_settings::claim_ttl_seconds,
+                environment_settings::demo_case_limit,
+                environment_settings::api_pii_fields,
+                environment_settings::sensitive_data_retention_days,
+                environment_settings::rate_limit_per_minute,
+            ))
+            .first(&mut connection)
+            .await
+            .optional()
+            .map_err(unavailable_or_unknown)?;
         let Some((dual_review, ttl, demo_limit, pii_fields, retention, rate)) = row else {
             return Ok(Settings::default());
         };
         let unsigned = |what: &str, value: i32| u32::try_from(value).map_err(|e| corrupt(what, e));
         let api_pii_fields = pii_fields
-            .map(|value| {
-                serde_json::from_value::<Vec<String>>(value)
-                    .map_err(|e| corrupt("api_pii_fields", e))
-            })
+            .map(|value| serde_json::from_value::<Vec<String>>(value).map_err(|e| corrupt("api_pii_fields", e)))
             .transpose()?;
         Ok(Settings {
             dual_review,
             claim_ttl_seconds: unsigned("claim_ttl_seconds", ttl)?,
             demo_case_limit: unsigned("demo_case_limit", demo_limit)?,
             api_pii_fields,
-            sensitive_data_retention_days: retention
-                .map(|r| unsigned("retention", r))
-                .transpose()?,
+            sensitive_data_retention_days: retention.map(|r| unsigned("retention", r)).transpose()?,
             rate_limit_per_minute: unsigned("rate_limit_per_minute", rate)?,
         })
     }
 
-    async fn find_org_user(
-        &self,
-        tenant: Tenant,
-        id: OrgUserId,
-    ) -> Result<Option<OrgUser>, StoreError> {
+    async fn find_org_user(&self, tenant: Tenant, id: OrgUserId) -> Result<Option<OrgUser>, StoreError> {
         let mut connection = self.connection().await?;
         let record: Option<OrgUserRecord> = org_users::table
             .filter(org_users::org_id.eq(tenant.org_id.uuid()))

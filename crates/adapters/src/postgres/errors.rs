@@ -42,16 +42,9 @@ pub enum Failure {
 /// 57 (operator intervention, including statement timeouts and shutdowns).
 fn is_unavailable_message(message: &str) -> bool {
     let message = message.to_ascii_lowercase();
-    [
-        "connection",
-        "timeout",
-        "terminating",
-        "shutting down",
-        "canceling statement",
-        "too many clients",
-    ]
-    .iter()
-    .any(|needle| message.contains(needle))
+    ["connection", "timeout", "terminating", "shutting down", "canceling statement", "too many clients"]
+        .iter()
+        .any(|needle| message.contains(needle))
 }
 
 /// Classifies a Diesel error.
@@ -63,13 +56,12 @@ pub fn classify(error: DieselError) -> Failure {
             | DatabaseErrorKind::CheckViolation,
             info,
         ) => match info.constraint_name() {
-            Some(name) => Failure::Constraint {
-                name: name.to_owned(),
-            },
+            Some(name) => Failure::Constraint { name: name.to_owned() },
             None => Failure::Unknown(anyhow::Error::new(error)),
         },
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-        | DieselError::BrokenTransactionManager => Failure::Unavailable(anyhow::Error::new(error)),
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) | DieselError::BrokenTransactionManager => {
+            Failure::Unavailable(anyhow::Error::new(error))
+        }
         DieselError::DatabaseError(_, info) if is_unavailable_message(info.message()) => {
             Failure::Unavailable(anyhow::Error::new(error))
         }
@@ -81,9 +73,7 @@ pub fn classify(error: DieselError) -> Failure {
 pub fn unavailable_or_unknown(error: DieselError) -> StoreError {
     match classify(error) {
         Failure::Unavailable(e) => StoreError::Unavailable(e),
-        Failure::Constraint { name } => {
-            StoreError::Unknown(anyhow::anyhow!("unexpected violation of {name}"))
-        }
+        Failure::Constraint { name } => StoreError::Unknown(anyhow::anyhow!("unexpected violation of {name}")),
         Failure::Unknown(e) => StoreError::Unknown(e),
     }
 }

@@ -67,8 +67,7 @@ pub fn build_pool(options: &PoolOptions) -> anyhow::Result<PgPool> {
             Ok(connection)
         })
     });
-    let manager =
-        AsyncDieselConnectionManager::new_with_config(options.url.expose_secret(), config);
+    let manager = AsyncDieselConnectionManager::new_with_config(options.url.expose_secret(), config);
     Ok(Pool::builder(manager)
         .max_size(options.max_size)
         .wait_timeout(Some(options.wait_timeout))
@@ -86,19 +85,15 @@ pub async fn run_migrations(url: &SecretString) -> anyhow::Result<usize> {
     let connection = AsyncPgConnection::establish(url.expose_secret()).await?;
     tokio::task::spawn_blocking(move || {
         let mut harness = AsyncMigrationHarness::new(connection);
-        let applied = harness
-            .run_pending_migrations(MIGRATIONS)
-            .map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        let applied =
+            harness.run_pending_migrations(MIGRATIONS).map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
         Ok(applied.len())
     })
     .await?
 }
 
 /// Whether every embedded migration has been applied.
-///
-/// # Errors
-/// When the database cannot be reached.
-pub async fn migrations_are_current(pool: &PgPool) -> anyhow::Result<bool> {
+async fn migrations_are_current(pool: &PgPool) -> anyhow::Result<bool> {
     use diesel::QueryableByName;
     use diesel::sql_types::Text;
 
@@ -108,16 +103,12 @@ pub async fn migrations_are_current(pool: &PgPool) -> anyhow::Result<bool> {
         version: String,
     }
     let mut connection = pool.get().await?;
-    let applied: Vec<Version> = diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
-        .load(&mut connection)
-        .await?;
-    let applied: std::collections::HashSet<String> =
-        applied.into_iter().map(|v| v.version).collect();
+    let applied: Vec<Version> =
+        diesel::sql_query("SELECT version FROM __diesel_schema_migrations").load(&mut connection).await?;
+    let applied: std::collections::HashSet<String> = applied.into_iter().map(|v| v.version).collect();
     let embedded = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(embedded
-        .iter()
-        .all(|m| applied.contains(&m.name().version().to_string().replace('-', ""))))
+    Ok(embedded.iter().all(|m| applied.contains(&m.name().version().to_string().replace('-', ""))))
 }
 
 /// The PostgreSQL implementation of every repository port.
@@ -129,9 +120,7 @@ pub struct PgStore {
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgStore")
-            .field("pool", &self.pool.status())
-            .finish_non_exhaustive()
+        f.debug_struct("PgStore").field("pool", &self.pool.status()).finish_non_exhaustive()
     }
 }
 
@@ -146,11 +135,16 @@ impl PgStore {
         &self.pool
     }
 
+    /// Whether the database answers and every embedded migration has been applied.
+    ///
+    /// # Errors
+    /// When the database cannot be reached.
+    pub async fn migrations_are_current(&self) -> anyhow::Result<bool> {
+        migrations_are_current(&self.pool).await
+    }
+
     /// A connection, or "unavailable" when none comes within the wait timeout.
     async fn connection(&self) -> Result<PgConn, errors::Unavailable> {
-        self.pool
-            .get()
-            .await
-            .map_err(errors::Unavailable::from_pool)
+        self.pool.get().await.map_err(errors::Unavailable::from_pool)
     }
 }

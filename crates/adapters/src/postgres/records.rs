@@ -4,8 +4,7 @@
 
 use casework_domain::Timestamp;
 use casework_domain::case::{
-    Actor, Case, CaseEvent, CaseStatus, Decision, Lease, Note, Priority, Recommendation,
-    RejectionReasonCode, Tag, Tags,
+    Actor, Case, CaseEvent, CaseStatus, Decision, Lease, Note, Priority, Recommendation, RejectionReasonCode, Tag, Tags,
 };
 use casework_domain::data::DataMap;
 use casework_domain::id::{Id, IdKind};
@@ -43,19 +42,14 @@ pub fn data_map(what: &str, value: Value) -> Result<DataMap, StoreError> {
 }
 
 fn parse_timestamp(what: &str, value: &Value) -> Result<Timestamp, StoreError> {
-    let text = value
-        .as_str()
-        .ok_or_else(|| corrupt(what, "timestamp is not a string"))?;
-    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-        .map_err(|e| corrupt(what, e))
+    let text = value.as_str().ok_or_else(|| corrupt(what, "timestamp is not a string"))?;
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(|e| corrupt(what, e))
 }
 
 fn parse_uuid(what: &str, value: &Value) -> Result<Option<Uuid>, StoreError> {
     match value {
         Value::Null => Ok(None),
-        Value::String(text) => Uuid::parse_str(text)
-            .map(Some)
-            .map_err(|e| corrupt(what, e)),
+        Value::String(text) => Uuid::parse_str(text).map(Some).map_err(|e| corrupt(what, e)),
         other => Err(corrupt(what, format!("not a UUID: {other}"))),
     }
 }
@@ -109,12 +103,8 @@ fn recommendation_json(recommendation: &Recommendation) -> Value {
 
 fn parse_recommendation(value: &Value) -> Result<Recommendation, StoreError> {
     const WHAT: &str = "recommendation";
-    let reviewer =
-        parse_uuid(WHAT, &value["reviewer_id"])?.ok_or_else(|| corrupt(WHAT, "no reviewer"))?;
-    let code = value["rejection_reason_code"]
-        .as_str()
-        .map(|c| decode::<RejectionReasonCode>(WHAT, c))
-        .transpose()?;
+    let reviewer = parse_uuid(WHAT, &value["reviewer_id"])?.ok_or_else(|| corrupt(WHAT, "no reviewer"))?;
+    let code = value["rejection_reason_code"].as_str().map(|c| decode::<RejectionReasonCode>(WHAT, c)).transpose()?;
     Ok(Recommendation {
         decision: decode(WHAT, value["decision"].as_str().unwrap_or_default())?,
         reviewer_id: id(reviewer),
@@ -148,11 +138,7 @@ impl CaseRecord {
             recommended_by: case.recommendation.as_ref().map(|r| r.reviewer_id.uuid()),
             rejection_reason: case.rejection_reason.clone(),
             rejection_reason_code: case.rejection_reason_code.map(|c| c.as_str().to_owned()),
-            tags: case
-                .tags
-                .iter()
-                .map(|t| Some(t.as_str().to_owned()))
-                .collect(),
+            tags: case.tags.iter().map(|t| Some(t.as_str().to_owned())).collect(),
             metadata: case.metadata.to_value(),
             custom_fields: case.custom_fields.to_value(),
             is_demo: case.is_demo,
@@ -168,11 +154,9 @@ impl CaseRecord {
     /// A stored value the domain does not accept.
     pub fn into_case(self) -> Result<Case, StoreError> {
         let lease = match (self.assigned_to, self.claimed_at, self.claim_expires_at) {
-            (Some(holder), Some(claimed_at), Some(expires_at)) => Some(Lease {
-                holder: id(holder),
-                claimed_at,
-                expires_at,
-            }),
+            (Some(holder), Some(claimed_at), Some(expires_at)) => {
+                Some(Lease { holder: id(holder), claimed_at, expires_at })
+            }
             _ => None,
         };
         let tags = self
@@ -189,11 +173,7 @@ impl CaseRecord {
             },
             session_id: id(self.session_id),
             status: decode::<CaseStatus>("case status", &self.status)?,
-            decision: self
-                .decision
-                .as_deref()
-                .map(|d| decode::<Decision>("decision", d))
-                .transpose()?,
+            decision: self.decision.as_deref().map(|d| decode::<Decision>("decision", d)).transpose()?,
             priority: decode::<Priority>("priority", &self.priority)?,
             assigned_to: optional_id(self.assigned_to),
             lease,
@@ -201,11 +181,7 @@ impl CaseRecord {
             decided_at: self.decided_at,
             escalated_to: optional_id(self.escalated_to),
             escalation_reason: self.escalation_reason,
-            recommendation: self
-                .recommendation
-                .as_ref()
-                .map(parse_recommendation)
-                .transpose()?,
+            recommendation: self.recommendation.as_ref().map(parse_recommendation).transpose()?,
             rejection_reason: self.rejection_reason,
             rejection_reason_code: self
                 .rejection_reason_code
@@ -348,9 +324,7 @@ pub fn checks_json(checks: &[Check]) -> Value {
 /// A stored value the domain does not accept.
 pub fn parse_checks(value: &Value) -> Result<Vec<Check>, StoreError> {
     const WHAT: &str = "check";
-    let items = value
-        .as_array()
-        .ok_or_else(|| corrupt(WHAT, "checks are not an array"))?;
+    let items = value.as_array().ok_or_else(|| corrupt(WHAT, "checks are not an array"))?;
     items
         .iter()
         .map(|item| {
@@ -365,15 +339,9 @@ pub fn parse_checks(value: &Value) -> Result<Vec<Check>, StoreError> {
             };
             Ok(Check {
                 policy: item["policy"].as_str().unwrap_or_default().to_owned(),
-                status: decode::<CheckStatus>(
-                    "check status",
-                    item["status"].as_str().unwrap_or_default(),
-                )?,
+                status: decode::<CheckStatus>("check status", item["status"].as_str().unwrap_or_default())?,
                 score: item["score"].as_f64(),
-                details: item["details"]
-                    .as_object()
-                    .cloned()
-                    .unwrap_or_else(Map::new),
+                details: item["details"].as_object().cloned().unwrap_or_else(Map::new),
                 override_,
             })
         })
@@ -402,19 +370,13 @@ pub fn parse_checks_summary(value: &Value) -> Result<ChecksSummary, StoreError> 
 /// A stored value the domain does not accept.
 pub fn parse_event(record: &EventRecord) -> Result<CaseEvent, StoreError> {
     let actor = match (record.actor_type.as_str(), record.actor_id) {
-        ("org_user", Some(uuid)) => Actor::OrgUser {
-            id: id(uuid),
-            name: record.actor_name.clone(),
-        },
-        ("api_key", Some(uuid)) => Actor::ApiKey {
-            id: id(uuid),
-            name: record.actor_name.clone(),
-        },
+        ("org_user", Some(uuid)) => Actor::OrgUser { id: id(uuid), name: record.actor_name.clone() },
+        ("api_key", Some(uuid)) => Actor::ApiKey { id: id(uuid), name: record.actor_name.clone() },
         ("system", None) => Actor::System,
         (other, _) => return Err(corrupt("actor", other)),
     };
-    let mut event = CaseEvent::new(decode("event type", &record.event_type)?, actor, record.at)
-        .with_reason(record.reason.clone());
+    let mut event =
+        CaseEvent::new(decode("event type", &record.event_type)?, actor, record.at).with_reason(record.reason.clone());
     if let Value::Object(changes) = &record.changes {
         for (field, change) in changes {
             event = event.with_change(field, change["from"].clone(), change["to"].clone());

@@ -43,11 +43,7 @@ struct SessionRecord {
 
 /// The associated data binding a ciphertext to its row.
 fn row_identity(org_id: Uuid, session_id: Uuid) -> Vec<u8> {
-    [
-        org_id.as_bytes().as_slice(),
-        session_id.as_bytes().as_slice(),
-    ]
-    .concat()
+    [org_id.as_bytes().as_slice(), session_id.as_bytes().as_slice()].concat()
 }
 
 impl SessionRecord {
@@ -57,10 +53,7 @@ impl SessionRecord {
             (None, None)
         } else {
             let plaintext = session.extracted_data.to_value().to_string();
-            let (key_id, sealed) = cipher.encrypt(
-                plaintext.as_bytes(),
-                &row_identity(org_id, session.id.uuid()),
-            );
+            let (key_id, sealed) = cipher.encrypt(plaintext.as_bytes(), &row_identity(org_id, session.id.uuid()));
             (Some(key_id), Some(sealed))
         };
         Self {
@@ -81,21 +74,15 @@ impl SessionRecord {
         }
     }
 
-    fn into_session(
-        self,
-        case_id: Option<Uuid>,
-        cipher: &PiiCipher,
-    ) -> Result<Session, StoreError> {
+    fn into_session(self, case_id: Option<Uuid>, cipher: &PiiCipher) -> Result<Session, StoreError> {
         let extracted_data = match (&self.extracted_data_key_id, &self.extracted_data_ciphertext) {
             (Some(key_id), Some(sealed)) => {
                 let plaintext = cipher
                     .decrypt(key_id, sealed, &row_identity(self.org_id, self.id))
                     .map_err(|e| StoreError::Unknown(anyhow::Error::new(e)))?;
-                let value: Value =
-                    serde_json::from_slice(&plaintext).map_err(|e| corrupt("extracted data", e))?;
+                let value: Value = serde_json::from_slice(&plaintext).map_err(|e| corrupt("extracted data", e))?;
                 let object = value.as_object().cloned().unwrap_or_default();
-                ExtractedData::parse(&object, "extracted_data")
-                    .map_err(|e| corrupt("extracted data", e))?
+                ExtractedData::parse(&object, "extracted_data").map_err(|e| corrupt("extracted data", e))?
             }
             _ => ExtractedData::default(),
         };
@@ -136,19 +123,12 @@ async fn case_ids(
 }
 
 impl SessionRepository for PgStore {
-    async fn insert_session(
-        &self,
-        session: &Session,
-        opened: Option<&OpenedCase>,
-    ) -> Result<(), StoreError> {
+    async fn insert_session(&self, session: &Session, opened: Option<&OpenedCase>) -> Result<(), StoreError> {
         let mut connection = self.connection().await?;
         let record = SessionRecord::from_session(session, &self.cipher);
         connection
             .transaction::<_, diesel::result::Error, _>(async |connection| {
-                diesel::insert_into(sessions::table)
-                    .values(&record)
-                    .execute(connection)
-                    .await?;
+                diesel::insert_into(sessions::table).values(&record).execute(connection).await?;
                 if let Some(opened) = opened {
                     insert_opened(connection, opened).await?;
                 }
@@ -158,11 +138,7 @@ impl SessionRepository for PgStore {
             .map_err(unavailable_or_unknown)
     }
 
-    async fn find_session(
-        &self,
-        tenant: Tenant,
-        id: SessionId,
-    ) -> Result<Option<Session>, StoreError> {
+    async fn find_session(&self, tenant: Tenant, id: SessionId) -> Result<Option<Session>, StoreError> {
         let mut connection = self.connection().await?;
         let record: Option<SessionRecord> = sessions::table
             .filter(sessions::org_id.eq(tenant.org_id.uuid()))
@@ -176,12 +152,8 @@ impl SessionRepository for PgStore {
         let Some(record) = record else {
             return Ok(None);
         };
-        let case_id = case_ids(&mut connection, tenant, vec![record.id])
-            .await
-            .map_err(unavailable_or_unknown)?;
-        record
-            .into_session(case_id.values().next().copied(), &self.cipher)
-            .map(Some)
+        let case_id = case_ids(&mut connection, tenant, vec![record.id]).await.map_err(unavailable_or_unknown)?;
+        record.into_session(case_id.values().next().copied(), &self.cipher).map(Some)
     }
 
     async fn list_sessions(
@@ -197,26 +169,15 @@ impl SessionRepository for PgStore {
                 .filter(sessions::environment.eq(tenant.environment.as_str()))
                 .into_boxed();
             if !query.statuses.is_empty() {
-                rows = rows.filter(
-                    sessions::status.eq_any(
-                        query
-                            .statuses
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>(),
-                    ),
-                );
+                rows =
+                    rows.filter(sessions::status.eq_any(query.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
             }
             if let Some(external_ref) = &query.external_ref {
                 rows = rows.filter(sessions::external_ref.eq(external_ref.clone()));
             }
             rows
         };
-        let total: i64 = filtered()
-            .count()
-            .get_result(&mut connection)
-            .await
-            .map_err(unavailable_or_unknown)?;
+        let total: i64 = filtered().count().get_result(&mut connection).await.map_err(unavailable_or_unknown)?;
         let records: Vec<SessionRecord> = filtered()
             .select(SessionRecord::as_select())
             .order_by((sessions::created_at.desc(), sessions::id.desc()))
@@ -225,13 +186,9 @@ impl SessionRepository for PgStore {
             .load(&mut connection)
             .await
             .map_err(unavailable_or_unknown)?;
-        let cases = case_ids(
-            &mut connection,
-            tenant,
-            records.iter().map(|r| r.id).collect(),
-        )
-        .await
-        .map_err(unavailable_or_unknown)?;
+        let cases = case_ids(&mut connection, tenant, records.iter().map(|r| r.id).collect())
+            .await
+            .map_err(unavailable_or_unknown)?;
         let items = records
             .into_iter()
             .map(|record| {
@@ -239,10 +196,6 @@ impl SessionRepository for PgStore {
                 record.into_session(case_id, &self.cipher)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page {
-            items,
-            total: u64::try_from(total).unwrap_or(0),
-            request: page,
-        })
+        Ok(Page { items, total: u64::try_from(total).unwrap_or(0), request: page })
     }
 }

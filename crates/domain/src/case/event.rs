@@ -84,10 +84,7 @@ impl Actor {
     pub fn of_request(principal: &Principal, reviewer: Option<(OrgUserId, String)>) -> Self {
         match reviewer {
             Some((id, name)) => Self::OrgUser { id, name },
-            None => Self::ApiKey {
-                id: principal.key_id,
-                name: principal.key_name.clone(),
-            },
+            None => Self::ApiKey { id: principal.key_id, name: principal.key_name.clone() },
         }
     }
 }
@@ -122,13 +119,7 @@ pub struct CaseEvent {
 impl CaseEvent {
     /// An event with no changes and no reason.
     pub fn new(event_type: EventType, actor: Actor, at: Timestamp) -> Self {
-        Self {
-            event_type,
-            actor,
-            changes: Changes::new(),
-            reason: None,
-            at,
-        }
+        Self { event_type, actor, changes: Changes::new(), reason: None, at }
     }
 
     /// Records that `field` went from `from` to `to`, when they differ.
@@ -154,15 +145,9 @@ mod tests {
 
     #[test]
     fn webhook_names_follow_the_contract() {
-        assert_eq!(
-            EventType::TagsChanged.webhook_event().as_deref(),
-            Some("case.updated")
-        );
+        assert_eq!(EventType::TagsChanged.webhook_event().as_deref(), Some("case.updated"));
         assert_eq!(EventType::ClaimRenewed.webhook_event(), None);
         assert_eq!(EventType::Redacted.webhook_event(), None);
-        assert_eq!(
-            EventType::ClaimExpired.webhook_event().as_deref(),
-            Some("case.claim_expired")
-        );
+        assert_eq!(EventType::ClaimExpired.webhook_event().as_deref(), Some("case.claim_expired"));
     }
 }

@@ -115,9 +115,7 @@ impl Tag {
     /// Too short, too long, or a character outside `[a-z0-9_:-]`.
     pub fn parse(text: &str) -> Result<Self, Violation> {
         check_length(text, 1, 64)?;
-        if !text.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b':' | b'-')
-        }) {
+        if !text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b':' | b'-')) {
             return Err(Violation::InvalidValue);
         }
         Ok(Self(text.to_owned()))
@@ -140,11 +138,7 @@ impl Tags {
     /// [`Violation::TooMany`] over 20 distinct tags.
     pub fn new(tags: impl IntoIterator<Item = Tag>) -> Result<Self, Violation> {
         let set: BTreeSet<Tag> = tags.into_iter().collect();
-        if set.len() > MAX_TAGS {
-            Err(Violation::TooMany)
-        } else {
-            Ok(Self(set))
-        }
+        if set.len() > MAX_TAGS { Err(Violation::TooMany) } else { Ok(Self(set)) }
     }
 
     /// The tags, sorted.
@@ -173,16 +167,8 @@ mod tests {
 
     #[test]
     fn tags_are_sorted_unique_and_bounded() {
-        let tags = Tags::new(
-            ["b", "a", "b"]
-                .into_iter()
-                .filter_map(|t| Tag::parse(t).ok()),
-        )
-        .unwrap_or_default();
-        assert_eq!(
-            tags.iter().map(Tag::as_str).collect::<Vec<_>>(),
-            vec!["a", "b"]
-        );
+        let tags = Tags::new(["b", "a", "b"].into_iter().filter_map(|t| Tag::parse(t).ok())).unwrap_or_default();
+        assert_eq!(tags.iter().map(Tag::as_str).collect::<Vec<_>>(), vec!["a", "b"]);
         let many = (0..21).filter_map(|i| Tag::parse(&format!("t{i}")).ok());
         assert_eq!(Tags::new(many), Err(Violation::TooMany));
     }

@@ -190,21 +190,9 @@ impl Case {
         let lease = self.lease.filter(|lease| !lease.is_live(now))?;
         let mut case = self.released_view();
         let event = CaseEvent::new(EventType::ClaimExpired, Actor::System, now)
-            .with_change(
-                "status",
-                json!(self.status.as_str()),
-                json!(case.status.as_str()),
-            )
-            .with_change(
-                "assigned_to",
-                user_json(self.assigned_to),
-                user_json(case.assigned_to),
-            )
-            .with_change(
-                "claim_expires_at",
-                time_json(Some(lease.expires_at)),
-                Value::Null,
-            );
+            .with_change("status", json!(self.status.as_str()), json!(case.status.as_str()))
+            .with_change("assigned_to", user_json(self.assigned_to), user_json(case.assigned_to))
+            .with_change("claim_expires_at", time_json(Some(lease.expires_at)), Value::Null);
         case.touch(now);
         Some(Transition { case, event })
     }
@@ -213,66 +201,40 @@ impl Case {
     ///
     /// # Errors
     /// See [`ClaimError`].
-    pub fn claim(
-        &self,
-        caller: &Caller,
-        reviewer: OrgUserId,
-        ttl: time::Duration,
-    ) -> Result<Transition, ClaimError> {
+    pub fn claim(&self, caller: &Caller, reviewer: OrgUserId, ttl: time::Duration) -> Result<Transition, ClaimError> {
         let now = caller.now;
         let current = self.as_of(now);
         if current.is_final() {
             return Err(ClaimError::AlreadyDecided);
         }
         if current.status == CaseStatus::Escalated
-            && current
-                .escalated_to
-                .is_some_and(|target| target != reviewer)
+            && current.escalated_to.is_some_and(|target| target != reviewer)
             && !caller.is_admin
         {
             return Err(ClaimError::NotEscalationTarget);
         }
-        current
-            .lease_rule(Some(reviewer), now)
-            .map_err(ClaimError::AlreadyClaimed)?;
-        if current.status == CaseStatus::PendingSecondReview
-            && current.recommended_by() == Some(reviewer)
-        {
+        current.lease_rule(Some(reviewer), now).map_err(ClaimError::AlreadyClaimed)?;
+        if current.status == CaseStatus::PendingSecondReview && current.recommended_by() == Some(reviewer) {
             return Err(ClaimError::SecondReviewerRequired);
         }
         let expires_at = now + ttl;
         let mut case = current.clone();
         let event = if let Some(lease) = current.live_lease(now) {
-            case.lease = Some(Lease {
-                expires_at,
-                ..*lease
-            });
+            case.lease = Some(Lease { expires_at, ..*lease });
             CaseEvent::new(EventType::ClaimRenewed, caller.actor.clone(), now).with_change(
                 "claim_expires_at",
                 time_json(Some(lease.expires_at)),
                 time_json(Some(expires_at)),
             )
         } else {
-            case.lease = Some(Lease {
-                holder: reviewer,
-                claimed_at: now,
-                expires_at,
-            });
+            case.lease = Some(Lease { holder: reviewer, claimed_at: now, expires_at });
             case.assigned_to = Some(reviewer);
             if case.status == CaseStatus::Open {
                 case.status = CaseStatus::InReview;
             }
             CaseEvent::new(EventType::Claimed, caller.actor.clone(), now)
-                .with_change(
-                    "status",
-                    json!(current.status.as_str()),
-                    json!(case.status.as_str()),
-                )
-                .with_change(
-                    "assigned_to",
-                    user_json(current.assigned_to),
-                    user_json(case.assigned_to),
-                )
+                .with_change("status", json!(current.status.as_str()), json!(case.status.as_str()))
+                .with_change("assigned_to", user_json(current.assigned_to), user_json(case.assigned_to))
         };
         case.touch(now);
         Ok(Transition { case, event })
@@ -292,9 +254,7 @@ impl Case {
             Some(lease) => lease.holder,
             None => current
                 .assigned_to
-                .filter(|&user| {
-                    !(current.status == CaseStatus::Escalated && current.escalated_to == Some(user))
-                })
+                .filter(|&user| !(current.status == CaseStatus::Escalated && current.escalated_to == Some(user)))
                 .ok_or(ReleaseError::NotClaimed)?,
         };
         if caller.reviewer.is_some_and(|reviewer| reviewer != holder) && !caller.is_admin {
@@ -302,16 +262,8 @@ impl Case {
         }
         let mut case = current.released_view();
         let event = CaseEvent::new(EventType::Released, caller.actor.clone(), now)
-            .with_change(
-                "status",
-                json!(current.status.as_str()),
-                json!(case.status.as_str()),
-            )
-            .with_change(
-                "assigned_to",
-                user_json(current.assigned_to),
-                user_json(case.assigned_to),
-            );
+            .with_change("status", json!(current.status.as_str()), json!(case.status.as_str()))
+            .with_change("assigned_to", user_json(current.assigned_to), user_json(case.assigned_to));
         case.touch(now);
         Ok(Transition { case, event })
     }
@@ -340,9 +292,7 @@ impl Case {
                 return Err(AssignError::NotClaimHolder);
             }
         }
-        if current.status == CaseStatus::PendingSecondReview
-            && current.recommended_by() == Some(assignee)
-        {
+        if current.status == CaseStatus::PendingSecondReview && current.recommended_by() == Some(assignee) {
             return Err(AssignError::SecondReviewerRequired);
         }
         let mut case = current.clone();
@@ -355,21 +305,9 @@ impl Case {
             case.escalated_to = Some(assignee);
         }
         let event = CaseEvent::new(EventType::Assigned, caller.actor.clone(), now)
-            .with_change(
-                "status",
-                json!(current.status.as_str()),
-                json!(case.status.as_str()),
-            )
-            .with_change(
-                "assigned_to",
-                user_json(current.assigned_to),
-                user_json(case.assigned_to),
-            )
-            .with_change(
-                "escalated_to",
-                user_json(current.escalated_to),
-                user_json(case.escalated_to),
-            )
+            .with_change("status", json!(current.status.as_str()), json!(case.status.as_str()))
+            .with_change("assigned_to", user_json(current.assigned_to), user_json(case.assigned_to))
+            .with_change("escalated_to", user_json(current.escalated_to), user_json(case.escalated_to))
             .with_reason(reason);
         case.touch(now);
         Ok(Some(Transition { case, event }))
@@ -393,9 +331,7 @@ impl Case {
             CaseStatus::PendingSecondReview => return Err(EscalateError::InvalidTransition),
             _ => {}
         }
-        current
-            .lease_rule(caller.reviewer, now)
-            .map_err(EscalateError::AlreadyClaimed)?;
+        current.lease_rule(caller.reviewer, now).map_err(EscalateError::AlreadyClaimed)?;
         let mut case = current.clone();
         case.status = CaseStatus::Escalated;
         case.escalated_to = to;
@@ -403,21 +339,9 @@ impl Case {
         case.lease = None;
         case.assigned_to = to;
         let event = CaseEvent::new(EventType::Escalated, caller.actor.clone(), now)
-            .with_change(
-                "status",
-                json!(current.status.as_str()),
-                json!(case.status.as_str()),
-            )
-            .with_change(
-                "assigned_to",
-                user_json(current.assigned_to),
-                user_json(case.assigned_to),
-            )
-            .with_change(
-                "escalated_to",
-                user_json(current.escalated_to),
-                user_json(case.escalated_to),
-            )
+            .with_change("status", json!(current.status.as_str()), json!(case.status.as_str()))
+            .with_change("assigned_to", user_json(current.assigned_to), user_json(case.assigned_to))
+            .with_change("escalated_to", user_json(current.escalated_to), user_json(case.escalated_to))
             .with_reason(reason);
         case.touch(now);
         Ok(Transition { case, event })
@@ -440,16 +364,12 @@ impl Case {
             return Err(DecideError::AlreadyDecided);
         }
         if current.status == CaseStatus::Escalated
-            && current
-                .escalated_to
-                .is_some_and(|target| target != reviewer)
+            && current.escalated_to.is_some_and(|target| target != reviewer)
             && !caller.is_admin
         {
             return Err(DecideError::NotEscalationTarget);
         }
-        current
-            .lease_rule(Some(reviewer), now)
-            .map_err(DecideError::AlreadyClaimed)?;
+        current.lease_rule(Some(reviewer), now).map_err(DecideError::AlreadyClaimed)?;
         let second_review = current.status == CaseStatus::PendingSecondReview;
         if second_review && current.recommended_by() == Some(reviewer) {
             return Err(DecideError::SameReviewer);
@@ -473,16 +393,8 @@ impl Case {
                 at: now,
             });
             CaseEvent::new(EventType::Recommended, caller.actor.clone(), now)
-                .with_change(
-                    "status",
-                    json!(current.status.as_str()),
-                    json!(case.status.as_str()),
-                )
-                .with_change(
-                    "recommendation",
-                    Value::Null,
-                    json!(input.decision.as_str()),
-                )
+                .with_change("status", json!(current.status.as_str()), json!(case.status.as_str()))
+                .with_change("recommendation", Value::Null, json!(input.decision.as_str()))
                 .with_reason(rejection_reason)
         } else {
             case.status = input.decision.final_status();
@@ -496,17 +408,9 @@ impl Case {
                 Decision::Rejected => EventType::Rejected,
             };
             CaseEvent::new(event_type, caller.actor.clone(), now)
-                .with_change(
-                    "status",
-                    json!(current.status.as_str()),
-                    json!(case.status.as_str()),
-                )
+                .with_change("status", json!(current.status.as_str()), json!(case.status.as_str()))
                 .with_change("decision", Value::Null, json!(input.decision.as_str()))
-                .with_change(
-                    "assigned_to",
-                    user_json(current.assigned_to),
-                    user_json(case.assigned_to),
-                )
+                .with_change("assigned_to", user_json(current.assigned_to), user_json(case.assigned_to))
                 .with_reason(rejection_reason)
         };
         case.touch(now);
@@ -515,16 +419,11 @@ impl Case {
 
     /// The lease rule: a live lease held by anyone but `reviewer` refuses the action (a request
     /// without a reviewer passes only when nobody holds one).
-    fn lease_rule(
-        &self,
-        reviewer: Option<OrgUserId>,
-        now: Timestamp,
-    ) -> Result<(), AlreadyClaimed> {
+    fn lease_rule(&self, reviewer: Option<OrgUserId>, now: Timestamp) -> Result<(), AlreadyClaimed> {
         match self.live_lease(now) {
-            Some(lease) if Some(lease.holder) != reviewer => Err(AlreadyClaimed {
-                holder: lease.holder,
-                expires_at: lease.expires_at,
-            }),
+            Some(lease) if Some(lease.holder) != reviewer => {
+                Err(AlreadyClaimed { holder: lease.holder, expires_at: lease.expires_at })
+            }
             _ => Ok(()),
         }
     }

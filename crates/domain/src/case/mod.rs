@@ -174,11 +174,7 @@ impl Case {
         if case.status == CaseStatus::InReview {
             case.status = CaseStatus::Open;
         }
-        case.assigned_to = if case.status == CaseStatus::Escalated {
-            case.escalated_to
-        } else {
-            None
-        };
+        case.assigned_to = if case.status == CaseStatus::Escalated { case.escalated_to } else { None };
         case
     }
 
@@ -194,10 +190,6 @@ impl Case {
             None if age < SLA_DUE => SlaStatus::Approaching,
             None => SlaStatus::Overdue,
         };
-        Sla {
-            status,
-            due_at,
-            age_seconds: age.whole_seconds(),
-        }
+        Sla { status, due_at, age_seconds: age.whole_seconds() }
     }
 }

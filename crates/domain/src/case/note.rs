@@ -72,15 +72,9 @@ mod tests {
 
     #[test]
     fn content_is_trimmed_and_bounded() {
-        assert_eq!(
-            NoteContent::parse("  hi \n").map(|c| c.as_str().to_owned()),
-            Ok("hi".to_owned())
-        );
+        assert_eq!(NoteContent::parse("  hi \n").map(|c| c.as_str().to_owned()), Ok("hi".to_owned()));
         assert_eq!(NoteContent::parse("   "), Err(Violation::TooShort));
-        assert_eq!(
-            NoteContent::parse(&"x".repeat(10_001)),
-            Err(Violation::TooLong)
-        );
+        assert_eq!(NoteContent::parse(&"x".repeat(10_001)), Err(Violation::TooLong));
         assert!(NoteContent::parse(&"x".repeat(10_000)).is_ok());
     }
 }

@@ -26,10 +26,7 @@ const CAROL: u128 = 3;
 
 fn reviewer(n: u128, minutes: i64) -> Caller {
     Caller {
-        actor: Actor::OrgUser {
-            id: user(n),
-            name: format!("user {n}"),
-        },
+        actor: Actor::OrgUser { id: user(n), name: format!("user {n}") },
         reviewer: Some(user(n)),
         is_admin: false,
         now: at(minutes),
@@ -37,18 +34,12 @@ fn reviewer(n: u128, minutes: i64) -> Caller {
 }
 
 fn admin(n: u128, minutes: i64) -> Caller {
-    Caller {
-        is_admin: true,
-        ..reviewer(n, minutes)
-    }
+    Caller { is_admin: true, ..reviewer(n, minutes) }
 }
 
 fn key_only(minutes: i64) -> Caller {
     Caller {
-        actor: Actor::ApiKey {
-            id: ApiKeyId::from_uuid(Uuid::from_u128(9)),
-            name: "integration".into(),
-        },
+        actor: Actor::ApiKey { id: ApiKeyId::from_uuid(Uuid::from_u128(9)), name: "integration".into() },
         reviewer: None,
         is_admin: false,
         now: at(minutes),
@@ -56,10 +47,7 @@ fn key_only(minutes: i64) -> Caller {
 }
 
 fn new_case() -> Case {
-    let tenant = Tenant {
-        org_id: OrgId::from_uuid(Uuid::from_u128(1)),
-        environment: Environment::Sandbox,
-    };
+    let tenant = Tenant { org_id: OrgId::from_uuid(Uuid::from_u128(1)), environment: Environment::Sandbox };
     Case::open(
         CaseId::from_uuid(Uuid::from_u128(2)),
         tenant,
@@ -119,52 +107,26 @@ fn recommended_by(n: u128) -> Case {
 #[test]
 fn claim_open_case_starts_a_lease() {
     let transition = new_case().claim(&reviewer(ALICE, 5), user(ALICE), TTL).ok();
-    let Some(Transition { case, event }) = transition else {
-        panic!("claim refused")
-    };
+    let Some(Transition { case, event }) = transition else { panic!("claim refused") };
     assert_eq!(case.status, CaseStatus::InReview);
     assert_eq!(case.assigned_to, Some(user(ALICE)));
-    assert_eq!(
-        case.lease,
-        Some(Lease {
-            holder: user(ALICE),
-            claimed_at: at(5),
-            expires_at: at(35)
-        })
-    );
+    assert_eq!(case.lease, Some(Lease { holder: user(ALICE), claimed_at: at(5), expires_at: at(35) }));
     assert_eq!(case.version, 2);
     assert_eq!(event.event_type, EventType::Claimed);
 }
 
 #[test]
 fn claim_by_holder_renews_keeping_claimed_at() {
-    let transition = claimed_by(ALICE, 0)
-        .claim(&reviewer(ALICE, 10), user(ALICE), TTL)
-        .ok();
-    let Some(Transition { case, event }) = transition else {
-        panic!("renewal refused")
-    };
+    let transition = claimed_by(ALICE, 0).claim(&reviewer(ALICE, 10), user(ALICE), TTL).ok();
+    let Some(Transition { case, event }) = transition else { panic!("renewal refused") };
     assert_eq!(event.event_type, EventType::ClaimRenewed);
-    assert_eq!(
-        case.lease,
-        Some(Lease {
-            holder: user(ALICE),
-            claimed_at: at(0),
-            expires_at: at(40)
-        })
-    );
+    assert_eq!(case.lease, Some(Lease { holder: user(ALICE), claimed_at: at(0), expires_at: at(40) }));
 }
 
 #[test]
 fn claim_over_another_live_lease_is_refused_with_holder() {
     let result = claimed_by(ALICE, 0).claim(&reviewer(BOB, 10), user(BOB), TTL);
-    assert_eq!(
-        result,
-        Err(ClaimError::AlreadyClaimed(AlreadyClaimed {
-            holder: user(ALICE),
-            expires_at: at(30)
-        }))
-    );
+    assert_eq!(result, Err(ClaimError::AlreadyClaimed(AlreadyClaimed { holder: user(ALICE), expires_at: at(30) })));
 }
 
 #[test]
@@ -176,14 +138,8 @@ fn claim_over_a_lapsed_lease_succeeds() {
 
 #[test]
 fn claim_moves_an_advisory_assignment() {
-    let assigned = new_case()
-        .assign(&key_only(1), user(ALICE), None)
-        .ok()
-        .flatten()
-        .map(|t| t.case);
-    let Some(assigned) = assigned else {
-        panic!("assign refused")
-    };
+    let assigned = new_case().assign(&key_only(1), user(ALICE), None).ok().flatten().map(|t| t.case);
+    let Some(assigned) = assigned else { panic!("assign refused") };
     let case = ok(assigned.claim(&reviewer(BOB, 2), user(BOB), TTL));
     assert_eq!(case.assigned_to, Some(user(BOB)));
 }
@@ -200,11 +156,7 @@ fn claim_escalated_case_by_target_or_untargeted_keeps_status() {
 fn claim_escalated_case_by_someone_else_needs_admin() {
     let result = escalated_to(Some(CAROL)).claim(&reviewer(BOB, 2), user(BOB), TTL);
     assert_eq!(result, Err(ClaimError::NotEscalationTarget));
-    assert!(
-        escalated_to(Some(CAROL))
-            .claim(&admin(BOB, 2), user(BOB), TTL)
-            .is_ok()
-    );
+    assert!(escalated_to(Some(CAROL)).claim(&admin(BOB, 2), user(BOB), TTL).is_ok());
 }
 
 #[test]
@@ -217,10 +169,7 @@ fn claim_for_second_review_by_the_recommender_is_refused() {
 
 #[test]
 fn claim_on_final_case_is_refused() {
-    assert_eq!(
-        decided().claim(&reviewer(BOB, 5), user(BOB), TTL),
-        Err(ClaimError::AlreadyDecided)
-    );
+    assert_eq!(decided().claim(&reviewer(BOB, 5), user(BOB), TTL), Err(ClaimError::AlreadyDecided));
 }
 
 // --- lapse -------------------------------------------------------------------------------------
@@ -230,37 +179,24 @@ fn a_lapsed_lease_reads_as_released_at_its_expiry() {
     let case = claimed_by(ALICE, 0);
     assert_eq!(case.as_of(at(29)).status, CaseStatus::InReview);
     let lapsed = case.as_of(at(30));
-    assert_eq!(
-        (lapsed.status, lapsed.assigned_to, lapsed.lease),
-        (CaseStatus::Open, None, None)
-    );
+    assert_eq!((lapsed.status, lapsed.assigned_to, lapsed.lease), (CaseStatus::Open, None, None));
 }
 
 #[test]
 fn a_lapsed_lease_on_an_escalated_case_returns_it_to_the_target() {
     let case = ok(escalated_to(Some(CAROL)).claim(&reviewer(CAROL, 2), user(CAROL), TTL));
-    let case = ok(case
-        .assign(&reviewer(CAROL, 3), user(BOB), None)
-        .map(|t| t.unwrap_or_else(|| panic!("no-op"))));
+    let case = ok(case.assign(&reviewer(CAROL, 3), user(BOB), None).map(|t| t.unwrap_or_else(|| panic!("no-op"))));
     let case = ok(case.claim(&reviewer(BOB, 4), user(BOB), TTL));
     let lapsed = case.as_of(at(40));
-    assert_eq!(
-        (lapsed.status, lapsed.assigned_to),
-        (CaseStatus::Escalated, Some(user(BOB)))
-    );
+    assert_eq!((lapsed.status, lapsed.assigned_to), (CaseStatus::Escalated, Some(user(BOB))));
 }
 
 #[test]
 fn lapse_is_recorded_once_by_the_system() {
     let case = claimed_by(ALICE, 0);
     assert!(case.lapse(at(10)).is_none());
-    let Some(Transition { case, event }) = case.lapse(at(31)) else {
-        panic!("no lapse")
-    };
-    assert_eq!(
-        (event.event_type, event.actor),
-        (EventType::ClaimExpired, Actor::System)
-    );
+    let Some(Transition { case, event }) = case.lapse(at(31)) else { panic!("no lapse") };
+    assert_eq!((event.event_type, event.actor), (EventType::ClaimExpired, Actor::System));
     assert_eq!((case.status, case.version), (CaseStatus::Open, 3));
     assert!(case.lapse(at(60)).is_none());
 }
@@ -270,10 +206,7 @@ fn lapse_is_recorded_once_by_the_system() {
 #[test]
 fn release_by_holder_reopens() {
     let case = ok(claimed_by(ALICE, 0).release(&reviewer(ALICE, 5)));
-    assert_eq!(
-        (case.status, case.assigned_to, case.lease),
-        (CaseStatus::Open, None, None)
-    );
+    assert_eq!((case.status, case.assigned_to, case.lease), (CaseStatus::Open, None, None));
 }
 
 #[test]
@@ -283,136 +216,75 @@ fn release_without_reviewer_may_release_any_lease() {
 
 #[test]
 fn release_by_another_reviewer_needs_admin() {
-    assert_eq!(
-        claimed_by(ALICE, 0).release(&reviewer(BOB, 5)),
-        Err(ReleaseError::NotClaimHolder)
-    );
+    assert_eq!(claimed_by(ALICE, 0).release(&reviewer(BOB, 5)), Err(ReleaseError::NotClaimHolder));
     assert!(claimed_by(ALICE, 0).release(&admin(BOB, 5)).is_ok());
 }
 
 #[test]
 fn release_with_nothing_to_release_or_a_lapsed_lease_is_refused() {
-    assert_eq!(
-        new_case().release(&key_only(1)),
-        Err(ReleaseError::NotClaimed)
-    );
-    assert_eq!(
-        claimed_by(ALICE, 0).release(&reviewer(ALICE, 31)),
-        Err(ReleaseError::NotClaimed)
-    );
-    assert_eq!(
-        escalated_to(Some(CAROL)).release(&key_only(3)),
-        Err(ReleaseError::NotClaimed)
-    );
+    assert_eq!(new_case().release(&key_only(1)), Err(ReleaseError::NotClaimed));
+    assert_eq!(claimed_by(ALICE, 0).release(&reviewer(ALICE, 31)), Err(ReleaseError::NotClaimed));
+    assert_eq!(escalated_to(Some(CAROL)).release(&key_only(3)), Err(ReleaseError::NotClaimed));
 }
 
 #[test]
 fn release_on_escalated_case_returns_assignment_to_target() {
     let case = ok(escalated_to(Some(CAROL)).claim(&reviewer(CAROL, 2), user(CAROL), TTL));
     let case = ok(case.release(&reviewer(CAROL, 3)));
-    assert_eq!(
-        (case.status, case.assigned_to, case.lease),
-        (CaseStatus::Escalated, Some(user(CAROL)), None)
-    );
+    assert_eq!((case.status, case.assigned_to, case.lease), (CaseStatus::Escalated, Some(user(CAROL)), None));
 }
 
 #[test]
 fn release_on_final_case_is_refused() {
-    assert_eq!(
-        decided().release(&key_only(5)),
-        Err(ReleaseError::AlreadyDecided)
-    );
+    assert_eq!(decided().release(&key_only(5)), Err(ReleaseError::AlreadyDecided));
 }
 
 // --- assign ------------------------------------------------------------------------------------
 
 #[test]
 fn assign_is_advisory_and_keeps_status_open() {
-    let transition = new_case()
-        .assign(&key_only(1), user(BOB), Some("expert".into()))
-        .ok()
-        .flatten();
-    let Some(Transition { case, event }) = transition else {
-        panic!("assign refused")
-    };
-    assert_eq!(
-        (case.status, case.assigned_to),
-        (CaseStatus::Open, Some(user(BOB)))
-    );
-    assert_eq!(
-        (event.event_type, event.reason.as_deref()),
-        (EventType::Assigned, Some("expert"))
-    );
+    let transition = new_case().assign(&key_only(1), user(BOB), Some("expert".into())).ok().flatten();
+    let Some(Transition { case, event }) = transition else { panic!("assign refused") };
+    assert_eq!((case.status, case.assigned_to), (CaseStatus::Open, Some(user(BOB))));
+    assert_eq!((event.event_type, event.reason.as_deref()), (EventType::Assigned, Some("expert")));
 }
 
 #[test]
 fn assigning_the_live_holder_is_a_no_op() {
-    assert_eq!(
-        claimed_by(ALICE, 0).assign(&key_only(1), user(ALICE), None),
-        Ok(None)
-    );
+    assert_eq!(claimed_by(ALICE, 0).assign(&key_only(1), user(ALICE), None), Ok(None));
 }
 
 #[test]
 fn assign_over_another_live_lease_needs_admin_and_clears_it() {
-    assert_eq!(
-        claimed_by(ALICE, 0).assign(&reviewer(BOB, 1), user(CAROL), None),
-        Err(AssignError::NotClaimHolder)
-    );
-    let case = claimed_by(ALICE, 0)
-        .assign(&admin(BOB, 1), user(CAROL), None)
-        .ok()
-        .flatten()
-        .map(|t| t.case);
-    let Some(case) = case else {
-        panic!("admin assign refused")
-    };
-    assert_eq!(
-        (case.status, case.assigned_to, case.lease),
-        (CaseStatus::Open, Some(user(CAROL)), None)
-    );
+    assert_eq!(claimed_by(ALICE, 0).assign(&reviewer(BOB, 1), user(CAROL), None), Err(AssignError::NotClaimHolder));
+    let case = claimed_by(ALICE, 0).assign(&admin(BOB, 1), user(CAROL), None).ok().flatten().map(|t| t.case);
+    let Some(case) = case else { panic!("admin assign refused") };
+    assert_eq!((case.status, case.assigned_to, case.lease), (CaseStatus::Open, Some(user(CAROL)), None));
 }
 
 #[test]
 fn assign_on_escalated_case_retargets_the_escalation() {
-    let case = escalated_to(Some(CAROL))
-        .assign(&key_only(2), user(BOB), None)
-        .ok()
-        .flatten()
-        .map(|t| t.case);
+    let case = escalated_to(Some(CAROL)).assign(&key_only(2), user(BOB), None).ok().flatten().map(|t| t.case);
     assert_eq!(case.and_then(|c| c.escalated_to), Some(user(BOB)));
 }
 
 #[test]
 fn assign_second_review_to_the_recommender_is_refused() {
-    assert_eq!(
-        recommended_by(ALICE).assign(&key_only(3), user(ALICE), None),
-        Err(AssignError::SecondReviewerRequired)
-    );
+    assert_eq!(recommended_by(ALICE).assign(&key_only(3), user(ALICE), None), Err(AssignError::SecondReviewerRequired));
 }
 
 #[test]
 fn assign_on_final_case_is_refused() {
-    assert_eq!(
-        decided().assign(&key_only(3), user(BOB), None),
-        Err(AssignError::AlreadyDecided)
-    );
+    assert_eq!(decided().assign(&key_only(3), user(BOB), None), Err(AssignError::AlreadyDecided));
 }
 
 // --- escalate ----------------------------------------------------------------------------------
 
 #[test]
 fn escalate_clears_the_lease_and_assigns_the_target() {
-    let case = ok(claimed_by(ALICE, 0).escalate(
-        &reviewer(ALICE, 1),
-        Some(user(CAROL)),
-        Some("pep".into()),
-    ));
+    let case = ok(claimed_by(ALICE, 0).escalate(&reviewer(ALICE, 1), Some(user(CAROL)), Some("pep".into())));
     assert_eq!(case.status, CaseStatus::Escalated);
-    assert_eq!(
-        (case.assigned_to, case.escalated_to, case.lease),
-        (Some(user(CAROL)), Some(user(CAROL)), None)
-    );
+    assert_eq!((case.assigned_to, case.escalated_to, case.lease), (Some(user(CAROL)), Some(user(CAROL)), None));
     assert_eq!(case.escalation_reason.as_deref(), Some("pep"));
 }
 
@@ -426,56 +298,28 @@ fn escalate_follows_the_lease_rule() {
 
 #[test]
 fn escalate_twice_or_from_second_review_or_final_is_refused() {
-    assert_eq!(
-        escalated_to(None).escalate(&key_only(2), None, None),
-        Err(EscalateError::AlreadyEscalated)
-    );
-    assert_eq!(
-        recommended_by(ALICE).escalate(&key_only(3), None, None),
-        Err(EscalateError::InvalidTransition)
-    );
-    assert_eq!(
-        decided().escalate(&key_only(3), None, None),
-        Err(EscalateError::AlreadyDecided)
-    );
+    assert_eq!(escalated_to(None).escalate(&key_only(2), None, None), Err(EscalateError::AlreadyEscalated));
+    assert_eq!(recommended_by(ALICE).escalate(&key_only(3), None, None), Err(EscalateError::InvalidTransition));
+    assert_eq!(decided().escalate(&key_only(3), None, None), Err(EscalateError::AlreadyDecided));
 }
 
 // --- approve / reject --------------------------------------------------------------------------
 
 #[test]
 fn decide_without_dual_review_is_final() {
-    let transition = claimed_by(ALICE, 0)
-        .decide(&reviewer(ALICE, 1), user(ALICE), reject(), false)
-        .ok();
-    let Some(Transition { case, event }) = transition else {
-        panic!("decision refused")
-    };
-    assert_eq!(
-        (case.status, case.decision),
-        (CaseStatus::Rejected, Some(Decision::Rejected))
-    );
-    assert_eq!(
-        (case.assigned_to, case.lease, case.decided_at),
-        (Some(user(ALICE)), None, Some(at(1)))
-    );
-    assert_eq!(
-        case.rejection_reason_code,
-        Some(RejectionReasonCode::DocumentFraud)
-    );
+    let transition = claimed_by(ALICE, 0).decide(&reviewer(ALICE, 1), user(ALICE), reject(), false).ok();
+    let Some(Transition { case, event }) = transition else { panic!("decision refused") };
+    assert_eq!((case.status, case.decision), (CaseStatus::Rejected, Some(Decision::Rejected)));
+    assert_eq!((case.assigned_to, case.lease, case.decided_at), (Some(user(ALICE)), None, Some(at(1))));
+    assert_eq!(case.rejection_reason_code, Some(RejectionReasonCode::DocumentFraud));
     assert_eq!(event.event_type, EventType::Rejected);
 }
 
 #[test]
 fn approve_ignores_rejection_fields() {
-    let input = DecisionInput {
-        decision: Decision::Approved,
-        ..reject()
-    };
+    let input = DecisionInput { decision: Decision::Approved, ..reject() };
     let case = ok(new_case().decide(&reviewer(ALICE, 1), user(ALICE), input, false));
-    assert_eq!(
-        (case.rejection_reason, case.rejection_reason_code),
-        (None, None)
-    );
+    assert_eq!((case.rejection_reason, case.rejection_reason_code), (None, None));
 }
 
 #[test]
@@ -488,42 +332,21 @@ fn decide_follows_the_lease_rule() {
 fn decide_escalated_case_only_by_target_or_admin() {
     let result = escalated_to(Some(CAROL)).decide(&reviewer(BOB, 2), user(BOB), approve(), false);
     assert_eq!(result, Err(DecideError::NotEscalationTarget));
-    assert!(
-        escalated_to(Some(CAROL))
-            .decide(&admin(BOB, 2), user(BOB), approve(), false)
-            .is_ok()
-    );
-    assert!(
-        escalated_to(Some(CAROL))
-            .decide(&reviewer(CAROL, 2), user(CAROL), approve(), false)
-            .is_ok()
-    );
-    assert!(
-        escalated_to(None)
-            .decide(&reviewer(BOB, 2), user(BOB), approve(), false)
-            .is_ok()
-    );
+    assert!(escalated_to(Some(CAROL)).decide(&admin(BOB, 2), user(BOB), approve(), false).is_ok());
+    assert!(escalated_to(Some(CAROL)).decide(&reviewer(CAROL, 2), user(CAROL), approve(), false).is_ok());
+    assert!(escalated_to(None).decide(&reviewer(BOB, 2), user(BOB), approve(), false).is_ok());
 }
 
 #[test]
 fn dual_review_first_decision_recommends() {
-    let transition = claimed_by(ALICE, 0)
-        .decide(&reviewer(ALICE, 1), user(ALICE), reject(), true)
-        .ok();
-    let Some(Transition { case, event }) = transition else {
-        panic!("recommendation refused")
-    };
+    let transition = claimed_by(ALICE, 0).decide(&reviewer(ALICE, 1), user(ALICE), reject(), true).ok();
+    let Some(Transition { case, event }) = transition else { panic!("recommendation refused") };
     assert_eq!(
         (case.status, case.decision, case.assigned_to, case.lease),
         (CaseStatus::PendingSecondReview, None, None, None)
     );
-    let recommendation = case
-        .recommendation
-        .unwrap_or_else(|| panic!("no recommendation"));
-    assert_eq!(
-        (recommendation.reviewer_id, recommendation.decision),
-        (user(ALICE), Decision::Rejected)
-    );
+    let recommendation = case.recommendation.unwrap_or_else(|| panic!("no recommendation"));
+    assert_eq!((recommendation.reviewer_id, recommendation.decision), (user(ALICE), Decision::Rejected));
     assert!(recommendation.add_to_blocklist);
     assert_eq!(event.event_type, EventType::Recommended);
 }
@@ -533,19 +356,13 @@ fn dual_review_final_decision_needs_another_reviewer() {
     let result = recommended_by(ALICE).decide(&reviewer(ALICE, 3), user(ALICE), approve(), true);
     assert_eq!(result, Err(DecideError::SameReviewer));
     let case = ok(recommended_by(ALICE).decide(&reviewer(BOB, 3), user(BOB), reject(), true));
-    assert_eq!(
-        (case.status, case.assigned_to),
-        (CaseStatus::Rejected, Some(user(BOB)))
-    );
+    assert_eq!((case.status, case.assigned_to), (CaseStatus::Rejected, Some(user(BOB))));
     assert_eq!(case.rejection_reason.as_deref(), Some("forged"));
 }
 
 #[test]
 fn decide_on_final_case_is_refused() {
-    assert_eq!(
-        decided().decide(&reviewer(BOB, 5), user(BOB), approve(), false),
-        Err(DecideError::AlreadyDecided)
-    );
+    assert_eq!(decided().decide(&reviewer(BOB, 5), user(BOB), approve(), false), Err(DecideError::AlreadyDecided));
 }
 
 // --- SLA ---------------------------------------------------------------------------------------
@@ -554,20 +371,11 @@ fn decide_on_final_case_is_refused() {
 fn sla_moves_through_its_states_and_freezes_at_the_decision() {
     let case = new_case();
     assert_eq!(case.sla(at(60)).status, crate::case::SlaStatus::OnTrack);
-    assert_eq!(
-        case.sla(at(5 * 60)).status,
-        crate::case::SlaStatus::Approaching
-    );
-    assert_eq!(
-        case.sla(at(24 * 60)).status,
-        crate::case::SlaStatus::Overdue
-    );
+    assert_eq!(case.sla(at(5 * 60)).status, crate::case::SlaStatus::Approaching);
+    assert_eq!(case.sla(at(24 * 60)).status, crate::case::SlaStatus::Overdue);
     let decided = ok(case.decide(&reviewer(ALICE, 90), user(ALICE), approve(), false));
     let sla = decided.sla(at(48 * 60));
-    assert_eq!(
-        (sla.status, sla.age_seconds),
-        (crate::case::SlaStatus::Met, 90 * 60)
-    );
+    assert_eq!((sla.status, sla.age_seconds), (crate::case::SlaStatus::Met, 90 * 60));
     assert_eq!(sla.due_at, at(24 * 60));
 }
 
@@ -607,12 +415,8 @@ fn apply(case: &Case, action: &Action, now: i64, dual: bool) -> Option<Result<Tr
             Ok(Some(transition)) => Ok(transition),
             Err(_) => Err(()),
         },
-        Action::Escalate(to) => case
-            .escalate(&key_only(now), to.map(user), None)
-            .map_err(drop),
-        Action::Decide(n, approve) => case
-            .decide(&reviewer(*n, now), user(*n), input(*approve), dual)
-            .map_err(drop),
+        Action::Escalate(to) => case.escalate(&key_only(now), to.map(user), None).map_err(drop),
+        Action::Decide(n, approve) => case.decide(&reviewer(*n, now), user(*n), input(*approve), dual).map_err(drop),
         Action::Lapse => case.lapse(at(now)).ok_or(()),
         Action::Wait(_) => return None,
     })

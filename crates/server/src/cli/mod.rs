@@ -1,0 +1,85 @@
+//! The command line: `casework serve | migrate | admin …` (OPERATIONS.md, API.md §6).
+//!
+//! Modules: [`admin`] (the administration subcommands, JSON on stdout).
+
+pub mod admin;
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{self, Config};
+use crate::state::AppState;
+use crate::{http, telemetry};
+
+/// Casework: the manual-review service of an identity-verification platform.
+#[derive(Debug, Parser)]
+#[command(name = "casework", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the HTTP API.
+    Serve,
+    /// Apply pending database migrations, then exit.
+    Migrate,
+    /// Administration without the HTTP server: JSON on stdout, logs on stderr.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+}
+
+/// Runs a parsed command line; the process exit code.
+pub fn run(cli: Cli) -> ExitCode {
+    let config = match config::load() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("casework: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    telemetry::init(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("casework: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Command::Admin(command) => runtime.block_on(admin::run(config, command)),
+        Command::Migrate => report(runtime.block_on(migrate(&config))),
+        Command::Serve => report(runtime.block_on(serve(config))),
+    }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "casework failed");
+            eprintln!("casework: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let applied = casework_adapters::postgres::run_migrations(&config.database.url).await?;
+    tracing::info!(applied, "migrations applied");
+    Ok(())
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind((config.server.host.as_str(), config.server.port))?;
+    tracing::info!(address = %listener.local_addr()?, environment = %config.environment, "casework serving");
+    let state = AppState::build(config)?;
+    http::serve(state, listener)?.await?;
+    tracing::info!("casework stopped");
+    Ok(())
+}

@@ -1,0 +1,52 @@
+//! The HTTP edge: routes, extractors and the error envelope. Handlers extract, convert DTOs into
+//! domain values, call the service and map the result; they never touch SQL.
+//!
+//! Modules: [`routes`] (one module per resource), [`auth`] (API keys and scopes), [`body`]
+//! (JSON bodies), [`fields`] and [`query`] (field-level validation), [`error`] ([`ApiError`]),
+//! [`middleware`] (request ids, JSON error bodies), [`respond`] (success responses).
+
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod fields;
+pub mod middleware;
+pub mod query;
+pub mod respond;
+pub mod routes;
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+
+pub use error::ApiError;
+
+use crate::state::AppState;
+
+/// Starts the HTTP server on `listener` (not yet awaited: the caller runs it).
+///
+/// # Errors
+/// When the listener cannot be used.
+pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
+    let workers = match state.config.server.workers {
+        0 => std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+        n => n,
+    };
+    let shutdown = state.config.server.shutdown_timeout;
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(from_fn(middleware::envelope))
+            .configure(routes::configure)
+            .default_service(web::to(routes::unknown_route))
+    })
+    .workers(workers)
+    .shutdown_timeout(shutdown)
+    .client_request_timeout(Duration::from_secs(30))
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

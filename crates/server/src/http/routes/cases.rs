@@ -1,0 +1,128 @@
+//! `/api/v1/cases`: opening, reading and listing review cases (API.md §3).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use casework_domain::case::{CaseStatus, Priority, Tag};
+use casework_domain::directory::Scope;
+use casework_domain::id::{CaseId, Id, IdKind, OrgUserId, OrgUserKind, SessionId, SessionKind};
+use casework_domain::json;
+use casework_domain::page::{CaseQuery, CaseSort, CaseSortKey, Tab};
+use casework_domain::service::{CreateCaseError, CreatedCase};
+
+use super::sessions;
+use crate::http::auth::Auth;
+use crate::http::body::json_object;
+use crate::http::error::ApiError;
+use crate::http::fields::Fields;
+use crate::http::query::Query;
+use crate::http::respond;
+use crate::state::AppState;
+
+const CASE_STATUSES: &str = "open, in_review, escalated, pending_second_review, approved, rejected";
+const PRIORITIES: &str = "low, normal, high, urgent";
+const TABS: &str = "unassigned, mine, pending_second_review, escalated, all";
+const SORTS: &str = "created_at, entered_review_at, priority (each reversible with -)";
+
+/// `POST /api/v1/cases`: 201 with a new case, or 200 with the session's existing one.
+///
+/// # Errors
+/// 401, 403, 413/415/400, 422, 404 for an unknown session, 409 `session_not_reviewable`, 503.
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: Auth,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(Scope::CasesWrite)?;
+    let body = json_object(&request, payload, state.config.limits.max_body_bytes).await?;
+    let mut fields = Fields::new(body, "");
+    let session_id = fields.required_string("session_id", 0, 64);
+    fields.finish()?;
+    let session_id =
+        session_id.and_then(|text| SessionId::parse(&text).ok()).ok_or_else(|| ApiError::not_found("Session"))?;
+    let created =
+        state.service.create_case(principal.tenant, auth.actor(), session_id).await.map_err(|error| match error {
+            CreateCaseError::SessionNotFound => ApiError::not_found("Session"),
+            CreateCaseError::SessionNotReviewable(status) => ApiError::conflict(
+                "session_not_reviewable",
+                format!("The session is {status}; a case cannot be opened for it."),
+            ),
+            CreateCaseError::Store(store) => store.into(),
+        })?;
+    let (status, view) = match created {
+        CreatedCase::Created(view) => (StatusCode::CREATED, view),
+        CreatedCase::Existing(view) => (StatusCode::OK, view),
+    };
+    Ok(respond::case(status, json::case(&view), view.case.version))
+}
+
+/// `GET /api/v1/cases/{case_id}`: the case with its `session` embedded.
+///
+/// # Errors
+/// 401, 403, 404, 503.
+pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(Scope::CasesRead)?;
+    let id = CaseId::parse(&path).map_err(|_| ApiError::not_found("Case"))?;
+    let (view, session) =
+        state.service.case_with_session(principal.tenant, id).await?.ok_or_else(|| ApiError::not_found("Case"))?;
+    let session = sessions::render(&state, &auth, &session).await?;
+    Ok(respond::case(StatusCode::OK, json::case_with_session(&view, session), view.case.version))
+}
+
+fn parse_tab(text: &str) -> Option<Tab> {
+    Tab::ALL.into_iter().find(|tab| tab.as_str() == text)
+}
+
+fn parse_sort(text: &str) -> Option<CaseSort> {
+    let (reversed, key) = text.strip_prefix('-').map_or((false, text), |key| (true, key));
+    let key = match key {
+        "created_at" => CaseSortKey::CreatedAt,
+        "entered_review_at" => CaseSortKey::EnteredReviewAt,
+        "priority" => CaseSortKey::Priority,
+        _ => return None,
+    };
+    Some(CaseSort { key, reversed })
+}
+
+fn ids<K: IdKind>(query: &mut Query, name: &str) -> Vec<Id<K>> {
+    query.list_with(name, |text| Id::<K>::parse(text).ok(), "is not an id (a public id or a UUID)")
+}
+
+/// `GET /api/v1/cases`: filters, tabs and sort of API.md §3 row 1; `limit` default 25.
+///
+/// # Errors
+/// 401, 403, 422 naming a bad parameter, 503.
+pub async fn list(state: web::Data<AppState>, auth: Auth, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(Scope::CasesRead)?;
+    let mut query = Query::of(&request)?;
+    let statuses = query.list::<CaseStatus>("status", CASE_STATUSES);
+    let priorities = query.list::<Priority>("priority", PRIORITIES);
+    let tab = query.parsed_with("tab", parse_tab, &format!("must be one of: {TABS}"));
+    let sort = query.parsed_with("sort", parse_sort, &format!("must be one of: {SORTS}")).unwrap_or_default();
+    let tags = query.list_with("tag", |text| Tag::parse(text).ok(), "must be 1 to 64 characters of [a-z0-9_:-]");
+    let assigned_to = ids::<OrgUserKind>(&mut query, "assigned_to");
+    let session_ids = ids::<SessionKind>(&mut query, "session_id");
+    let created_after = query.timestamp("created_after");
+    let created_before = query.timestamp("created_before");
+    let page = query.page(25);
+    // Reads never refuse a reviewer: an unknown or malformed one simply owns nothing.
+    let reviewer = match query.single("reviewer_id") {
+        Some(text) => OrgUserId::parse(text).ok(),
+        None => principal.user.as_ref().map(|user| user.id),
+    };
+    query.finish()?;
+    let filter = CaseQuery {
+        statuses,
+        tab,
+        reviewer,
+        assigned_to,
+        priorities,
+        tags,
+        session_ids,
+        created_after,
+        created_before,
+        sort,
+    };
+    let cases = state.service.cases(principal.tenant, &filter, page).await?;
+    Ok(respond::list(cases, json::case))
+}

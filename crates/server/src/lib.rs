@@ -1,0 +1,14 @@
+//! `casework-server`: the `casework` binary's parts, a library so tests can start the real app.
+//!
+//! Modules:
+//! - [`config`]: layered configuration (files, environment variables), loaded once.
+//! - [`telemetry`]: structured logs (JSON or pretty) on stderr.
+//! - [`state`]: the composition of adapters into the service the handlers share.
+//! - [`http`]: routes, extractors, the error envelope and the HTTP server.
+//! - [`cli`]: `serve`, `migrate` and `admin …`.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,41 @@
+//! The application state: the adapters wired into the domain service, shared by every worker.
+
+use std::sync::Arc;
+
+use casework_adapters::crypto::PiiCipher;
+use casework_adapters::postgres::{PgStore, build_pool};
+use casework_adapters::system::{SystemClock, UuidV7Ids};
+use casework_domain::service::CaseService;
+use secrecy::ExposeSecret;
+
+use crate::config::Config;
+
+/// The service with the production adapters.
+pub type Service = CaseService<PgStore, SystemClock, UuidV7Ids>;
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub service: Service,
+    /// The API-key store (authentication) and the pool (readiness).
+    pub store: PgStore,
+    /// The configuration.
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// Builds the pool, the cipher and the service from the configuration. Connections open
+    /// lazily, so this succeeds while the database is down (requests then answer 503).
+    ///
+    /// # Errors
+    /// An unusable configuration (bad PII keys, an invalid pool size).
+    pub fn build(config: Config) -> anyhow::Result<Self> {
+        let keys: Vec<&str> = config.security.pii_encryption_keys.iter().map(|k| k.expose_secret()).collect();
+        let cipher = Arc::new(PiiCipher::from_config(&keys)?);
+        let pool = build_pool(&config.database.pool_options())?;
+        let store = PgStore::new(pool, cipher);
+        let service = CaseService::new(store.clone(), SystemClock, UuidV7Ids);
+        Ok(Self { service, store, config: Arc::new(config) })
+    }
+}
