@@ -1,0 +1,12 @@
+//! HTTP tests through the real app: a real server on a free port, a fresh database per test,
+//! requests with a real HTTP client.
+
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test helpers: a failure is a failed test")]
+
+mod support;
+
+mod auth;
+mod cases;
+mod cli;
+mod envelope;
+mod sessions;
