@@ -14,8 +14,11 @@ use serde_json::{Map, Value, json};
 /// Seconds a client should wait after a 503.
 const RETRY_AFTER_UNAVAILABLE: u64 = 2;
 
-/// An error answer: status, code, detail, and what goes with them.
-pub struct ApiError {
+/// An error answer: status, code, detail, and what goes with them (boxed: errors are rare and
+/// results stay small).
+pub struct ApiError(Box<Inner>);
+
+struct Inner {
     status: StatusCode,
     code: &'static str,
     detail: String,
@@ -27,20 +30,28 @@ pub struct ApiError {
 
 impl fmt::Debug for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiError").field("status", &self.status).field("code", &self.code).finish_non_exhaustive()
+        f.debug_struct("ApiError").field("status", &self.0.status).field("code", &self.0.code).finish_non_exhaustive()
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+        write!(f, "{} {}: {}", self.0.status.as_u16(), self.0.code, self.0.detail)
     }
 }
 
 impl ApiError {
     /// Any status and code.
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), errors: None, extra: Map::new(), headers: Vec::new(), cause: None }
+        Self(Box::new(Inner {
+            status,
+            code,
+            detail: detail.into(),
+            errors: None,
+            extra: Map::new(),
+            headers: Vec::new(),
+            cause: None,
+        }))
     }
 
     /// 400 `invalid_request`.
@@ -91,7 +102,7 @@ impl ApiError {
     pub fn validation(errors: FieldErrors) -> Self {
         let mut error =
             Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", format!("Validation failed: {errors}."));
-        error.errors = Some(errors);
+        error.0.errors = Some(errors);
         error
     }
 
@@ -115,56 +126,56 @@ impl ApiError {
             "The service is temporarily unavailable; retry shortly.",
         )
         .with_header("Retry-After", RETRY_AFTER_UNAVAILABLE.to_string());
-        error.cause = Some(cause);
+        error.0.cause = Some(cause);
         error
     }
 
     /// 500 `internal_error`; the cause is logged, never shown.
     pub fn internal(cause: anyhow::Error) -> Self {
         let mut error = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "An internal error occurred.");
-        error.cause = Some(cause);
+        error.0.cause = Some(cause);
         error
     }
 
     /// Adds a response header.
     #[must_use]
     pub fn with_header(mut self, name: &'static str, value: String) -> Self {
-        self.headers.push((name, value));
+        self.0.headers.push((name, value));
         self
     }
 
     /// Adds a top-level body field beside the standard ones.
     #[must_use]
     pub fn with_field(mut self, key: &str, value: Value) -> Self {
-        self.extra.insert(key.to_owned(), value);
+        self.0.extra.insert(key.to_owned(), value);
         self
     }
 
     /// The stable code.
     pub fn code(&self) -> &'static str {
-        self.code
+        self.0.code
     }
 
     /// The logged cause of a 5xx.
     pub fn cause(&self) -> Option<&anyhow::Error> {
-        self.cause.as_ref()
+        self.0.cause.as_ref()
     }
 
     /// The JSON body (CONVENTIONS.md, Errors).
     pub fn body(&self, request_id: &str) -> Value {
         let mut body = Map::new();
-        body.insert("error".into(), json!(self.code));
-        body.insert("detail".into(), json!(self.detail));
-        body.insert("status_code".into(), json!(self.status.as_u16()));
+        body.insert("error".into(), json!(self.0.code));
+        body.insert("detail".into(), json!(self.0.detail));
+        body.insert("status_code".into(), json!(self.0.status.as_u16()));
         body.insert("request_id".into(), json!(request_id));
-        if let Some(errors) = &self.errors {
+        if let Some(errors) = &self.0.errors {
             let list: Vec<Value> = errors
                 .iter()
                 .map(|e| json!({"field": e.field, "code": e.violation.code(), "message": e.message}))
                 .collect();
             body.insert("errors".into(), Value::Array(list));
         }
-        body.extend(self.extra.clone());
+        body.extend(self.0.extra.clone());
         Value::Object(body)
     }
 
@@ -186,13 +197,13 @@ impl ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     /// Status and headers only; the middleware writes the body with the request id.
     fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status);
-        for (name, value) in &self.headers {
+        let mut response = HttpResponse::build(self.0.status);
+        for (name, value) in &self.0.headers {
             response.insert_header((*name, value.clone()));
         }
         response.finish()

@@ -1,7 +1,7 @@
 //! HTTP tests through the real app: a real server on a free port, a fresh database per test,
 //! requests with a real HTTP client.
 
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test helpers: a failure is a failed test")]
+#![expect(clippy::unwrap_used, clippy::panic, reason = "test helpers: a failure is a failed test")]
 
 mod support;
 
