@@ -94,6 +94,38 @@ impl PiiCipher {
     }
 }
 
+/// Blocklist entries: HMAC-SHA256 under `security.blocklist_key` of a normalized document
+/// number, so the blocklist can be matched without ever storing a number.
+pub struct BlocklistHasher {
+    key: Vec<u8>,
+}
+
+impl fmt::Debug for BlocklistHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BlocklistHasher([redacted])")
+    }
+}
+
+impl BlocklistHasher {
+    /// A hasher under `key`.
+    pub fn new(key: &[u8]) -> Self {
+        Self { key: key.to_vec() }
+    }
+
+    /// The 32-byte HMAC of a normalized document number.
+    pub fn hash(&self, document_number: &str) -> Vec<u8> {
+        use hmac::{Hmac, Mac};
+        // HMAC accepts keys of any length; `new_from_slice` cannot fail for it.
+        match <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.key) {
+            Ok(mut mac) => {
+                mac.update(document_number.as_bytes());
+                mac.finalize().into_bytes().to_vec()
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +159,15 @@ mod tests {
         assert_eq!(rotated.decrypt("k1", &sealed, b"r").unwrap(), b"x");
         assert_eq!(rotated.encrypt(b"y", b"r").0, "k2");
         assert!(matches!(rotated.decrypt("k9", &sealed, b"r"), Err(DecryptError::UnknownKey(_))));
+    }
+
+    #[test]
+    fn blocklist_hashes_are_keyed_and_stable() {
+        let hasher = BlocklistHasher::new(b"key-one");
+        assert_eq!(hasher.hash("X123"), hasher.hash("X123"));
+        assert_eq!(hasher.hash("X123").len(), 32);
+        assert_ne!(hasher.hash("X123"), BlocklistHasher::new(b"key-two").hash("X123"));
+        assert_ne!(hasher.hash("X123"), hasher.hash("X124"));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use diesel::migration::MigrationSource;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use secrecy::SecretString;
 
-use crate::crypto::PiiCipher;
+use crate::crypto::{BlocklistHasher, PiiCipher};
 use crate::postgres::{MIGRATIONS, PgStore, PoolOptions, build_pool, run_migrations};
 
 /// The PII key tests encrypt with.
@@ -153,7 +153,7 @@ impl TestDatabase {
     /// When the pool cannot be built.
     pub fn store(&self) -> PgStore {
         let pool = build_pool(&self.pool_options()).expect("pool");
-        PgStore::new(pool, Arc::new(test_cipher()))
+        PgStore::new(pool, Arc::new(test_cipher()), Arc::new(BlocklistHasher::new(b"test-blocklist-key")))
     }
 }
 

@@ -129,7 +129,9 @@ async fn claim_next_query_uses_its_index_in_queue_order() {
         .replace("$1", &format!("'{}'", world.org.uuid()))
         .replace("$2", "'sandbox'")
         .replace("$3", "'2026-11-25T10:00:00Z'")
-        .replace("$4", "'00000000-0000-0000-0000-000000000001'::uuid");
+        .replace("$4", "'00000000-0000-0000-0000-000000000001'::uuid")
+        .replace("$5", "NULL")
+        .replace("$6", "NULL");
     let mut connection = AsyncPgConnection::establish(&world.url).await.unwrap();
     diesel::sql_query("SET enable_seqscan = off").execute(&mut connection).await.unwrap();
     let plan: Vec<Line> = diesel::sql_query(format!("SELECT \"QUERY PLAN\" AS line FROM (EXPLAIN {sql}) AS p"))
@@ -235,7 +237,7 @@ async fn two_transactions_racing_on_one_version_commit_exactly_once() {
             }],
             case: transition.case,
             note: None,
-            session_status: None,
+            session: Default::default(),
         }
     };
     let (a, b) = (change(&alice), change(&bob));
@@ -266,7 +268,7 @@ async fn lists_read_a_lapsed_lease_as_released() {
         }],
         case: transition.case,
         note: None,
-        session_status: None,
+        session: Default::default(),
     };
     world.store.save_change(&change, 1).await.unwrap();
     let count = |query: CaseQuery, minutes: i64| {
@@ -368,7 +370,8 @@ async fn an_unreachable_database_is_unavailable_within_the_wait_timeout() {
         wait_timeout: Duration::from_millis(500),
         statement_timeout: Duration::from_secs(1),
     };
-    let store = PgStore::new(build_pool(&options).unwrap(), Arc::new(test_cipher()));
+    let blocklist = Arc::new(casework_adapters::crypto::BlocklistHasher::new(b"k"));
+    let store = PgStore::new(build_pool(&options).unwrap(), Arc::new(test_cipher()), blocklist);
     let tenant = Tenant { org_id: Id::from_uuid(uuid::Uuid::now_v7()), environment: Environment::Live };
     let started = std::time::Instant::now();
     let result = store.find_case(tenant, Id::from_uuid(uuid::Uuid::now_v7())).await;

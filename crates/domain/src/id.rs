@@ -53,6 +53,8 @@ id_kinds! {
     NoteKind, NoteId, "note_", "Note";
     /// A case event (and the webhook event reporting it).
     EventKind, EventId, "evt_", "Event";
+    /// A blocklist entry.
+    BlocklistKind, BlocklistId, "blk_", "Blocklist entry";
 }
 
 /// The identifier of one resource of kind `K`.

@@ -178,13 +178,7 @@ pub fn actor(actor: &Actor) -> Value {
 
 /// A case event's `changes` object.
 pub fn changes(event: &CaseEvent) -> Value {
-    Value::Object(
-        event
-            .changes
-            .iter()
-            .map(|(field, change)| (field.clone(), json!({"from": change.from, "to": change.to})))
-            .collect(),
-    )
+    Value::Object(event.changes.iter().map(|(field, change)| (field.clone(), change.clone())).collect())
 }
 
 /// A note.

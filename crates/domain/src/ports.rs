@@ -7,11 +7,11 @@
 use std::future::Future;
 
 use crate::Timestamp;
-use crate::case::{Case, CaseEvent, Note};
+use crate::case::{Case, CaseEvent, Note, Priority, Tag};
 use crate::directory::{AuthError, OrgUser, Principal};
-use crate::id::{CaseId, EventId, Id, IdKind, OrgUserId, SessionId};
+use crate::id::{BlocklistId, CaseId, EventId, Id, IdKind, OrgUserId, SessionId};
 use crate::page::{CaseQuery, Page, PageRequest, SessionQuery};
-use crate::session::{Session, SessionStatus};
+use crate::session::{Check, ChecksSummary, ExtractedData, Session, SessionStatus};
 use crate::tenant::{Settings, Tenant};
 
 /// The service's time: what every rule and every SQL comparison uses (never the database's).
@@ -79,17 +79,88 @@ pub enum OpenCaseError {
     Unknown(anyhow::Error),
 }
 
-/// One accepted change to a case: the new case, its events in order, and an inline note.
+/// One accepted change to a case: the new case, its events in order, an inline note, and what
+/// changes with it on its session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseChange {
     /// The case after the change.
     pub case: Case,
     /// The events, in the order they happened (a persisted lapse first).
     pub events: Vec<RecordedEvent>,
-    /// A note written with the action (approve, reject, escalate `notes`).
+    /// A note written with the action (a note, or approve, reject, escalate `notes`).
     pub note: Option<Note>,
-    /// A new session status (a final decision sets `approved` / `declined`).
-    pub session_status: Option<SessionStatus>,
+    /// What changes on the case's session.
+    pub session: SessionChange,
+}
+
+/// Changes to the session under review that go with a case change, in the same transaction.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SessionChange {
+    /// A final decision's session status, and the id of its `session.*` webhook event.
+    pub status: Option<(SessionStatus, EventId)>,
+    /// Checks with a new override; the summary is then recomputed asynchronously.
+    pub checks: Option<Vec<Check>>,
+    /// Corrected extracted data (re-encrypted by the adapter).
+    pub extracted_data: Option<ExtractedData>,
+    /// A document number to add to the environment's blocklist (stored only as an HMAC).
+    pub blocklist: Option<BlocklistEntry>,
+}
+
+/// A blocklist addition, before hashing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlocklistEntry {
+    /// The entry's id.
+    pub id: BlocklistId,
+    /// The normalized document number (upper-cased, no spaces or hyphens).
+    pub document_number: String,
+}
+
+/// A blocklist entry as listed (never its hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlocklistRecord {
+    /// Its id.
+    pub id: BlocklistId,
+    /// The case whose rejection added it.
+    pub case_id: CaseId,
+    /// When.
+    pub created_at: Timestamp,
+}
+
+/// `/cases/counts`: the tabs, with lapsed leases read as released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TabCounts {
+    /// `open`, no assignee, no live lease.
+    pub unassigned: u64,
+    /// Active and assigned to the reviewer.
+    pub mine: u64,
+    /// Waiting for a second reviewer.
+    pub pending_second_review: u64,
+    /// Escalated.
+    pub escalated: u64,
+    /// Every case.
+    pub all: u64,
+}
+
+/// What `POST /cases/next` may hand out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NextFilter {
+    /// The reviewer asking (never handed its own recommendations).
+    pub reviewer: OrgUserId,
+    /// Only this priority.
+    pub priority: Option<Priority>,
+    /// Only cases with this tag.
+    pub tag: Option<Tag>,
+}
+
+/// Why a demo case could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoCaseError {
+    /// The environment has `demo_case_limit` demo cases already.
+    #[error("demo case limit reached")]
+    LimitReached,
+    /// See [`StoreError`].
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// Why a change could not be saved.
@@ -128,6 +199,15 @@ pub trait SessionRepository: Send + Sync + 'static {
         tenant: Tenant,
         id: SessionId,
     ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+
+    /// Recomputes, with `summarize`, up to `limit` check summaries left stale by overrides;
+    /// returns how many were refreshed. Rows another instance holds are skipped.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn refresh_summaries<F>(&self, limit: u32, summarize: F) -> impl Future<Output = Result<u32, StoreError>> + Send
+    where
+        F: Fn(&[Check]) -> ChecksSummary + Send + Sync;
 
     /// Sessions, newest first.
     ///
@@ -192,6 +272,87 @@ pub trait CaseRepository: Send + Sync + 'static {
         case_id: CaseId,
         page: PageRequest,
     ) -> impl Future<Output = Result<Page<RecordedEvent>, StoreError>> + Send;
+
+    /// Claims the first eligible case of the queue (API.md §2, `next`) under a row lock that
+    /// concurrent callers skip: `claim` turns the locked case into the change to save, in the
+    /// same transaction. `Ok(None)` when the queue is empty.
+    ///
+    /// # Errors
+    /// [`SaveChangeError`].
+    fn claim_next<F>(
+        &self,
+        tenant: Tenant,
+        filter: &NextFilter,
+        now: Timestamp,
+        claim: F,
+    ) -> impl Future<Output = Result<Option<Case>, SaveChangeError>> + Send
+    where
+        F: FnOnce(Case) -> Option<CaseChange> + Send;
+
+    /// Persists lapsed leases, at most `limit` per call, across every tenant: `lapse` turns each
+    /// locked case into its `claim_expired` change. Rows another instance holds are skipped.
+    /// Returns how many were persisted.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn sweep_lapsed<F>(
+        &self,
+        now: Timestamp,
+        limit: u32,
+        lapse: F,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send
+    where
+        F: Fn(Case) -> Option<CaseChange> + Send + Sync;
+
+    /// The tab counts, in one round trip.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn count_tabs(
+        &self,
+        tenant: Tenant,
+        reviewer: Option<OrgUserId>,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<TabCounts, StoreError>> + Send;
+
+    /// Distinct tags with how many cases carry each, sorted by tag.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn tag_counts(&self, tenant: Tenant) -> impl Future<Output = Result<Vec<(Tag, u64)>, StoreError>> + Send;
+
+    /// The case's notes, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn list_notes(
+        &self,
+        tenant: Tenant,
+        case_id: CaseId,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<Note>, StoreError>> + Send;
+
+    /// The environment's blocklist, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn list_blocklist(
+        &self,
+        tenant: Tenant,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<BlocklistRecord>, StoreError>> + Send;
+
+    /// Stores a demo session with its case, unless the environment already has `limit` demo
+    /// cases (checked under a lock, so concurrent requests cannot exceed it).
+    ///
+    /// # Errors
+    /// [`DemoCaseError`].
+    fn insert_demo_case(
+        &self,
+        session: &Session,
+        opened: &OpenedCase,
+        limit: u32,
+    ) -> impl Future<Output = Result<(), DemoCaseError>> + Send;
 
     /// Saves an accepted change if the stored case still has `expected_version`: the case row,
     /// its events, their outbox rows, the note and the session status, in one transaction.

@@ -219,6 +219,13 @@ impl ExtractedData {
         errors.into_result(Self(object.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
     }
 
+    /// Whether `key` is one of the accepted top-level keys.
+    pub fn is_known_key(key: &str) -> bool {
+        TEXT_KEYS.contains(&key)
+            || DATE_KEYS.contains(&key)
+            || ["nationality", "document_type", "address"].contains(&key)
+    }
+
     /// The values by key.
     pub fn as_map(&self) -> &BTreeMap<String, Value> {
         &self.0

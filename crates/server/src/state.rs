@@ -2,16 +2,16 @@
 
 use std::sync::Arc;
 
-use casework_adapters::crypto::PiiCipher;
+use casework_adapters::crypto::{BlocklistHasher, PiiCipher};
 use casework_adapters::postgres::{PgStore, build_pool};
-use casework_adapters::system::{SystemClock, UuidV7Ids};
+use casework_adapters::system::{ShiftableClock, UuidV7Ids};
 use casework_domain::service::CaseService;
 use secrecy::ExposeSecret;
 
 use crate::config::Config;
 
 /// The service with the production adapters.
-pub type Service = CaseService<PgStore, SystemClock, UuidV7Ids>;
+pub type Service = CaseService<PgStore, ShiftableClock, UuidV7Ids>;
 
 /// What handlers share.
 #[derive(Clone)]
@@ -22,6 +22,8 @@ pub struct AppState {
     pub store: PgStore,
     /// The configuration.
     pub config: Arc<Config>,
+    /// The service's clock (shifted only by tests).
+    pub clock: ShiftableClock,
 }
 
 impl AppState {
@@ -34,8 +36,10 @@ impl AppState {
         let keys: Vec<&str> = config.security.pii_encryption_keys.iter().map(|k| k.expose_secret()).collect();
         let cipher = Arc::new(PiiCipher::from_config(&keys)?);
         let pool = build_pool(&config.database.pool_options())?;
-        let store = PgStore::new(pool, cipher);
-        let service = CaseService::new(store.clone(), SystemClock, UuidV7Ids);
-        Ok(Self { service, store, config: Arc::new(config) })
+        let blocklist = Arc::new(BlocklistHasher::new(config.security.blocklist_key.expose_secret().as_bytes()));
+        let store = PgStore::new(pool, cipher, blocklist);
+        let clock = ShiftableClock::default();
+        let service = CaseService::new(store.clone(), clock.clone(), UuidV7Ids);
+        Ok(Self { service, store, config: Arc::new(config), clock })
     }
 }

@@ -5,15 +5,16 @@
 //! lease reads as released in every filter, exactly as [`Case::as_of`] does in memory.
 
 use casework_domain::Timestamp;
-use casework_domain::case::{Case, CaseStatus};
-use casework_domain::id::{CaseId, Id, SessionId};
+use casework_domain::case::{Case, CaseStatus, Note, Tag};
+use casework_domain::id::{CaseId, Id, OrgUserId, SessionId};
 use casework_domain::page::{CaseQuery, CaseSortKey, Page, PageRequest, Tab};
 use casework_domain::ports::{
-    CaseChange, CaseRepository, OpenCaseError, OpenedCase, RecordedEvent, SaveChangeError, StoreError,
+    BlocklistRecord, CaseChange, CaseRepository, DemoCaseError, NextFilter, OpenCaseError, OpenedCase, RecordedEvent,
+    SaveChangeError, StoreError, TabCounts,
 };
-use casework_domain::session::SessionStatus;
+use casework_domain::session::{Session, SessionStatus};
 use casework_domain::tenant::Tenant;
-use diesel::dsl::{exists, not};
+use diesel::dsl::{count, exists, not};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
@@ -21,15 +22,17 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::PgStore;
+use super::changes::{write_change, write_events};
 use super::errors::{Failure, classify, unavailable_or_unknown};
-use super::records::{CaseRecord, EventRecord, NoteRecord, OutboxRecord, parse_event};
-use super::schema::{case_events, cases, notes, sessions, webhook_outbox};
+use super::queue;
+use super::records::{CaseRecord, EventRecord, parse_event};
+use super::schema::{case_events, cases, sessions};
 
 /// A boolean condition on `cases`, composable at run time.
-type Condition = Box<dyn BoxableExpression<cases::table, Pg, SqlType = Bool>>;
+pub(super) type Condition = Box<dyn BoxableExpression<cases::table, Pg, SqlType = Bool>>;
 
 /// The outcome of a transaction: a business refusal, or a database failure.
-enum TxError<E> {
+pub(super) enum TxError<E> {
     Refused(E),
     Db(diesel::result::Error),
 }
@@ -38,21 +41,6 @@ impl<E> From<diesel::result::Error> for TxError<E> {
     fn from(error: diesel::result::Error) -> Self {
         Self::Db(error)
     }
-}
-
-/// Writes events and their outbox rows (in the events' order).
-pub(super) async fn write_events(
-    connection: &mut AsyncPgConnection,
-    events: &[RecordedEvent],
-    case: &Case,
-) -> Result<(), diesel::result::Error> {
-    let event_rows: Vec<EventRecord> = events.iter().map(EventRecord::from_event).collect();
-    diesel::insert_into(case_events::table).values(&event_rows).execute(connection).await?;
-    let outbox_rows: Vec<OutboxRecord> = events.iter().filter_map(|e| OutboxRecord::for_case_event(e, case)).collect();
-    if !outbox_rows.is_empty() {
-        diesel::insert_into(webhook_outbox::table).values(&outbox_rows).execute(connection).await?;
-    }
-    Ok(())
 }
 
 /// Inserts a new case with its `created` event (inside the caller's transaction).
@@ -64,7 +52,7 @@ pub(super) async fn insert_opened(
     write_events(connection, std::slice::from_ref(&opened.event), &opened.case).await
 }
 
-fn in_tenant(tenant: Tenant) -> Condition {
+pub(super) fn in_tenant(tenant: Tenant) -> Condition {
     Box::new(cases::org_id.eq(tenant.org_id.uuid()).and(cases::environment.eq(tenant.environment.as_str())))
 }
 
@@ -126,7 +114,7 @@ fn active() -> Condition {
     Box::new(not(cases::status.eq_any([CaseStatus::Approved.as_str(), CaseStatus::Rejected.as_str()])))
 }
 
-fn tab(tab: Tab, reviewer: Option<Uuid>, now: Timestamp) -> Condition {
+pub(super) fn tab(tab: Tab, reviewer: Option<Uuid>, now: Timestamp) -> Condition {
     match tab {
         Tab::Unassigned => any_of(vec![
             all_of(vec![status_is(CaseStatus::Open), Box::new(cases::assigned_to.is_null())]),
@@ -173,7 +161,7 @@ fn conditions(tenant: Tenant, query: &CaseQuery, now: Timestamp) -> Condition {
     all_of(all)
 }
 
-fn page_bounds(page: PageRequest) -> (i64, i64) {
+pub(super) fn page_bounds(page: PageRequest) -> (i64, i64) {
     (i64::from(page.limit()), i64::try_from(page.offset()).unwrap_or(i64::MAX))
 }
 
@@ -340,57 +328,99 @@ impl CaseRepository for PgStore {
         let expected = i64::try_from(expected_version).unwrap_or(i64::MAX);
         let result = connection
             .transaction::<_, TxError<SaveChangeError>, _>(async |connection| {
-                let case = &change.case;
-                let tenant = case.tenant;
-                let updated = diesel::update(cases::table)
-                    .filter(cases::org_id.eq(tenant.org_id.uuid()))
-                    .filter(cases::id.eq(case.id.uuid()))
-                    .filter(cases::version.eq(expected))
-                    .set(CaseRecord::from_case(case))
-                    .execute(connection)
-                    .await?;
-                if updated == 0 {
-                    return Err(TxError::Refused(SaveChangeError::VersionConflict));
+                if write_change(self, connection, change, expected).await? {
+                    Ok(())
+                } else {
+                    Err(TxError::Refused(SaveChangeError::VersionConflict))
                 }
-                write_events(connection, &change.events, case).await?;
-                if let Some(note) = &change.note {
-                    diesel::insert_into(notes::table)
-                        .values(NoteRecord::from_note(tenant, note))
-                        .execute(connection)
-                        .await?;
-                }
-                if let Some(status) = change.session_status {
-                    diesel::update(sessions::table)
-                        .filter(sessions::org_id.eq(tenant.org_id.uuid()))
-                        .filter(sessions::id.eq(case.session_id.uuid()))
-                        .set((
-                            sessions::status.eq(status.as_str()),
-                            sessions::status_changed_at.eq(case.updated_at),
-                            sessions::updated_at.eq(case.updated_at),
-                        ))
-                        .execute(connection)
-                        .await?;
-                }
-                Ok(())
             })
             .await;
         match result {
             Ok(()) => Ok(()),
             Err(TxError::Refused(refusal)) => Err(refusal),
-            Err(TxError::Db(error)) => Err(match classify(error) {
-                Failure::Unavailable(e) => SaveChangeError::Unavailable(e),
-                Failure::Constraint { name } => {
-                    SaveChangeError::Unknown(anyhow::anyhow!("unexpected violation of {name}"))
-                }
-                Failure::Unknown(e) => SaveChangeError::Unknown(e),
-            }),
+            Err(TxError::Db(error)) => Err(save_error(error)),
         }
+    }
+
+    async fn claim_next<F>(
+        &self,
+        tenant: Tenant,
+        filter: &NextFilter,
+        now: Timestamp,
+        claim: F,
+    ) -> Result<Option<Case>, SaveChangeError>
+    where
+        F: FnOnce(Case) -> Option<CaseChange> + Send,
+    {
+        queue::claim_next(self, tenant, filter, now, claim).await
+    }
+
+    async fn sweep_lapsed<F>(&self, now: Timestamp, limit: u32, lapse: F) -> Result<u32, StoreError>
+    where
+        F: Fn(Case) -> Option<CaseChange> + Send + Sync,
+    {
+        queue::sweep_lapsed(self, now, limit, lapse).await
+    }
+
+    async fn count_tabs(
+        &self,
+        tenant: Tenant,
+        reviewer: Option<OrgUserId>,
+        now: Timestamp,
+    ) -> Result<TabCounts, StoreError> {
+        let mut connection = self.connection().await?;
+        let reviewer = reviewer.map(|r| r.uuid());
+        let (unassigned, mine, pending, escalated, all): (i64, i64, i64, i64, i64) = cases::table
+            .filter(in_tenant(tenant))
+            .select((
+                count(cases::id).aggregate_filter(tab(Tab::Unassigned, reviewer, now)),
+                count(cases::id).aggregate_filter(tab(Tab::Mine, reviewer, now)),
+                count(cases::id).aggregate_filter(tab(Tab::PendingSecondReview, reviewer, now)),
+                count(cases::id).aggregate_filter(tab(Tab::Escalated, reviewer, now)),
+                count(cases::id),
+            ))
+            .get_result(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(TabCounts {
+            unassigned: count(unassigned),
+            mine: count(mine),
+            pending_second_review: count(pending),
+            escalated: count(escalated),
+            all: count(all),
+        })
+    }
+
+    async fn tag_counts(&self, tenant: Tenant) -> Result<Vec<(Tag, u64)>, StoreError> {
+        queue::tag_counts(self, tenant).await
+    }
+
+    async fn list_notes(&self, tenant: Tenant, case_id: CaseId, page: PageRequest) -> Result<Page<Note>, StoreError> {
+        queue::list_notes(self, tenant, case_id, page).await
+    }
+
+    async fn list_blocklist(&self, tenant: Tenant, page: PageRequest) -> Result<Page<BlocklistRecord>, StoreError> {
+        queue::list_blocklist(self, tenant, page).await
+    }
+
+    async fn insert_demo_case(&self, session: &Session, opened: &OpenedCase, limit: u32) -> Result<(), DemoCaseError> {
+        queue::insert_demo_case(self, session, opened, limit).await
     }
 }
 
-/// The claim-next statement's eligibility and order (API.md §2), as SQL text with its binds
-/// `$1` org, `$2` environment, `$3` now, `$4` reviewer. The partial index `cases_claim_next_idx`
-/// is shaped exactly like it.
+/// A failed change's database error.
+pub(super) fn save_error(error: diesel::result::Error) -> SaveChangeError {
+    match classify(error) {
+        Failure::Unavailable(e) => SaveChangeError::Unavailable(e),
+        Failure::Constraint { name } => SaveChangeError::Unknown(anyhow::anyhow!("unexpected violation of {name}")),
+        Failure::Unknown(e) => SaveChangeError::Unknown(e),
+    }
+}
+
+/// The claim-next candidate (API.md §2): eligibility and queue order, locked so concurrent
+/// callers skip it. Binds: `$1` org, `$2` environment, `$3` now, `$4` reviewer, `$5` priority
+/// or null, `$6` tag or null. The partial index `cases_claim_next_idx` is shaped exactly like it.
 pub const CLAIM_NEXT_CANDIDATE_SQL: &str = "\
 SELECT id FROM cases
 WHERE org_id = $1 AND environment = $2
@@ -398,6 +428,8 @@ WHERE org_id = $1 AND environment = $2
        OR (status = 'pending_second_review'
            AND (claim_expires_at IS NULL OR claim_expires_at <= $3)
            AND recommended_by IS DISTINCT FROM $4))
+  AND ($5::text IS NULL OR priority = $5::text)
+  AND ($6::text IS NULL OR tags @> ARRAY[$6::text])
 ORDER BY priority_rank DESC, entered_review_at, id
 LIMIT 1
 FOR UPDATE SKIP LOCKED";

@@ -7,11 +7,11 @@ use casework_domain::case::{
     Actor, Case, CaseEvent, CaseStatus, Decision, Lease, Note, Priority, Recommendation, RejectionReasonCode, Tag, Tags,
 };
 use casework_domain::data::DataMap;
-use casework_domain::id::{Id, IdKind};
+use casework_domain::id::{EventId, Id, IdKind};
 use casework_domain::json;
 use casework_domain::ports::{RecordedEvent, StoreError};
 use casework_domain::service::CaseView;
-use casework_domain::session::{Check, CheckOverride, CheckStatus, ChecksSummary};
+use casework_domain::session::{Check, CheckOverride, CheckStatus, ChecksSummary, SessionStatus};
 use casework_domain::tenant::{Environment, Tenant};
 use diesel::prelude::*;
 use serde_json::{Map, Value, json};
@@ -281,6 +281,41 @@ impl OutboxRecord {
     }
 }
 
+impl OutboxRecord {
+    /// The `session.approved` / `session.declined` webhook event of a final decision, with the
+    /// flat fields Verifa sends beside `data.case`.
+    pub fn for_session_decision(
+        event_id: EventId,
+        case: &Case,
+        status: SessionStatus,
+        external_ref: Option<&str>,
+    ) -> Self {
+        let name = format!("session.{}", status.as_str());
+        let at = case.updated_at;
+        let is_sandbox = case.tenant.environment == Environment::Sandbox;
+        let payload = json!({
+            "id": event_id.public(),
+            "event": name,
+            "created_at": json::timestamp(at),
+            "idempotency_key": format!("idk_{}", &event_id.public()["evt_".len()..]),
+            "is_sandbox": is_sandbox,
+            "session_id": case.session_id.uuid(),
+            "external_ref": external_ref,
+            "status": status.as_str(),
+            "data": {"case": json::case(&CaseView::at(case, at))},
+        });
+        Self {
+            org_id: case.tenant.org_id.uuid(),
+            id: event_id.uuid(),
+            environment: case.tenant.environment.as_str().to_owned(),
+            event: name,
+            case_id: Some(case.id.uuid()),
+            payload,
+            created_at: at,
+        }
+    }
+}
+
 /// A `notes` row (without its generated `seq`).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = notes, check_for_backend(diesel::pg::Pg))]
@@ -297,6 +332,26 @@ pub(crate) struct NoteRecord {
 }
 
 impl NoteRecord {
+    /// The note of a row.
+    ///
+    /// # Errors
+    /// A stored value the domain does not accept.
+    pub fn into_note(self) -> Result<Note, StoreError> {
+        Ok(Note {
+            id: id(self.id),
+            case_id: id(self.case_id),
+            author_name: self.author_name,
+            author_type: match self.author_type.as_str() {
+                "org" => casework_domain::case::note::AuthorType::Org,
+                "api" => casework_domain::case::note::AuthorType::Api,
+                other => return Err(corrupt("author type", other)),
+            },
+            author_id: optional_id(self.author_id),
+            content: casework_domain::case::NoteContent::parse(&self.content).map_err(|v| corrupt("note", v.code()))?,
+            created_at: self.created_at,
+        })
+    }
+
     /// The row of a note of a case in `tenant`.
     pub fn from_note(tenant: Tenant, note: &Note) -> Self {
         Self {
@@ -379,7 +434,7 @@ pub fn parse_event(record: &EventRecord) -> Result<CaseEvent, StoreError> {
         CaseEvent::new(decode("event type", &record.event_type)?, actor, record.at).with_reason(record.reason.clone());
     if let Value::Object(changes) = &record.changes {
         for (field, change) in changes {
-            event = event.with_change(field, change["from"].clone(), change["to"].clone());
+            event.changes.insert(field.clone(), change.clone());
         }
     }
     Ok(event)

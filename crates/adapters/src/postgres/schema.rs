@@ -18,6 +18,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    blocklist_entries (org_id, id) {
+        org_id -> Uuid,
+        environment -> Text,
+        id -> Uuid,
+        case_id -> Uuid,
+        document_hash -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     case_events (org_id, id) {
         org_id -> Uuid,
         id -> Uuid,
@@ -131,6 +142,7 @@ diesel::table! {
         status_changed_at -> Timestamptz,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        checks_summary_stale -> Bool,
     }
 }
 
@@ -155,6 +167,7 @@ diesel::joinable!(sessions -> organizations (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
+    blocklist_entries,
     case_events,
     cases,
     environment_settings,

@@ -24,7 +24,7 @@ use crate::crypto::PiiCipher;
 /// A `sessions` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
-struct SessionRecord {
+pub(super) struct SessionRecord {
     org_id: Uuid,
     environment: String,
     id: Uuid,
@@ -46,16 +46,26 @@ fn row_identity(org_id: Uuid, session_id: Uuid) -> Vec<u8> {
     [org_id.as_bytes().as_slice(), session_id.as_bytes().as_slice()].concat()
 }
 
+/// Encrypts extracted data for the row `(org_id, session_id)`: the key id and the ciphertext,
+/// or nothing when there is no data.
+pub(super) fn seal(
+    cipher: &PiiCipher,
+    org_id: Uuid,
+    session_id: Uuid,
+    data: &ExtractedData,
+) -> (Option<String>, Option<Vec<u8>>) {
+    if data.is_empty() {
+        return (None, None);
+    }
+    let plaintext = data.to_value().to_string();
+    let (key_id, sealed) = cipher.encrypt(plaintext.as_bytes(), &row_identity(org_id, session_id));
+    (Some(key_id), Some(sealed))
+}
+
 impl SessionRecord {
-    fn from_session(session: &Session, cipher: &PiiCipher) -> Self {
+    pub(super) fn from_session(session: &Session, cipher: &PiiCipher) -> Self {
         let org_id = session.tenant.org_id.uuid();
-        let (key_id, ciphertext) = if session.extracted_data.is_empty() {
-            (None, None)
-        } else {
-            let plaintext = session.extracted_data.to_value().to_string();
-            let (key_id, sealed) = cipher.encrypt(plaintext.as_bytes(), &row_identity(org_id, session.id.uuid()));
-            (Some(key_id), Some(sealed))
-        };
+        let (key_id, ciphertext) = seal(cipher, org_id, session.id.uuid(), &session.extracted_data);
         Self {
             org_id,
             environment: session.tenant.environment.as_str().to_owned(),
@@ -136,6 +146,13 @@ impl SessionRepository for PgStore {
             })
             .await
             .map_err(unavailable_or_unknown)
+    }
+
+    async fn refresh_summaries<F>(&self, limit: u32, summarize: F) -> Result<u32, StoreError>
+    where
+        F: Fn(&[casework_domain::session::Check]) -> casework_domain::session::ChecksSummary + Send + Sync,
+    {
+        super::queue::refresh_summaries(self, limit, summarize).await
     }
 
     async fn find_session(&self, tenant: Tenant, id: SessionId) -> Result<Option<Session>, StoreError> {

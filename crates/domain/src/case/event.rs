@@ -89,17 +89,9 @@ impl Actor {
     }
 }
 
-/// One field's change.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Change {
-    /// The value before.
-    pub from: Value,
-    /// The value after.
-    pub to: Value,
-}
-
-/// Field → change, in field order.
-pub type Changes = BTreeMap<String, Change>;
+/// Field → what changed, in field order: `{from, to}` for values, `{fields: [names]}` for PII
+/// (whose values never appear in events).
+pub type Changes = BTreeMap<String, Value>;
 
 /// One entry of the audit trail (its id is given when it is recorded).
 #[derive(Debug, Clone, PartialEq)]
@@ -126,8 +118,15 @@ impl CaseEvent {
     #[must_use]
     pub fn with_change(mut self, field: &str, from: Value, to: Value) -> Self {
         if from != to {
-            self.changes.insert(field.to_owned(), Change { from, to });
+            self.changes.insert(field.to_owned(), serde_json::json!({"from": from, "to": to}));
         }
+        self
+    }
+
+    /// Records which fields of `field` changed, without their values.
+    #[must_use]
+    pub fn with_field_names(mut self, field: &str, names: Vec<String>) -> Self {
+        self.changes.insert(field.to_owned(), serde_json::json!({"fields": names}));
         self
     }
 

@@ -419,7 +419,7 @@ impl Case {
 
     /// The lease rule: a live lease held by anyone but `reviewer` refuses the action (a request
     /// without a reviewer passes only when nobody holds one).
-    fn lease_rule(&self, reviewer: Option<OrgUserId>, now: Timestamp) -> Result<(), AlreadyClaimed> {
+    pub(crate) fn lease_rule(&self, reviewer: Option<OrgUserId>, now: Timestamp) -> Result<(), AlreadyClaimed> {
         match self.live_lease(now) {
             Some(lease) if Some(lease.holder) != reviewer => {
                 Err(AlreadyClaimed { holder: lease.holder, expires_at: lease.expires_at })

@@ -4,12 +4,16 @@
 //! request's time: a lease that has lapsed reads as released at once, whether or not the sweeper
 //! has persisted the lapse yet (API.md §2, "The claim is a lease").
 
+pub mod edit;
 pub mod event;
+pub mod evidence;
 pub mod fields;
 pub mod lifecycle;
 pub mod note;
 
+pub use edit::{CasePatch, UpdateError};
 pub use event::{Actor, CaseEvent, Changes, EventType};
+pub use evidence::{OverrideError, OverrideInput, PiiError};
 pub use fields::{CaseStatus, Decision, Priority, RejectionReasonCode, Tag, Tags};
 pub use lifecycle::{Lease, Recommendation};
 pub use note::{Note, NoteContent};

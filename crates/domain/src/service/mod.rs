@@ -1,5 +1,12 @@
 //! [`CaseService`]: every use case of the API, generic over the ports, so the same rules run
 //! against PostgreSQL in production and against anything else in tests.
+//!
+//! Modules: [`actions`] (every change to one case), [`queue`] (claim-next, counts, listings,
+//! demo cases), [`workers`] (the sweepers).
+
+pub mod actions;
+pub mod queue;
+pub mod workers;
 
 use crate::Timestamp;
 use crate::case::{Actor, Case, Sla};
@@ -107,7 +114,14 @@ where
         &self.repo
     }
 
-    fn open(&self, tenant: Tenant, session_id: SessionId, is_demo: bool, actor: Actor, now: Timestamp) -> OpenedCase {
+    pub(super) fn open(
+        &self,
+        tenant: Tenant,
+        session_id: SessionId,
+        is_demo: bool,
+        actor: Actor,
+        now: Timestamp,
+    ) -> OpenedCase {
         let case_id: CaseId = self.ids.generate();
         let (case, event) = Case::open(case_id, tenant, session_id, is_demo, actor, now);
         let event = RecordedEvent { id: self.ids.generate(), case_id, tenant, event };

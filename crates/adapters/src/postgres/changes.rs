@@ -1,0 +1,127 @@
+//! The one write path of an accepted case change, inside the caller's transaction: the case row
+//! under its `version` check, the events with their outbox rows, the note, and what changes on
+//! the session (status and its `session.*` webhook, overridden checks, corrected PII, a
+//! blocklist entry).
+
+use casework_domain::ports::{CaseChange, RecordedEvent, SessionChange};
+use casework_domain::session::SessionStatus;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use super::PgStore;
+use super::records::{CaseRecord, EventRecord, NoteRecord, OutboxRecord, checks_json};
+use super::schema::{blocklist_entries, case_events, cases, notes, sessions, webhook_outbox};
+use super::sessions::seal;
+
+/// Writes events and their outbox rows, in the events' order.
+pub(super) async fn write_events(
+    connection: &mut AsyncPgConnection,
+    events: &[RecordedEvent],
+    case: &casework_domain::case::Case,
+) -> Result<(), diesel::result::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let event_rows: Vec<EventRecord> = events.iter().map(EventRecord::from_event).collect();
+    diesel::insert_into(case_events::table).values(&event_rows).execute(connection).await?;
+    let outbox_rows: Vec<OutboxRecord> = events.iter().filter_map(|e| OutboxRecord::for_case_event(e, case)).collect();
+    if !outbox_rows.is_empty() {
+        diesel::insert_into(webhook_outbox::table).values(&outbox_rows).execute(connection).await?;
+    }
+    Ok(())
+}
+
+/// Writes `change` if the case is still at `expected` version; `Ok(false)` when it is not
+/// (nothing written).
+pub(super) async fn write_change(
+    store: &PgStore,
+    connection: &mut AsyncPgConnection,
+    change: &CaseChange,
+    expected: i64,
+) -> Result<bool, diesel::result::Error> {
+    let case = &change.case;
+    let tenant = case.tenant;
+    let updated = diesel::update(cases::table)
+        .filter(cases::org_id.eq(tenant.org_id.uuid()))
+        .filter(cases::id.eq(case.id.uuid()))
+        .filter(cases::version.eq(expected))
+        .set(CaseRecord::from_case(case))
+        .execute(connection)
+        .await?;
+    if updated == 0 {
+        return Ok(false);
+    }
+    write_events(connection, &change.events, case).await?;
+    if let Some(note) = &change.note {
+        diesel::insert_into(notes::table).values(NoteRecord::from_note(tenant, note)).execute(connection).await?;
+    }
+    write_session_change(store, connection, change, &change.session).await?;
+    Ok(true)
+}
+
+async fn write_session_change(
+    store: &PgStore,
+    connection: &mut AsyncPgConnection,
+    change: &CaseChange,
+    session: &SessionChange,
+) -> Result<(), diesel::result::Error> {
+    let case = &change.case;
+    let org_id = case.tenant.org_id.uuid();
+    let session_id = case.session_id.uuid();
+    let now = case.updated_at;
+    let in_session = sessions::org_id.eq(org_id).and(sessions::id.eq(session_id));
+    if let Some((status, event_id)) = session.status {
+        let external_ref: Option<String> = diesel::update(sessions::table)
+            .filter(in_session)
+            .set((
+                sessions::status.eq(status.as_str()),
+                sessions::status_changed_at.eq(now),
+                sessions::updated_at.eq(now),
+            ))
+            .returning(sessions::external_ref)
+            .get_result(connection)
+            .await?;
+        if matches!(status, SessionStatus::Approved | SessionStatus::Declined) {
+            let row = OutboxRecord::for_session_decision(event_id, case, status, external_ref.as_deref());
+            diesel::insert_into(webhook_outbox::table).values(&row).execute(connection).await?;
+        }
+    }
+    if let Some(checks) = &session.checks {
+        diesel::update(sessions::table)
+            .filter(in_session)
+            .set((
+                sessions::checks.eq(checks_json(checks)),
+                sessions::checks_summary_stale.eq(true),
+                sessions::updated_at.eq(now),
+            ))
+            .execute(connection)
+            .await?;
+    }
+    if let Some(data) = &session.extracted_data {
+        let (key_id, ciphertext) = seal(&store.cipher, org_id, session_id, data);
+        diesel::update(sessions::table)
+            .filter(in_session)
+            .set((
+                sessions::extracted_data_ciphertext.eq(ciphertext),
+                sessions::extracted_data_key_id.eq(key_id),
+                sessions::updated_at.eq(now),
+            ))
+            .execute(connection)
+            .await?;
+    }
+    if let Some(entry) = &session.blocklist {
+        diesel::insert_into(blocklist_entries::table)
+            .values((
+                blocklist_entries::org_id.eq(org_id),
+                blocklist_entries::environment.eq(case.tenant.environment.as_str()),
+                blocklist_entries::id.eq(entry.id.uuid()),
+                blocklist_entries::case_id.eq(case.id.uuid()),
+                blocklist_entries::document_hash.eq(store.blocklist.hash(&entry.document_number)),
+                blocklist_entries::created_at.eq(now),
+            ))
+            .on_conflict_do_nothing()
+            .execute(connection)
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,43 @@
+//! What the background workers run: persisting lapsed claims and recomputing check summaries.
+//! Both are safe with many instances: each row is handled under a lock the others skip.
+
+use super::CaseService;
+use crate::ports::{
+    CaseChange, CaseRepository, Clock, DirectoryRepository, IdGenerator, SessionChange, SessionRepository, StoreError,
+};
+use crate::session::ChecksSummary;
+
+impl<R, C, G> CaseService<R, C, G>
+where
+    R: CaseRepository + SessionRepository + DirectoryRepository,
+    C: Clock,
+    G: IdGenerator,
+{
+    /// Persists up to `limit` lapsed leases (event `claim_expired`, actor `system`).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn sweep_lapsed_claims(&self, limit: u32) -> Result<u32, StoreError> {
+        let now = self.clock.now();
+        self.repo
+            .sweep_lapsed(now, limit, |case| {
+                let transition = case.lapse(now)?;
+                let event = self.record(&case, transition.event);
+                Some(CaseChange {
+                    case: transition.case,
+                    events: vec![event],
+                    note: None,
+                    session: SessionChange::default(),
+                })
+            })
+            .await
+    }
+
+    /// Recomputes up to `limit` check summaries left stale by overrides.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn refresh_check_summaries(&self, limit: u32) -> Result<u32, StoreError> {
+        self.repo.refresh_summaries(limit, ChecksSummary::of).await
+    }
+}
