@@ -9,6 +9,7 @@ use crate::Timestamp;
 use crate::case::{Actor, CaseEvent, Note, Recommendation};
 use crate::directory::{ApiKey, OrgUser};
 use crate::id::{Id, IdKind};
+use crate::ports::{BlocklistRecord, RecordedEvent};
 use crate::service::CaseView;
 use crate::session::{Check, ChecksSummary, Session};
 
@@ -179,6 +180,29 @@ pub fn actor(actor: &Actor) -> Value {
 /// A case event's `changes` object.
 pub fn changes(event: &CaseEvent) -> Value {
     Value::Object(event.changes.iter().map(|(field, change)| (field.clone(), change.clone())).collect())
+}
+
+/// A recorded case event.
+pub fn event(recorded: &RecordedEvent) -> Value {
+    with_fields(
+        identity(recorded.id),
+        json!({
+            "case_id": recorded.case_id.uuid().to_string(),
+            "type": recorded.event.event_type.as_str(),
+            "actor": actor(&recorded.event.actor),
+            "changes": changes(&recorded.event),
+            "reason": recorded.event.reason,
+            "at": timestamp(recorded.event.at),
+        }),
+    )
+}
+
+/// A blocklist entry (never its hash).
+pub fn blocklist_entry(entry: &BlocklistRecord) -> Value {
+    with_fields(
+        identity(entry.id),
+        json!({"case_id": entry.case_id.uuid().to_string(), "created_at": timestamp(entry.created_at)}),
+    )
 }
 
 /// A note.

@@ -374,6 +374,17 @@ pub trait DirectoryRepository: Send + Sync + 'static {
     /// [`StoreError`].
     fn settings(&self, tenant: Tenant) -> impl Future<Output = Result<Settings, StoreError>> + Send;
 
+    /// Replaces the environment's settings.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn update_settings(
+        &self,
+        tenant: Tenant,
+        settings: &Settings,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// An org user of the organization, if it exists.
     ///
     /// # Errors

@@ -288,6 +288,39 @@ impl DirectoryRepository for PgStore {
         })
     }
 
+    async fn update_settings(&self, tenant: Tenant, settings: &Settings, now: Timestamp) -> Result<(), StoreError> {
+        let mut connection = self.connection().await?;
+        let int = |value: u32| i32::try_from(value).unwrap_or(i32::MAX);
+        let pii_fields = settings.api_pii_fields.as_ref().map(|fields| serde_json::json!(fields));
+        diesel::insert_into(environment_settings::table)
+            .values((
+                environment_settings::org_id.eq(tenant.org_id.uuid()),
+                environment_settings::environment.eq(tenant.environment.as_str()),
+                environment_settings::dual_review.eq(settings.dual_review),
+                environment_settings::claim_ttl_seconds.eq(int(settings.claim_ttl_seconds)),
+                environment_settings::demo_case_limit.eq(int(settings.demo_case_limit)),
+                environment_settings::api_pii_fields.eq(pii_fields.clone()),
+                environment_settings::sensitive_data_retention_days.eq(settings.sensitive_data_retention_days.map(int)),
+                environment_settings::rate_limit_per_minute.eq(int(settings.rate_limit_per_minute)),
+                environment_settings::updated_at.eq(now),
+            ))
+            .on_conflict((environment_settings::org_id, environment_settings::environment))
+            .do_update()
+            .set((
+                environment_settings::dual_review.eq(settings.dual_review),
+                environment_settings::claim_ttl_seconds.eq(int(settings.claim_ttl_seconds)),
+                environment_settings::demo_case_limit.eq(int(settings.demo_case_limit)),
+                environment_settings::api_pii_fields.eq(pii_fields),
+                environment_settings::sensitive_data_retention_days.eq(settings.sensitive_data_retention_days.map(int)),
+                environment_settings::rate_limit_per_minute.eq(int(settings.rate_limit_per_minute)),
+                environment_settings::updated_at.eq(now),
+            ))
+            .execute(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        Ok(())
+    }
+
     async fn find_org_user(&self, tenant: Tenant, id: OrgUserId) -> Result<Option<OrgUser>, StoreError> {
         let mut connection = self.connection().await?;
         let record: Option<OrgUserRecord> = org_users::table

@@ -16,7 +16,7 @@ use crate::case::{
     Actor, Case, CaseEvent, CasePatch, Decision, Note, NoteContent, OverrideError, OverrideInput, PiiError, UpdateError,
 };
 use crate::directory::{Principal, Scope};
-use crate::id::{CaseId, OrgUserId};
+use crate::id::{CaseId, IdError, OrgUserId};
 use crate::ports::{
     BlocklistEntry, CaseChange, CaseRepository, Clock, DirectoryRepository, IdGenerator, RecordedEvent,
     SaveChangeError, SessionChange, SessionRepository, StoreError,
@@ -187,8 +187,9 @@ impl From<PiiError> for ActionError {
 pub struct ActionRequest<'a> {
     /// The authenticated key.
     pub principal: &'a Principal,
-    /// The body's `reviewer_id`, if given (else the key's bound user acts).
-    pub reviewer_id: Option<OrgUserId>,
+    /// The body's `reviewer_id`, if given (else the key's bound user acts); a malformed one is
+    /// kept as an error, refused as `invalid_reviewer` once the case is known to exist.
+    pub reviewer_id: Option<Result<OrgUserId, IdError>>,
     /// `If-Match`: the version the client last saw (`*` and absent: none).
     pub if_match: Option<u64>,
 }
@@ -236,10 +237,11 @@ where
     async fn active_user(
         &self,
         principal: &Principal,
-        id: OrgUserId,
+        id: &Result<OrgUserId, IdError>,
         field: &'static str,
     ) -> Result<String, ActionError> {
-        match self.repo.find_org_user(principal.tenant, id).await? {
+        let Ok(id) = id else { return Err(ActionError::InvalidReviewer { field }) };
+        match self.repo.find_org_user(principal.tenant, *id).await? {
             Some(user) if user.active => Ok(user.name),
             _ => Err(ActionError::InvalidReviewer { field }),
         }
@@ -251,10 +253,11 @@ where
         request: &ActionRequest<'_>,
     ) -> Result<Option<(OrgUserId, String)>, ActionError> {
         let principal = request.principal;
-        let Some(id) = request.reviewer_id else {
+        let Some(given) = &request.reviewer_id else {
             return Ok(principal.user.as_ref().map(|user| (user.id, user.name.clone())));
         };
-        let name = self.active_user(principal, id, "reviewer_id").await?;
+        let name = self.active_user(principal, given, "reviewer_id").await?;
+        let Ok(id) = *given else { return Err(ActionError::InvalidReviewer { field: "reviewer_id" }) };
         let bound_to_other = principal.user.as_ref().is_some_and(|user| user.id != id);
         if bound_to_other && !principal.scopes.allows(Scope::CasesAdmin) {
             return Err(ActionError::ReviewerMismatch);
@@ -272,7 +275,7 @@ where
         &self,
         request: &ActionRequest<'_>,
         case_id: CaseId,
-        others: &[(&'static str, OrgUserId)],
+        others: &[(&'static str, Result<OrgUserId, IdError>)],
         needs_session: bool,
         plan: F,
     ) -> Result<Acted, ActionError>
@@ -284,7 +287,7 @@ where
         let mut attempts = 0;
         loop {
             let stored = self.repo.find_case(tenant, case_id).await?.ok_or(ActionError::CaseNotFound)?;
-            for &(field, user) in others {
+            for (field, user) in others {
                 self.active_user(principal, user, field).await?;
             }
             let reviewer = self.reviewer(request).await?;
@@ -377,11 +380,12 @@ where
         &self,
         request: &ActionRequest<'_>,
         case_id: CaseId,
-        assignee: OrgUserId,
+        assignee: Result<OrgUserId, IdError>,
         reason: Option<String>,
     ) -> Result<CaseView, ActionError> {
         let acted = self
-            .act(request, case_id, &[("assignee_id", assignee)], false, |case, context| {
+            .act(request, case_id, &[("assignee_id", assignee.clone())], false, |case, context| {
+                let assignee = assignee.clone().map_err(|_| ActionError::InvalidReviewer { field: "assignee_id" })?;
                 Ok(case.assign(&context.caller, assignee, reason.clone())?.map(Planned::from))
             })
             .await?;
@@ -396,14 +400,16 @@ where
         &self,
         request: &ActionRequest<'_>,
         case_id: CaseId,
-        to: Option<OrgUserId>,
+        to: Option<Result<OrgUserId, IdError>>,
         reason: Option<String>,
         notes: Option<NoteContent>,
     ) -> Result<CaseView, ActionError> {
-        let others: Vec<(&'static str, OrgUserId)> = to.map(|user| ("escalated_to", user)).into_iter().collect();
+        let others: Vec<(&'static str, Result<OrgUserId, IdError>)> =
+            to.clone().map(|user| ("escalated_to", user)).into_iter().collect();
+        let target = to.and_then(Result::ok);
         let acted = self
             .act(request, case_id, &others, false, |case, context| {
-                let transition = case.escalate(&context.caller, to, reason.clone())?;
+                let transition = case.escalate(&context.caller, target, reason.clone())?;
                 Ok(Some(self.with_note(transition.into(), case, &context.caller, notes.clone())))
             })
             .await?;

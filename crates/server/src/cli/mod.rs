@@ -1,4 +1,4 @@
-//! The command line: `casework serve | migrate | admin …` (OPERATIONS.md, API.md §6).
+//! The command line: `casework serve | worker | migrate | admin …` (OPERATIONS.md, API.md §6).
 //!
 //! Modules: [`admin`] (the administration subcommands, JSON on stdout).
 
@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{self, Config};
 use crate::state::AppState;
-use crate::{http, telemetry};
+use crate::{http, telemetry, workers};
 
 /// Casework: the manual-review service of an identity-verification platform.
 #[derive(Debug, Parser)]
@@ -25,8 +25,14 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the HTTP API.
-    Serve,
+    /// Serve the HTTP API (and the background workers unless --no-workers).
+    Serve {
+        /// Do not run the background workers in this process.
+        #[arg(long)]
+        no_workers: bool,
+    },
+    /// Run the background workers only (claim sweeper, summary refresher).
+    Worker,
     /// Apply pending database migrations, then exit.
     Migrate,
     /// Administration without the HTTP server: JSON on stdout, logs on stderr.
@@ -54,7 +60,8 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Admin(command) => runtime.block_on(admin::run(config, command)),
         Command::Migrate => report(runtime.block_on(migrate(&config))),
-        Command::Serve => report(runtime.block_on(serve(config))),
+        Command::Serve { no_workers } => report(runtime.block_on(serve(config, !no_workers))),
+        Command::Worker => report(runtime.block_on(worker(config))),
     }
 }
 
@@ -75,11 +82,40 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, with_workers: bool) -> anyhow::Result<()> {
     let listener = TcpListener::bind((config.server.host.as_str(), config.server.port))?;
     tracing::info!(address = %listener.local_addr()?, environment = %config.environment, "casework serving");
     let state = AppState::build(config)?;
+    let background = with_workers.then(|| workers::spawn(state.clone()));
     http::serve(state, listener)?.await?;
+    if let Some(background) = background {
+        background.abort();
+    }
     tracing::info!("casework stopped");
     Ok(())
+}
+
+async fn worker(config: Config) -> anyhow::Result<()> {
+    let state = AppState::build(config)?;
+    tracing::info!("casework workers running");
+    let background = workers::spawn(state);
+    shutdown_signal().await;
+    background.abort();
+    tracing::info!("casework workers stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        if let Ok(mut terminate) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -137,6 +137,15 @@ impl ApiError {
         error
     }
 
+    /// The same error under another status, code and detail (keeping its field errors).
+    #[must_use]
+    pub fn with_code(mut self, status: StatusCode, code: &'static str, detail: &str) -> Self {
+        self.0.status = status;
+        self.0.code = code;
+        self.0.detail = detail.to_owned();
+        self
+    }
+
     /// Adds a response header.
     #[must_use]
     pub fn with_header(mut self, name: &'static str, value: String) -> Self {

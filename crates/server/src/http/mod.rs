@@ -1,10 +1,12 @@
 //! The HTTP edge: routes, extractors and the error envelope. Handlers extract, convert DTOs into
 //! domain values, call the service and map the result; they never touch SQL.
 //!
-//! Modules: [`routes`] (one module per resource), [`auth`] (API keys and scopes), [`body`]
+//! Modules: [`routes`] (one module per resource), [`auth`] (API keys and scopes), [`action`]
+//! (what case actions share: `If-Match`, reviewers, refusals), [`body`]
 //! (JSON bodies), [`fields`] and [`query`] (field-level validation), [`error`] ([`ApiError`]),
 //! [`middleware`] (request ids, JSON error bodies), [`respond`] (success responses).
 
+pub mod action;
 pub mod auth;
 pub mod body;
 pub mod error;

@@ -9,4 +9,5 @@ mod auth;
 mod cases;
 mod cli;
 mod envelope;
+mod lifecycle;
 mod sessions;

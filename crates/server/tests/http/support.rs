@@ -6,7 +6,7 @@ use std::path::Path;
 use casework_adapters::auth::ApiKeySecret;
 use casework_adapters::system::UuidV7Ids;
 use casework_adapters::testing::TestDatabase;
-use casework_domain::directory::{ApiKey, Scope, Scopes};
+use casework_domain::directory::{ApiKey, OrgUser, Role, Scope, Scopes};
 use casework_domain::id::{OrgId, OrgUserId};
 use casework_domain::ports::IdGenerator;
 use casework_domain::tenant::{Environment, Organization, Tenant};
@@ -24,6 +24,13 @@ pub struct TestApp {
     /// An all-scope sandbox key with no bound user.
     pub key: String,
     _db: TestDatabase,
+}
+
+/// A reviewer and their personal key.
+pub struct Reviewer {
+    pub id: OrgUserId,
+    pub uuid: String,
+    pub key: String,
 }
 
 /// A response, read whole.
@@ -105,6 +112,34 @@ impl TestApp {
         let org = Organization { id: UuidV7Ids.generate(), name: "Other".into(), created_at: self.state.service.now() };
         self.state.store.create_organization(&org, &[]).await.unwrap();
         new_key(&self.state, Tenant { org_id: org.id, environment: Environment::Sandbox }, &Scope::ALL, None).await
+    }
+
+    /// An active org user (a reviewer).
+    pub async fn user(&self, name: &str) -> OrgUser {
+        let user = OrgUser {
+            id: UuidV7Ids.generate(),
+            org_id: self.org,
+            name: name.into(),
+            email: format!("{}@example.com", name.to_lowercase()),
+            role: Role::Reviewer,
+            active: true,
+            created_at: self.state.service.now(),
+        };
+        self.state.store.create_org_user(&user).await.unwrap();
+        user
+    }
+
+    /// A reviewer with a personal sandbox key holding every scope but `cases:admin`.
+    pub async fn reviewer(&self, name: &str) -> Reviewer {
+        let user = self.user(name).await;
+        let scopes: Vec<Scope> = Scope::ALL.into_iter().filter(|s| *s != Scope::CasesAdmin).collect();
+        let key = self.key_with(Environment::Sandbox, &scopes, Some(user.id)).await;
+        Reviewer { uuid: user.id.uuid().to_string(), id: user.id, key }
+    }
+
+    /// Sends `body` as `reviewer` to `path`.
+    pub async fn post_as(&self, reviewer: &Reviewer, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(&reviewer.key), Some(body)).await
     }
 
     /// Sends a request; `body` is sent as JSON when given.

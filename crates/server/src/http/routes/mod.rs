@@ -1,8 +1,10 @@
 //! The route table. Every resource answers a wrong method with 405 and its `Allow` list, and
 //! every unknown path with 404, both as JSON errors.
 
+pub mod case_data;
 pub mod cases;
 pub mod health;
+pub mod lifecycle;
 pub mod sessions;
 
 use actix_web::{HttpResponse, Route, web};
@@ -17,7 +19,7 @@ fn resource(path: &str, allow: &'static str, routes: Vec<Route>) -> actix_web::R
         .default_service(web::to(move || async move { Err::<HttpResponse, _>(ApiError::method_not_allowed(allow)) }))
 }
 
-/// Registers every route.
+/// Registers every route. Fixed paths (`/cases/counts`) come before `/cases/{case_id}`.
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(resource("/health/live", "GET", vec![web::get().to(health::live)]))
@@ -35,7 +37,34 @@ pub fn configure(config: &mut web::ServiceConfig) {
                     "GET, POST",
                     vec![web::get().to(cases::list), web::post().to(cases::create)],
                 ))
-                .service(resource("/cases/{case_id}", "GET", vec![web::get().to(cases::get)])),
+                .service(resource("/cases/counts", "GET", vec![web::get().to(case_data::counts)]))
+                .service(resource("/cases/tags", "GET", vec![web::get().to(case_data::tags)]))
+                .service(resource("/cases/next", "POST", vec![web::post().to(lifecycle::next)]))
+                .service(resource("/cases/demo", "POST", vec![web::post().to(case_data::demo)]))
+                .service(resource(
+                    "/cases/{case_id}",
+                    "GET, PATCH",
+                    vec![web::get().to(cases::get), web::patch().to(case_data::update)],
+                ))
+                .service(resource("/cases/{case_id}/claim", "POST", vec![web::post().to(lifecycle::claim)]))
+                .service(resource("/cases/{case_id}/release", "POST", vec![web::post().to(lifecycle::release)]))
+                .service(resource("/cases/{case_id}/assign", "POST", vec![web::post().to(lifecycle::assign)]))
+                .service(resource("/cases/{case_id}/escalate", "POST", vec![web::post().to(lifecycle::escalate)]))
+                .service(resource("/cases/{case_id}/approve", "POST", vec![web::post().to(lifecycle::approve)]))
+                .service(resource("/cases/{case_id}/reject", "POST", vec![web::post().to(lifecycle::reject)]))
+                .service(resource(
+                    "/cases/{case_id}/notes",
+                    "GET, POST",
+                    vec![web::get().to(case_data::notes), web::post().to(case_data::add_note)],
+                ))
+                .service(resource("/cases/{case_id}/events", "GET", vec![web::get().to(case_data::events)]))
+                .service(resource("/cases/{case_id}/result/pii", "PUT", vec![web::put().to(case_data::update_pii)]))
+                .service(resource(
+                    "/cases/{case_id}/checks/{policy}/override",
+                    "POST",
+                    vec![web::post().to(lifecycle::override_check)],
+                ))
+                .service(resource("/blocklist", "GET", vec![web::get().to(case_data::blocklist)])),
         );
 }
 

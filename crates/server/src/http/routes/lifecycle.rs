@@ -1,0 +1,277 @@
+//! The case lifecycle over HTTP: claim, release, assign, escalate, approve, reject, next, and
+//! check overrides (API.md §2 and §3).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use casework_domain::case::lifecycle::DecisionInput;
+use casework_domain::case::{Decision, NoteContent, OverrideInput, Priority, RejectionReasonCode, Tag};
+use casework_domain::directory::Scope;
+use casework_domain::id::CaseId;
+use casework_domain::json;
+use casework_domain::session::is_valid_policy;
+use casework_domain::validation::Violation;
+use serde_json::json;
+
+use super::sessions;
+use crate::http::action::{action_request, if_match, user_field};
+use crate::http::auth::Auth;
+use crate::http::body::json_object;
+use crate::http::error::ApiError;
+use crate::http::fields::Fields;
+use crate::http::respond;
+use crate::state::AppState;
+
+const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
+const REJECTION_CODES: &[&str] = &[
+    "document_fraud",
+    "document_invalid",
+    "document_expired",
+    "face_mismatch",
+    "liveness_failed",
+    "watchlist_match",
+    "underage",
+    "duplicate_identity",
+    "data_mismatch",
+    "other",
+];
+
+/// The body of a case action, read after authentication and the scope check.
+async fn body(state: &AppState, request: &HttpRequest, payload: web::Payload) -> Result<Fields, ApiError> {
+    Ok(Fields::new(json_object(request, payload, state.config.limits.max_body_bytes).await?, ""))
+}
+
+fn case_id(path: &str) -> Result<CaseId, ApiError> {
+    CaseId::parse(path).map_err(|_| ApiError::not_found("Case"))
+}
+
+/// Inline `notes` of approve, reject and escalate: ≤ 10 000 characters, kept as a note.
+fn notes(fields: &mut Fields) -> Option<NoteContent> {
+    let text = fields.string("notes", 0, 10_000)?;
+    if text.trim().is_empty() {
+        return None;
+    }
+    NoteContent::parse(&text)
+        .map_err(|violation| fields.reject("notes", violation, "must be 1 to 10000 characters"))
+        .ok()
+}
+
+fn case_response(view: &casework_domain::service::CaseView) -> HttpResponse {
+    respond::case(StatusCode::OK, json::case(view), view.case.version)
+}
+
+/// `POST /cases/{case_id}/claim`.
+///
+/// # Errors
+/// The contract's refusals (API.md §2).
+pub async fn claim(
+    state: web::Data<AppState>,
+    auth: Auth,
+    request: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let expected = if_match(&request)?;
+    let principal = auth.require(Scope::CasesWrite)?;
+    let mut fields = body(&state, &request, payload).await?;
+    let reviewer_id = user_field(&mut fields, "reviewer_id");
+    fields.finish()?;
+    let action = action_request(principal, reviewer_id, expected, true)?;
+    let view = state.service.claim(&action, case_id(&path)?).await?;
+    Ok(case_response(&view))
+}
+
+/// `POST /cases/{case_id}/release`.
+///
+/// # Errors
+/// The contract's refusals (API.md §2).
+pub async fn release(
+    state: web::Data<AppState>,
+    auth: Auth,
+    request: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let expected = if_match(&request)?;
+    let principal = auth.require(Scope::CasesWrite)?;
+    let mut fields = body(&state, &request, payload).await?;
+    let reviewer_id = user_field(&mut fields, "reviewer_id");
+    fields.finish()?;
+    let action = action_request(principal, reviewer_id, expected, false)?;
+    let view = state.service.release(&action, case_id(&path)?).await?;
+    Ok(case_response(&view))
+}
+
+/// `POST /cases/{case_id}/assign`.
+///
+/// # Errors
+/// The contract's refusals (API.md §2).
+pub async fn assign(
+    state: web::Data<AppState>,
+    auth: Auth,
+    request: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let expected = if_match(&request)?;
+    let principal = auth.require(Scope::CasesWrite)?;
+    let mut fields = body(&state, &request, payload).await?;
+    let assignee = if fields.require("assignee_id") { user_field(&mut fields, "assignee_id") } else { None };
+    let reason = fields.string("reason", 1, 2000);
+    fields.finish()?;
+    let Some(assignee) = assignee else {
+        return Err(ApiError::invalid_field("assignee_id", Violation::Required, "is required"));
+    };
+    let action = action_request(principal, None, expected, false)?;
+    let view = state.service.assign(&action, case_id(&path)?, assignee, reason).await?;
+    Ok(case_response(&view))
+}
+
+/// `POST /cases/{case_id}/escalate`.
+///
+/// # Errors
+/// The contract's refusals (API.md §2).
+pub async fn escalate(
+    state: web::Data<AppState>,
+    auth: Auth,
+    request: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let expected = if_match(&request)?;
+    let principal = auth.require(Scope::CasesWrite)?;
+    let mut fields = body(&state, &request, payload).await?;
+    let to = user_field(&mut fields, "escalated_to");
+    let reason = fields.string("reason", 0, 2000).filter(|r| !r.is_empty());
+    let notes = notes(&mut fields);
+    fields.finish()?;
+    let action = action_request(principal, None, expected, false)?;
+    let view = state.service.escalate(&action, case_id(&path)?, to, reason, notes).await?;
+    Ok(case_response(&view))
+}
+
+async fn decide(
+    state: web::Data<AppState>,
+    auth: Auth,
+    request: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    decision: Decision,
+) -> Result<HttpResponse, ApiError> {
+    let expected = if_match(&request)?;
+    let principal = auth.require(Scope::CasesDecide)?;
+    let mut fields = body(&state, &request, payload).await?;
+    let reviewer_id = user_field(&mut fields, "reviewer_id");
+    let notes_text = notes(&mut fields).map(|n| n.as_str().to_owned());
+    let input = match decision {
+        Decision::Approved => {
+            // Accepted and ignored: approve and reject share one request schema.
+            let _ignored = fields.string("rejection_reason", 0, 2000);
+            DecisionInput {
+                decision,
+                notes: notes_text,
+                rejection_reason: None,
+                rejection_reason_code: None,
+                add_to_blocklist: false,
+            }
+        }
+        Decision::Rejected => DecisionInput {
+            decision,
+            notes: notes_text,
+            rejection_reason: fields.required_string("rejection_reason", 1, 2000),
+            rejection_reason_code: fields.enumeration::<RejectionReasonCode>("rejection_reason_code", REJECTION_CODES),
+            add_to_blocklist: fields.boolean("add_to_blocklist").unwrap_or(false),
+        },
+    };
+    fields.finish()?;
+    let action = action_request(principal, reviewer_id, expected, true)?;
+    let view = state.service.decide(&action, case_id(&path)?, input).await?;
+    Ok(case_response(&view))
+}
+
+/// `POST /cases/{case_id}/approve`.
+///
+/// # Errors
+/// The contract's refusals (API.md §2).
+pub async fn approve(
+    state: web::Data<AppState>,
+    auth: Auth,
+    request: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    decide(state, auth, request, path, payload, Decision::Approved).await
+}
+
+/// `POST /cases/{case_id}/reject`.
+///
+/// # Errors
+/// The contract's refusals (API.md §2).
+pub async fn reject(
+    state: web::Data<AppState>,
+    auth: Auth,
+    request: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    decide(state, auth, request, path, payload, Decision::Rejected).await
+}
+
+/// `POST /cases/next`: claims the first eligible case; 404 `queue_empty` when there is none.
+///
+/// # Errors
+/// 422 without a reviewer, 404 `queue_empty`, the reviewer refusals.
+pub async fn next(
+    state: web::Data<AppState>,
+    auth: Auth,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(Scope::CasesWrite)?;
+    let mut fields = body(&state, &request, payload).await?;
+    let reviewer_id = user_field(&mut fields, "reviewer_id");
+    let priority = fields.enumeration::<Priority>("priority", PRIORITIES);
+    let tag = fields.string("tag", 0, 64).and_then(|text| {
+        Tag::parse(&text)
+            .map_err(|violation| fields.reject("tag", violation, "must be 1 to 64 characters of [a-z0-9_:-]"))
+            .ok()
+    });
+    fields.finish()?;
+    let action = action_request(principal, reviewer_id, None, true)?;
+    let Some((view, session)) = state.service.next(&action, priority, tag).await? else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "queue_empty", "No case is waiting in the queue."));
+    };
+    let session = sessions::render(&state, &auth, &session).await?;
+    Ok(respond::case(StatusCode::OK, json::case_with_session(&view, session), view.case.version))
+}
+
+/// `POST /cases/{case_id}/checks/{policy}/override`: 202; the summary follows asynchronously.
+///
+/// # Errors
+/// 404 for an unknown check, the contract's refusals.
+pub async fn override_check(
+    state: web::Data<AppState>,
+    auth: Auth,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let expected = if_match(&request)?;
+    let principal = auth.require(Scope::CasesDecide)?;
+    let mut fields = body(&state, &request, payload).await?;
+    let passed = fields.boolean("passed").unwrap_or(true);
+    let reason = fields.string("reason", 0, 2000).filter(|r| !r.is_empty());
+    let reviewer_id = user_field(&mut fields, "reviewer_id");
+    fields.finish()?;
+    let (case, policy) = path.into_inner();
+    let case_id = case_id(&case)?;
+    if !is_valid_policy(&policy) {
+        return Err(ApiError::not_found("Check"));
+    }
+    let action = action_request(principal, reviewer_id, expected, false)?;
+    let view = state
+        .service
+        .override_check(&action, case_id, OverrideInput { policy: policy.clone(), passed, reason })
+        .await?;
+    let body = json!({"case_id": view.case.id.uuid(), "policy": policy, "status": "accepted"});
+    Ok(respond::json(StatusCode::ACCEPTED, body))
+}

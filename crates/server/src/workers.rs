@@ -1,0 +1,54 @@
+//! The background workers of `casework serve` and `casework worker`: the claim sweeper
+//! (persists lapsed leases within `workers.claim_sweep_interval_ms`) and the check-summary
+//! refresher (after overrides). Safe with any number of instances: every row is handled under a
+//! lock the others skip.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::state::AppState;
+
+/// Rows handled per batch.
+const BATCH: u32 = 200;
+/// Check summaries are refreshed at least this often.
+const SUMMARY_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Starts the workers on the current runtime.
+pub fn spawn(state: AppState) -> JoinHandle<()> {
+    tokio::spawn(run(state))
+}
+
+async fn run(state: AppState) {
+    let sweep = Duration::from_millis(state.config.workers.claim_sweep_interval_ms.max(10));
+    let mut ticker = tokio::time::interval(sweep.min(SUMMARY_INTERVAL));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        drain("claim sweeper", || state.service.sweep_lapsed_claims(BATCH)).await;
+        drain("summary refresher", || state.service.refresh_check_summaries(BATCH)).await;
+    }
+}
+
+/// Runs `batch` until it handles less than a full batch (or fails: the next tick retries).
+async fn drain<F, Fut>(name: &str, batch: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<u32, casework_domain::ports::StoreError>>,
+{
+    loop {
+        match batch().await {
+            Ok(done) if done > 0 => {
+                tracing::debug!(worker = name, done, "batch handled");
+                if done < BATCH {
+                    return;
+                }
+            }
+            Ok(_) => return,
+            Err(error) => {
+                tracing::warn!(worker = name, error = format!("{error:#}"), "batch failed; retrying on the next tick");
+                return;
+            }
+        }
+    }
+}
