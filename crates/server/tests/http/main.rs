@@ -9,5 +9,7 @@ mod auth;
 mod cases;
 mod cli;
 mod envelope;
+mod evidence;
 mod lifecycle;
+mod queue;
 mod sessions;

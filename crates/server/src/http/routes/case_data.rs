@@ -30,6 +30,7 @@ fn case_id(path: &str) -> Result<CaseId, ApiError> {
 /// A data-map patch field: an object, never null as a whole.
 fn map_patch(fields: &mut Fields, name: &str, present_null: bool) -> Option<serde_json::Map<String, Value>> {
     if present_null {
+        let _null = fields.value(name);
         fields.reject(name, Violation::InvalidType, "must be an object (set a key to null to remove it)");
         return None;
     }
@@ -89,6 +90,7 @@ pub async fn update(
     };
     for name in ["priority", "tags"] {
         if is_null(name) {
+            let _null = fields.value(name);
             fields.reject(name, Violation::InvalidType, "must not be null");
         }
     }
