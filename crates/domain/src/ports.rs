@@ -8,8 +8,8 @@ use std::future::Future;
 
 use crate::Timestamp;
 use crate::case::{Case, CaseEvent, Note, Priority, Tag};
-use crate::directory::{AuthError, OrgUser, Principal};
-use crate::id::{BlocklistId, CaseId, EventId, Id, IdKind, OrgUserId, SessionId};
+use crate::directory::{ApiKey, AuthError, OrgUser, Principal};
+use crate::id::{ApiKeyId, BlocklistId, CaseId, EventId, Id, IdKind, OrgId, OrgUserId, SessionId};
 use crate::page::{CaseQuery, Page, PageRequest, SessionQuery};
 use crate::session::{Check, ChecksSummary, ExtractedData, Session, SessionStatus};
 use crate::tenant::{Settings, Tenant};
@@ -385,6 +385,28 @@ pub trait DirectoryRepository: Send + Sync + 'static {
         now: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The organization's users, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn list_org_users(
+        &self,
+        org_id: OrgId,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<OrgUser>, StoreError>> + Send;
+
+    /// Stores a new org user.
+    ///
+    /// # Errors
+    /// [`InsertUserError`].
+    fn insert_org_user(&self, user: &OrgUser) -> impl Future<Output = Result<(), InsertUserError>> + Send;
+
+    /// Saves an org user's name, role and `active` flag.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn save_org_user(&self, user: &OrgUser, now: Timestamp) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// An org user of the organization, if it exists.
     ///
     /// # Errors
@@ -396,8 +418,48 @@ pub trait DirectoryRepository: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<OrgUser>, StoreError>> + Send;
 }
 
-/// Authenticates API keys.
+/// Why an org user could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum InsertUserError {
+    /// Another user of the organization has this email (case-insensitive).
+    #[error("email already taken")]
+    EmailTaken,
+    /// See [`StoreError`].
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// API keys: authentication and their administration. Secrets are generated, hashed and
+/// stored by the adapter; the domain never handles one.
 pub trait ApiKeyStore: Send + Sync + 'static {
+    /// The environment's keys, oldest first (never their secrets).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn list_keys(
+        &self,
+        tenant: Tenant,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<Page<ApiKey>, StoreError>> + Send;
+
+    /// Stores a new key with a fresh secret for its environment; returns the secret, to show once.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn issue_key(&self, key: &ApiKey) -> impl Future<Output = Result<String, StoreError>> + Send;
+
+    /// Revokes a key of the tenant (the first revocation time stays); `None` when it does not
+    /// exist there.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn revoke_key(
+        &self,
+        tenant: Tenant,
+        id: ApiKeyId,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;
+
     /// The principal of a presented secret, if it names a usable key at `now`.
     ///
     /// # Errors

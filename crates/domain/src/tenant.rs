@@ -5,6 +5,8 @@ use std::str::FromStr;
 
 use crate::Timestamp;
 use crate::id::OrgId;
+use crate::session::ExtractedData;
+use crate::validation::{FieldErrors, Violation};
 
 /// One of the two environments of an organization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -98,6 +100,72 @@ impl Default for Settings {
             sensitive_data_retention_days: None,
             rate_limit_per_minute: 1000,
         }
+    }
+}
+
+/// `PATCH /organization/settings`: any subset; `Some(None)` clears a nullable setting.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SettingsPatch {
+    /// See [`Settings::dual_review`].
+    pub dual_review: Option<bool>,
+    /// See [`Settings::claim_ttl_seconds`].
+    pub claim_ttl_seconds: Option<i64>,
+    /// See [`Settings::demo_case_limit`].
+    pub demo_case_limit: Option<i64>,
+    /// See [`Settings::api_pii_fields`].
+    pub api_pii_fields: Option<Option<Vec<String>>>,
+    /// See [`Settings::sensitive_data_retention_days`].
+    pub sensitive_data_retention_days: Option<Option<i64>>,
+    /// See [`Settings::rate_limit_per_minute`].
+    pub rate_limit_per_minute: Option<i64>,
+}
+
+fn in_range(errors: &mut FieldErrors, field: &str, value: i64, min: i64, max: i64) -> u32 {
+    if (min..=max).contains(&value) {
+        u32::try_from(value).unwrap_or(0)
+    } else {
+        errors.push(field, Violation::OutOfRange, format!("must be between {min} and {max}"));
+        0
+    }
+}
+
+impl SettingsPatch {
+    /// The settings after this patch.
+    ///
+    /// # Errors
+    /// Every value out of its range, and unknown `api_pii_fields` keys.
+    pub fn apply(&self, current: &Settings) -> Result<Settings, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let mut next = current.clone();
+        if let Some(flag) = self.dual_review {
+            next.dual_review = flag;
+        }
+        if let Some(ttl) = self.claim_ttl_seconds {
+            next.claim_ttl_seconds = in_range(&mut errors, "claim_ttl_seconds", ttl, 60, 86_400);
+        }
+        if let Some(limit) = self.demo_case_limit {
+            next.demo_case_limit = in_range(&mut errors, "demo_case_limit", limit, 0, 100);
+        }
+        if let Some(rate) = self.rate_limit_per_minute {
+            next.rate_limit_per_minute = in_range(&mut errors, "rate_limit_per_minute", rate, 1, 100_000);
+        }
+        if let Some(days) = self.sensitive_data_retention_days {
+            next.sensitive_data_retention_days =
+                days.map(|d| in_range(&mut errors, "sensitive_data_retention_days", d, 1, 3650));
+        }
+        if let Some(fields) = &self.api_pii_fields {
+            for (index, key) in fields.iter().flatten().enumerate() {
+                if !ExtractedData::is_known_key(key) {
+                    errors.push(
+                        format!("api_pii_fields[{index}]"),
+                        Violation::InvalidValue,
+                        "is not an extracted_data field",
+                    );
+                }
+            }
+            next.api_pii_fields.clone_from(fields);
+        }
+        errors.into_result(next)
     }
 }
 

@@ -3,14 +3,16 @@
 //! unknown ones. Every request reads the key row, so a revocation holds on every instance at once.
 
 use casework_domain::Timestamp;
-use casework_domain::directory::{AuthError, Principal, UserRef};
-use casework_domain::id::Id;
+use casework_domain::directory::{ApiKey, AuthError, Principal, UserRef};
+use casework_domain::id::{ApiKeyId, Id};
+use casework_domain::page::{Page, PageRequest};
 use casework_domain::ports::{ApiKeyStore, StoreError};
+use casework_domain::tenant::Tenant;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 
 use super::PgStore;
-use super::directory::ApiKeyRecord;
+use super::directory::{ApiKeyRecord, CreateKeyError};
 use super::errors::unavailable_or_unknown;
 use super::schema::{api_keys, org_users};
 use crate::auth::ApiKeySecret;
@@ -26,6 +28,56 @@ fn auth_error(error: StoreError) -> AuthError {
 }
 
 impl ApiKeyStore for PgStore {
+    async fn list_keys(&self, tenant: Tenant, page: PageRequest) -> Result<Page<ApiKey>, StoreError> {
+        let mut connection = self.connection().await?;
+        let in_tenant =
+            api_keys::org_id.eq(tenant.org_id.uuid()).and(api_keys::environment.eq(tenant.environment.as_str()));
+        let total: i64 = api_keys::table
+            .filter(in_tenant)
+            .count()
+            .get_result(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        let records: Vec<ApiKeyRecord> = api_keys::table
+            .filter(in_tenant)
+            .order_by((api_keys::created_at.asc(), api_keys::id.asc()))
+            .select(ApiKeyRecord::as_select())
+            .limit(i64::from(page.limit()))
+            .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+            .load(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        let items = records.into_iter().map(ApiKeyRecord::into_key).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items, total: u64::try_from(total).unwrap_or(0), request: page })
+    }
+
+    async fn issue_key(&self, key: &ApiKey) -> Result<String, StoreError> {
+        let secret = ApiKeySecret::generate(key.tenant.environment);
+        self.create_api_key(key, &secret).await.map_err(|error| match error {
+            CreateKeyError::Store(store) => store,
+            other => StoreError::Unknown(anyhow::Error::new(other)),
+        })?;
+        Ok(secret.expose().to_owned())
+    }
+
+    async fn revoke_key(&self, tenant: Tenant, id: ApiKeyId, now: Timestamp) -> Result<Option<ApiKey>, StoreError> {
+        let mut connection = self.connection().await?;
+        let exists: bool = diesel::select(diesel::dsl::exists(
+            api_keys::table
+                .filter(api_keys::org_id.eq(tenant.org_id.uuid()))
+                .filter(api_keys::environment.eq(tenant.environment.as_str()))
+                .filter(api_keys::id.eq(id.uuid())),
+        ))
+        .get_result(&mut connection)
+        .await
+        .map_err(unavailable_or_unknown)?;
+        drop(connection);
+        if !exists {
+            return Ok(None);
+        }
+        self.revoke_api_key(id, now).await
+    }
+
     async fn authenticate(&self, presented: &str, now: Timestamp) -> Result<Principal, AuthError> {
         let secret = ApiKeySecret::parse(presented).ok_or(AuthError::Unauthorized)?;
         let mut connection = self.connection().await.map_err(|e| AuthError::Unavailable(e.0))?;

@@ -3,8 +3,9 @@
 
 use casework_domain::Timestamp;
 use casework_domain::directory::{ApiKey, OrgUser, Role, Scope, Scopes};
-use casework_domain::id::{ApiKeyId, Id, OrgUserId};
-use casework_domain::ports::{DirectoryRepository, StoreError};
+use casework_domain::id::{ApiKeyId, Id, OrgId, OrgUserId};
+use casework_domain::page::{Page, PageRequest};
+use casework_domain::ports::{DirectoryRepository, InsertUserError, StoreError};
 use casework_domain::tenant::{Environment, Organization, Settings, Tenant};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -314,6 +315,54 @@ impl DirectoryRepository for PgStore {
                 environment_settings::sensitive_data_retention_days.eq(settings.sensitive_data_retention_days.map(int)),
                 environment_settings::rate_limit_per_minute.eq(int(settings.rate_limit_per_minute)),
                 environment_settings::updated_at.eq(now),
+            ))
+            .execute(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        Ok(())
+    }
+
+    async fn list_org_users(&self, org_id: OrgId, page: PageRequest) -> Result<Page<OrgUser>, StoreError> {
+        let mut connection = self.connection().await?;
+        let total: i64 = org_users::table
+            .filter(org_users::org_id.eq(org_id.uuid()))
+            .count()
+            .get_result(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        let records: Vec<OrgUserRecord> = org_users::table
+            .filter(org_users::org_id.eq(org_id.uuid()))
+            .order_by((org_users::created_at.asc(), org_users::id.asc()))
+            .select(OrgUserRecord::as_select())
+            .limit(i64::from(page.limit()))
+            .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+            .load(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        let items = records.into_iter().map(OrgUserRecord::into_user).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page { items, total: u64::try_from(total).unwrap_or(0), request: page })
+    }
+
+    async fn insert_org_user(&self, user: &OrgUser) -> Result<(), InsertUserError> {
+        self.create_org_user(user).await.map_err(|error| match error {
+            CreateUserError::EmailTaken => InsertUserError::EmailTaken,
+            CreateUserError::OrgNotFound => {
+                InsertUserError::Store(StoreError::Unknown(anyhow::anyhow!("organization vanished")))
+            }
+            CreateUserError::Store(store) => InsertUserError::Store(store),
+        })
+    }
+
+    async fn save_org_user(&self, user: &OrgUser, now: Timestamp) -> Result<(), StoreError> {
+        let mut connection = self.connection().await?;
+        diesel::update(org_users::table)
+            .filter(org_users::org_id.eq(user.org_id.uuid()))
+            .filter(org_users::id.eq(user.id.uuid()))
+            .set((
+                org_users::name.eq(&user.name),
+                org_users::role.eq(user.role.as_str()),
+                org_users::active.eq(user.active),
+                org_users::updated_at.eq(now),
             ))
             .execute(&mut connection)
             .await

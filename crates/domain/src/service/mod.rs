@@ -1,10 +1,11 @@
 //! [`CaseService`]: every use case of the API, generic over the ports, so the same rules run
 //! against PostgreSQL in production and against anything else in tests.
 //!
-//! Modules: [`actions`] (every change to one case), [`queue`] (claim-next, counts, listings,
+//! Modules: [`actions`] (every change to one case), [`admin`] (settings, users, keys), [`queue`] (claim-next, counts, listings,
 //! demo cases), [`workers`] (the sweepers).
 
 pub mod actions;
+pub mod admin;
 pub mod queue;
 pub mod workers;
 

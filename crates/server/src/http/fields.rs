@@ -120,6 +120,57 @@ impl Fields {
         }
     }
 
+    /// Whether `name` is present and null (for settings that null clears).
+    pub fn is_null(&self, name: &str) -> bool {
+        self.object.get(name).is_some_and(Value::is_null)
+    }
+
+    /// A whole number, if present.
+    pub fn integer(&mut self, name: &str) -> Option<i64> {
+        match self.value(name)? {
+            Value::Number(number) if number.is_i64() => number.as_i64(),
+            Value::Number(_) => {
+                self.reject(name, Violation::OutOfRange, "must be a whole number in range");
+                None
+            }
+            other => {
+                self.reject(name, Violation::InvalidType, format!("must be an integer, not {}", type_name(&other)));
+                None
+            }
+        }
+    }
+
+    /// An array of strings, if present.
+    pub fn strings(&mut self, name: &str) -> Option<Vec<String>> {
+        let items = self.array(name)?;
+        let mut strings = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            match item {
+                Value::String(text) => strings.push(text),
+                other => {
+                    self.reject(
+                        &format!("{name}[{index}]"),
+                        Violation::InvalidType,
+                        format!("must be a string, not {}", type_name(&other)),
+                    );
+                }
+            }
+        }
+        Some(strings)
+    }
+
+    /// An RFC 3339 date-time, if present.
+    pub fn timestamp(&mut self, name: &str) -> Option<casework_domain::Timestamp> {
+        let text = self.string(name, 1, 64)?;
+        match time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339) {
+            Ok(at) => Some(at),
+            Err(_) => {
+                self.reject(name, Violation::InvalidValue, "must be an RFC 3339 date-time");
+                None
+            }
+        }
+    }
+
     /// An object, if present.
     pub fn object(&mut self, name: &str) -> Option<Map<String, Value>> {
         match self.value(name)? {

@@ -1,6 +1,7 @@
 //! The route table. Every resource answers a wrong method with 405 and its `Allow` list, and
 //! every unknown path with 404, both as JSON errors.
 
+pub mod admin;
 pub mod case_data;
 pub mod cases;
 pub mod health;
@@ -64,7 +65,28 @@ pub fn configure(config: &mut web::ServiceConfig) {
                     "POST",
                     vec![web::post().to(lifecycle::override_check)],
                 ))
-                .service(resource("/blocklist", "GET", vec![web::get().to(case_data::blocklist)])),
+                .service(resource("/blocklist", "GET", vec![web::get().to(case_data::blocklist)]))
+                .service(resource(
+                    "/organization/settings",
+                    "GET, PATCH",
+                    vec![web::get().to(admin::settings), web::patch().to(admin::update_settings)],
+                ))
+                .service(resource(
+                    "/org-users",
+                    "GET, POST",
+                    vec![web::get().to(admin::org_users), web::post().to(admin::create_org_user)],
+                ))
+                .service(resource(
+                    "/org-users/{id}",
+                    "GET, PATCH",
+                    vec![web::get().to(admin::org_user), web::patch().to(admin::update_org_user)],
+                ))
+                .service(resource(
+                    "/api-keys",
+                    "GET, POST",
+                    vec![web::get().to(admin::api_keys), web::post().to(admin::create_api_key)],
+                ))
+                .service(resource("/api-keys/{id}", "DELETE", vec![web::delete().to(admin::revoke_api_key)])),
         );
 }
 

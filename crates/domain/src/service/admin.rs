@@ -1,0 +1,203 @@
+//! Administration (API.md §6): environment settings, org users and API keys.
+
+use super::CaseService;
+use crate::Timestamp;
+use crate::directory::{ApiKey, OrgUser, Principal, Role, Scope, Scopes};
+use crate::id::{ApiKeyId, IdError, OrgId, OrgUserId};
+use crate::page::{Page, PageRequest};
+use crate::ports::{
+    ApiKeyStore, CaseRepository, Clock, DirectoryRepository, IdGenerator, InsertUserError, SessionRepository,
+    StoreError,
+};
+use crate::tenant::{Settings, SettingsPatch, Tenant};
+use crate::validation::FieldErrors;
+
+/// Why an administration request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// 404: the named resource does not exist in the tenant.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 409 `email_taken`.
+    #[error("email already taken")]
+    EmailTaken,
+    /// 403 `insufficient_scope`: a key may only grant scopes it holds.
+    #[error("the key lacks {0}")]
+    InsufficientScope(Scope),
+    /// 422 `invalid_reviewer`: `org_user_id` names no active user.
+    #[error("org_user_id names no active org user")]
+    InvalidReviewer,
+    /// 422 `validation_failed`.
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    /// 503 / 500.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A new org user, validated by the HTTP edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrgUser {
+    /// Display name.
+    pub name: String,
+    /// Email (unique per organization, case-insensitive).
+    pub email: String,
+    /// Role (default `reviewer`).
+    pub role: Role,
+}
+
+/// `PATCH /org-users/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrgUserPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New role.
+    pub role: Option<Role>,
+    /// Activate or deactivate.
+    pub active: Option<bool>,
+}
+
+/// `POST /api-keys`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    /// Display name.
+    pub name: String,
+    /// Scopes (each held by the creating key).
+    pub scopes: Scopes,
+    /// The org user the key acts as.
+    pub org_user_id: Option<Result<OrgUserId, IdError>>,
+    /// When the key stops working.
+    pub expires_at: Option<Timestamp>,
+}
+
+impl<R, C, G> CaseService<R, C, G>
+where
+    R: CaseRepository + SessionRepository + DirectoryRepository + ApiKeyStore,
+    C: Clock,
+    G: IdGenerator,
+{
+    /// Applies a settings patch; the change holds on every instance at the next request.
+    ///
+    /// # Errors
+    /// [`AdminError::Invalid`] for values out of range.
+    pub async fn update_settings(&self, tenant: Tenant, patch: &SettingsPatch) -> Result<Settings, AdminError> {
+        let current = self.repo.settings(tenant).await?;
+        let next = patch.apply(&current).map_err(AdminError::Invalid)?;
+        if next != current {
+            self.repo.update_settings(tenant, &next, self.clock.now()).await?;
+        }
+        Ok(next)
+    }
+
+    /// The organization's users.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn org_users(&self, org_id: OrgId, page: PageRequest) -> Result<Page<OrgUser>, StoreError> {
+        self.repo.list_org_users(org_id, page).await
+    }
+
+    /// One org user.
+    ///
+    /// # Errors
+    /// [`AdminError::NotFound`].
+    pub async fn org_user(&self, tenant: Tenant, id: OrgUserId) -> Result<OrgUser, AdminError> {
+        self.repo.find_org_user(tenant, id).await?.ok_or(AdminError::NotFound("Org user"))
+    }
+
+    /// Creates an org user.
+    ///
+    /// # Errors
+    /// [`AdminError::EmailTaken`].
+    pub async fn create_org_user(&self, org_id: OrgId, new: NewOrgUser) -> Result<OrgUser, AdminError> {
+        let user = OrgUser {
+            id: self.ids.generate(),
+            org_id,
+            name: new.name,
+            email: new.email,
+            role: new.role,
+            active: true,
+            created_at: self.clock.now(),
+        };
+        self.repo.insert_org_user(&user).await.map_err(|error| match error {
+            InsertUserError::EmailTaken => AdminError::EmailTaken,
+            InsertUserError::Store(store) => AdminError::Store(store),
+        })?;
+        Ok(user)
+    }
+
+    /// Changes an org user's name, role or `active` flag.
+    ///
+    /// # Errors
+    /// [`AdminError::NotFound`].
+    pub async fn update_org_user(
+        &self,
+        tenant: Tenant,
+        id: OrgUserId,
+        patch: OrgUserPatch,
+    ) -> Result<OrgUser, AdminError> {
+        let mut user = self.org_user(tenant, id).await?;
+        let before = user.clone();
+        if let Some(name) = patch.name {
+            user.name = name;
+        }
+        if let Some(role) = patch.role {
+            user.role = role;
+        }
+        if let Some(active) = patch.active {
+            user.active = active;
+        }
+        if user != before {
+            self.repo.save_org_user(&user, self.clock.now()).await?;
+        }
+        Ok(user)
+    }
+
+    /// The environment's API keys.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn api_keys(&self, tenant: Tenant, page: PageRequest) -> Result<Page<ApiKey>, StoreError> {
+        self.repo.list_keys(tenant, page).await
+    }
+
+    /// Creates a key in the creating key's (org, environment); returns it with its secret.
+    ///
+    /// # Errors
+    /// [`AdminError::InsufficientScope`] for a scope the creator lacks,
+    /// [`AdminError::InvalidReviewer`] for an unknown or inactive `org_user_id`.
+    pub async fn create_api_key(&self, principal: &Principal, new: NewApiKey) -> Result<(ApiKey, String), AdminError> {
+        if let Some(missing) = new.scopes.iter().find(|&scope| !principal.scopes.allows(scope)) {
+            return Err(AdminError::InsufficientScope(missing));
+        }
+        let org_user_id = match new.org_user_id {
+            None => None,
+            Some(Err(_)) => return Err(AdminError::InvalidReviewer),
+            Some(Ok(id)) => match self.repo.find_org_user(principal.tenant, id).await? {
+                Some(user) if user.active => Some(id),
+                _ => return Err(AdminError::InvalidReviewer),
+            },
+        };
+        let key = ApiKey {
+            id: self.ids.generate(),
+            tenant: principal.tenant,
+            name: new.name,
+            scopes: new.scopes,
+            org_user_id,
+            expires_at: new.expires_at,
+            last_used_at: None,
+            created_at: self.clock.now(),
+            revoked_at: None,
+        };
+        let secret = self.repo.issue_key(&key).await?;
+        Ok((key, secret))
+    }
+
+    /// Revokes a key of the environment.
+    ///
+    /// # Errors
+    /// [`AdminError::NotFound`].
+    pub async fn revoke_api_key(&self, tenant: Tenant, id: ApiKeyId) -> Result<ApiKey, AdminError> {
+        self.repo.revoke_key(tenant, id, self.clock.now()).await?.ok_or(AdminError::NotFound("API key"))
+    }
+}

@@ -1,0 +1,249 @@
+//! Administration over HTTP (API.md §6): the environment's settings, org users and API keys.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use casework_domain::directory::{Role, Scope, Scopes};
+use casework_domain::id::{ApiKeyId, OrgUserId};
+use casework_domain::json;
+use casework_domain::service::admin::{AdminError, NewApiKey, NewOrgUser, OrgUserPatch};
+use casework_domain::tenant::{Settings, SettingsPatch};
+use casework_domain::validation::Violation;
+use serde_json::{Value, json};
+use validator::ValidateEmail;
+
+use crate::http::action::user_field;
+use crate::http::auth::Auth;
+use crate::http::body::json_object;
+use crate::http::error::ApiError;
+use crate::http::fields::Fields;
+use crate::http::query::Query;
+use crate::http::respond;
+use crate::state::AppState;
+
+const ROLES: &[&str] = &["reviewer", "senior_reviewer", "admin"];
+
+impl From<AdminError> for ApiError {
+    fn from(error: AdminError) -> Self {
+        match error {
+            AdminError::NotFound(resource) => Self::not_found(resource),
+            AdminError::EmailTaken => Self::conflict("email_taken", "An org user with this email already exists."),
+            AdminError::InsufficientScope(scope) => Self::new(
+                StatusCode::FORBIDDEN,
+                "insufficient_scope",
+                format!("A key can only grant scopes it holds; this one lacks `{scope}`."),
+            ),
+            AdminError::InvalidReviewer => {
+                Self::invalid_field("org_user_id", Violation::InvalidValue, "names no active org user").with_code(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_reviewer",
+                    "`org_user_id` names no active org user of this organization.",
+                )
+            }
+            AdminError::Invalid(errors) => Self::validation(errors),
+            AdminError::Store(store) => store.into(),
+        }
+    }
+}
+
+fn settings_json(settings: &Settings) -> Value {
+    json!({
+        "dual_review": settings.dual_review,
+        "claim_ttl_seconds": settings.claim_ttl_seconds,
+        "demo_case_limit": settings.demo_case_limit,
+        "api_pii_fields": settings.api_pii_fields,
+        "sensitive_data_retention_days": settings.sensitive_data_retention_days,
+        "rate_limit_per_minute": settings.rate_limit_per_minute,
+    })
+}
+
+async fn body(state: &AppState, request: &HttpRequest, payload: web::Payload) -> Result<Fields, ApiError> {
+    Ok(Fields::new(json_object(request, payload, state.config.limits.max_body_bytes).await?, ""))
+}
+
+/// `GET /organization/settings`.
+///
+/// # Errors
+/// 401, 403, 503.
+pub async fn settings(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(Scope::OrgRead)?;
+    let settings = state.service.settings(principal.tenant).await?;
+    Ok(respond::json(StatusCode::OK, settings_json(&settings)))
+}
+
+/// `PATCH /organization/settings`: any subset, each value validated.
+///
+/// # Errors
+/// 422 naming each bad value.
+pub async fn update_settings(
+    state: web::Data<AppState>,
+    auth: Auth,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(Scope::OrgWrite)?;
+    let mut fields = body(&state, &request, payload).await?;
+    let nullable = |fields: &Fields, name: &str| fields.is_null(name);
+    let pii_null = nullable(&fields, "api_pii_fields");
+    let retention_null = nullable(&fields, "sensitive_data_retention_days");
+    let patch = SettingsPatch {
+        dual_review: fields.boolean("dual_review"),
+        claim_ttl_seconds: fields.integer("claim_ttl_seconds"),
+        demo_case_limit: fields.integer("demo_case_limit"),
+        api_pii_fields: if pii_null { Some(None) } else { fields.strings("api_pii_fields").map(Some) },
+        sensitive_data_retention_days: if retention_null {
+            Some(None)
+        } else {
+            fields.integer("sensitive_data_retention_days").map(Some)
+        },
+        rate_limit_per_minute: fields.integer("rate_limit_per_minute"),
+    };
+    for name in ["dual_review", "claim_ttl_seconds", "demo_case_limit", "rate_limit_per_minute"] {
+        if fields.is_null(name) {
+            fields.reject(name, Violation::InvalidType, "must not be null");
+        }
+    }
+    fields.finish()?;
+    let settings = state.service.update_settings(principal.tenant, &patch).await?;
+    Ok(respond::json(StatusCode::OK, settings_json(&settings)))
+}
+
+/// `GET /org-users`.
+///
+/// # Errors
+/// 401, 403, 422 for paging, 503.
+pub async fn org_users(state: web::Data<AppState>, auth: Auth, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(Scope::OrgUsersRead)?;
+    let mut query = Query::of(&request)?;
+    let page = query.page(25);
+    query.finish()?;
+    let users = state.service.org_users(principal.tenant.org_id, page).await?;
+    Ok(respond::list(users, json::org_user))
+}
+
+/// `POST /org-users`.
+///
+/// # Errors
+/// 422 for the fields, 409 `email_taken`.
+pub async fn create_org_user(
+    state: web::Data<AppState>,
+    auth: Auth,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(Scope::OrgUsersWrite)?;
+    let mut fields = body(&state, &request, payload).await?;
+    let name = fields.required_string("name", 1, 255);
+    let email = fields.required_string("email", 3, 320);
+    if email.as_ref().is_some_and(|e| !e.validate_email()) {
+        fields.reject("email", Violation::InvalidValue, "must be an email address");
+    }
+    let role = fields.enumeration::<Role>("role", ROLES).unwrap_or(Role::Reviewer);
+    fields.finish()?;
+    let (Some(name), Some(email)) = (name, email) else { return Err(ApiError::invalid_request("Missing fields.")) };
+    let user = state.service.create_org_user(principal.tenant.org_id, NewOrgUser { name, email, role }).await?;
+    Ok(respond::json(StatusCode::CREATED, json::org_user(&user)))
+}
+
+fn user_id(path: &str) -> Result<OrgUserId, ApiError> {
+    OrgUserId::parse(path).map_err(|_| ApiError::not_found("Org user"))
+}
+
+/// `GET /org-users/{id}`.
+///
+/// # Errors
+/// 404.
+pub async fn org_user(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(Scope::OrgUsersRead)?;
+    let user = state.service.org_user(principal.tenant, user_id(&path)?).await?;
+    Ok(respond::json(StatusCode::OK, json::org_user(&user)))
+}
+
+/// `PATCH /org-users/{id}`: `name`, `role`, `active`.
+///
+/// # Errors
+/// 422 for the fields, 404.
+pub async fn update_org_user(
+    state: web::Data<AppState>,
+    auth: Auth,
+    request: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(Scope::OrgUsersWrite)?;
+    let mut fields = body(&state, &request, payload).await?;
+    let patch = OrgUserPatch {
+        name: fields.string("name", 1, 255),
+        role: fields.enumeration::<Role>("role", ROLES),
+        active: fields.boolean("active"),
+    };
+    fields.finish()?;
+    let user = state.service.update_org_user(principal.tenant, user_id(&path)?, patch).await?;
+    Ok(respond::json(StatusCode::OK, json::org_user(&user)))
+}
+
+/// `GET /api-keys`: the environment's keys, never their secrets.
+///
+/// # Errors
+/// 401, 403, 422 for paging, 503.
+pub async fn api_keys(state: web::Data<AppState>, auth: Auth, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(Scope::ApiKeysWrite)?;
+    let mut query = Query::of(&request)?;
+    let page = query.page(25);
+    query.finish()?;
+    let keys = state.service.api_keys(principal.tenant, page).await?;
+    Ok(respond::list(keys, json::api_key))
+}
+
+/// `POST /api-keys`: 201 with the secret `key`, shown this once.
+///
+/// # Errors
+/// 422 for the fields, 403 for a scope the creator lacks, 422 `invalid_reviewer`.
+pub async fn create_api_key(
+    state: web::Data<AppState>,
+    auth: Auth,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(Scope::ApiKeysWrite)?;
+    let mut fields = body(&state, &request, payload).await?;
+    let name = fields.required_string("name", 1, 255);
+    let scope_names = if fields.require("scopes") { fields.strings("scopes") } else { None };
+    let mut scopes = Vec::new();
+    for (index, text) in scope_names.unwrap_or_default().iter().enumerate() {
+        match text.parse::<Scope>() {
+            Ok(scope) => scopes.push(scope),
+            Err(_) => fields.reject(&format!("scopes[{index}]"), Violation::InvalidValue, "is not a scope"),
+        }
+    }
+    let org_user_id = user_field(&mut fields, "org_user_id");
+    let expires_at = fields.timestamp("expires_at");
+    if expires_at.is_some_and(|at| at <= state.service.now()) {
+        fields.reject("expires_at", Violation::InvalidValue, "must be in the future");
+    }
+    fields.finish()?;
+    let Some(name) = name else { return Err(ApiError::invalid_request("Missing fields.")) };
+    let new = NewApiKey { name, scopes: scopes.into_iter().collect::<Scopes>(), org_user_id, expires_at };
+    let (key, secret) = state.service.create_api_key(principal, new).await?;
+    let mut body = json::api_key(&key);
+    body["key"] = json!(secret);
+    Ok(respond::json(StatusCode::CREATED, body))
+}
+
+/// `DELETE /api-keys/{id}`: revokes; refused everywhere from the next request.
+///
+/// # Errors
+/// 404.
+pub async fn revoke_api_key(
+    state: web::Data<AppState>,
+    auth: Auth,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(Scope::ApiKeysWrite)?;
+    let id = ApiKeyId::parse(&path).map_err(|_| ApiError::not_found("API key"))?;
+    let key = state.service.revoke_api_key(principal.tenant, id).await?;
+    Ok(respond::json(StatusCode::OK, json::api_key(&key)))
+}
