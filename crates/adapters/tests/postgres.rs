@@ -378,3 +378,20 @@ async fn an_unreachable_database_is_unavailable_within_the_wait_timeout() {
     assert!(matches!(result, Err(StoreError::Unavailable(_))), "{result:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn public_ids_computed_in_sql_match_the_domain() {
+    let world = World::new().await;
+    let mut connection = AsyncPgConnection::establish(&world.url).await.unwrap();
+    let samples =
+        [uuid::Uuid::nil(), uuid::Uuid::max(), uuid::Uuid::now_v7(), uuid::Uuid::new_v4(), uuid::Uuid::new_v4()];
+    for uuid in samples {
+        let lines: Vec<Line> = diesel::sql_query("SELECT casework_public_id('rvc_', $1) AS line")
+            .bind::<diesel::sql_types::Uuid, _>(uuid)
+            .load(&mut connection)
+            .await
+            .unwrap();
+        let expected = casework_domain::id::CaseId::from_uuid(uuid).public();
+        assert_eq!(lines[0].line, expected, "{uuid}");
+    }
+}

@@ -11,6 +11,7 @@
 //! - [`demo`]: synthetic sessions for demo cases and development seeds.
 //! - [`page`]: pagination shared by every listing.
 //! - [`ports`]: the traits the adapters implement (repositories, authenticator, clock, ids).
+//! - [`search`]: the search filter language, parsed and typed.
 //! - [`service`]: [`service::CaseService`], the one entry point, generic over its ports.
 
 /// Declares a string-backed enumeration with `ALL`, `as_str` and `FromStr`.
@@ -44,6 +45,7 @@ pub mod id;
 pub mod json;
 pub mod page;
 pub mod ports;
+pub mod search;
 pub mod service;
 pub mod session;
 pub mod tenant;

@@ -11,6 +11,7 @@ use crate::case::{Case, CaseEvent, Note, Priority, Tag};
 use crate::directory::{ApiKey, AuthError, OrgUser, Principal};
 use crate::id::{ApiKeyId, BlocklistId, CaseId, EventId, Id, IdKind, OrgId, OrgUserId, SessionId};
 use crate::page::{CaseQuery, Page, PageRequest, SessionQuery};
+use crate::search::Search;
 use crate::session::{Check, ChecksSummary, ExtractedData, Session, SessionStatus};
 use crate::tenant::{Settings, Tenant};
 
@@ -259,6 +260,17 @@ pub trait CaseRepository: Send + Sync + 'static {
         tenant: Tenant,
         query: &CaseQuery,
         page: PageRequest,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Page<Case>, StoreError>> + Send;
+
+    /// Cases matching a search, read as of `now` (lapsed leases released).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn search_cases(
+        &self,
+        tenant: Tenant,
+        search: &Search,
         now: Timestamp,
     ) -> impl Future<Output = Result<Page<Case>, StoreError>> + Send;
 

@@ -12,6 +12,7 @@ use casework_domain::ports::{
     BlocklistRecord, CaseChange, CaseRepository, DemoCaseError, NextFilter, OpenCaseError, OpenedCase, RecordedEvent,
     SaveChangeError, StoreError, TabCounts,
 };
+use casework_domain::search::Search;
 use casework_domain::session::{Session, SessionStatus};
 use casework_domain::tenant::Tenant;
 use diesel::dsl::{count, exists, not};
@@ -56,26 +57,26 @@ pub(super) fn in_tenant(tenant: Tenant) -> Condition {
     Box::new(cases::org_id.eq(tenant.org_id.uuid()).and(cases::environment.eq(tenant.environment.as_str())))
 }
 
-fn lapsed(now: Timestamp) -> Condition {
+pub(super) fn lapsed(now: Timestamp) -> Condition {
     Box::new(cases::claim_expires_at.le(now).assume_not_null())
 }
 
-fn live(now: Timestamp) -> Condition {
+pub(super) fn live(now: Timestamp) -> Condition {
     Box::new(cases::claim_expires_at.gt(now).assume_not_null())
 }
 
-fn status_is(status: CaseStatus) -> Condition {
+pub(super) fn status_is(status: CaseStatus) -> Condition {
     Box::new(cases::status.eq(status.as_str()))
 }
 
-fn any_of(conditions: Vec<Condition>) -> Condition {
+pub(super) fn any_of(conditions: Vec<Condition>) -> Condition {
     conditions
         .into_iter()
         .reduce(|a, b| Box::new(a.or(b)))
         .unwrap_or_else(|| Box::new(diesel::dsl::sql::<Bool>("false")))
 }
 
-fn all_of(conditions: Vec<Condition>) -> Condition {
+pub(super) fn all_of(conditions: Vec<Condition>) -> Condition {
     conditions
         .into_iter()
         .reduce(|a, b| Box::new(a.and(b)))
@@ -83,7 +84,7 @@ fn all_of(conditions: Vec<Condition>) -> Condition {
 }
 
 /// The effective status is `status` (a lapsed `in_review` reads as `open`).
-fn effective_status(status: CaseStatus, now: Timestamp) -> Condition {
+pub(super) fn effective_status(status: CaseStatus, now: Timestamp) -> Condition {
     match status {
         CaseStatus::Open => {
             any_of(vec![status_is(CaseStatus::Open), all_of(vec![status_is(CaseStatus::InReview), lapsed(now)])])
@@ -94,7 +95,7 @@ fn effective_status(status: CaseStatus, now: Timestamp) -> Condition {
 }
 
 /// The effective assignee is one of `users` (after a lapse: the escalation target, or nobody).
-fn effectively_assigned(users: Vec<Uuid>, now: Timestamp) -> Condition {
+pub(super) fn effectively_assigned(users: Vec<Uuid>, now: Timestamp) -> Condition {
     any_of(vec![
         all_of(vec![Box::new(cases::assigned_to.eq_any(users.clone()).assume_not_null()), no_live_lease_or_live(now)]),
         all_of(vec![
@@ -106,11 +107,11 @@ fn effectively_assigned(users: Vec<Uuid>, now: Timestamp) -> Condition {
 }
 
 /// The stored assignee counts: there is no lease, or it is live.
-fn no_live_lease_or_live(now: Timestamp) -> Condition {
+pub(super) fn no_live_lease_or_live(now: Timestamp) -> Condition {
     Box::new(cases::claim_expires_at.is_null().or(cases::claim_expires_at.gt(now).assume_not_null()))
 }
 
-fn active() -> Condition {
+pub(super) fn active() -> Condition {
     Box::new(not(cases::status.eq_any([CaseStatus::Approved.as_str(), CaseStatus::Rejected.as_str()])))
 }
 
@@ -285,6 +286,10 @@ impl CaseRepository for PgStore {
             rows.limit(limit).offset(offset).load(&mut connection).await.map_err(unavailable_or_unknown)?;
         let items = records.into_iter().map(CaseRecord::into_case).collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, total: u64::try_from(total).unwrap_or(0), request: page })
+    }
+
+    async fn search_cases(&self, tenant: Tenant, search: &Search, now: Timestamp) -> Result<Page<Case>, StoreError> {
+        super::search::search_cases(self, tenant, search, now).await
     }
 
     async fn list_events(

@@ -14,6 +14,7 @@ pub mod directory;
 pub mod errors;
 mod queue;
 pub(crate) mod records;
+mod search;
 #[rustfmt::skip]
 pub(crate) mod schema;
 pub mod sessions;

@@ -246,6 +246,16 @@ where
         self.repo.settings(tenant).await
     }
 
+    /// Cases matching a search, as of now.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn search(&self, tenant: Tenant, search: &crate::search::Search) -> Result<Page<CaseView>, StoreError> {
+        let now = self.clock.now();
+        let page = self.repo.search_cases(tenant, search, now).await?;
+        Ok(page.map(|case| CaseView::at(&case, now)))
+    }
+
     /// Cases of the tenant matching `query`, as of now.
     ///
     /// # Errors

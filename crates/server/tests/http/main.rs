@@ -13,4 +13,5 @@ mod envelope;
 mod evidence;
 mod lifecycle;
 mod queue;
+mod search;
 mod sessions;

@@ -7,6 +7,7 @@ use casework_domain::directory::Scope;
 use casework_domain::id::{CaseId, Id, IdKind, OrgUserId, OrgUserKind, SessionId, SessionKind};
 use casework_domain::json;
 use casework_domain::page::{CaseQuery, CaseSort, CaseSortKey, Tab};
+use casework_domain::search::Search;
 use casework_domain::service::{CreateCaseError, CreatedCase};
 
 use super::sessions;
@@ -124,5 +125,22 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, request: HttpRequest) 
         sort,
     };
     let cases = state.service.cases(principal.tenant, &filter, page).await?;
+    Ok(respond::list(cases, json::case))
+}
+
+/// `POST /api/v1/cases/search`: the filter language of API.md §4.
+///
+/// # Errors
+/// 422 naming the JSON path of each bad part, 401, 403, 503.
+pub async fn search(
+    state: web::Data<AppState>,
+    auth: Auth,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let principal = auth.require(Scope::CasesRead)?;
+    let body = json_object(&request, payload, state.config.limits.max_body_bytes).await?;
+    let search = Search::parse(&body).map_err(ApiError::validation)?;
+    let cases = state.service.search(principal.tenant, &search).await?;
     Ok(respond::list(cases, json::case))
 }

@@ -41,6 +41,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .service(resource("/cases/counts", "GET", vec![web::get().to(case_data::counts)]))
                 .service(resource("/cases/tags", "GET", vec![web::get().to(case_data::tags)]))
                 .service(resource("/cases/next", "POST", vec![web::post().to(lifecycle::next)]))
+                .service(resource("/cases/search", "POST", vec![web::post().to(cases::search)]))
                 .service(resource("/cases/demo", "POST", vec![web::post().to(case_data::demo)]))
                 .service(resource(
                     "/cases/{case_id}",

@@ -1,0 +1,1 @@
+DROP FUNCTION casework_public_id(text, uuid);
