@@ -12,6 +12,7 @@ mod cli;
 mod envelope;
 mod evidence;
 mod lifecycle;
+mod processes;
 mod queue;
 mod search;
 mod sessions;

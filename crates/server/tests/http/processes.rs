@@ -1,0 +1,148 @@
+//! Two `casework serve` processes on one database, as behind a load balancer: claim-next hands
+//! each case to exactly one reviewer across both, and neither logs PII.
+
+use std::collections::HashSet;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use casework_adapters::testing::TestDatabase;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Server {
+    child: Child,
+    address: String,
+    log: std::path::PathBuf,
+}
+
+impl Server {
+    fn start(db: &TestDatabase) -> Self {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // A file, not a pipe: a full pipe would block the server's logging.
+        let log = std::env::temp_dir().join(format!("casework-test-{}.log", uuid::Uuid::new_v4()));
+        let log_file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_casework"))
+            .arg("serve")
+            .env("CASEWORK_ENV", "test")
+            .env("CASEWORK_CONFIG_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"))
+            .env("DATABASE_URL", db.url())
+            .env("CASEWORK__SERVER__PORT", port.to_string())
+            .env("CASEWORK__LOG__LEVEL", "debug")
+            .env("CASEWORK__LOG__FORMAT", "json")
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .unwrap();
+        Self { child, address: format!("http://127.0.0.1:{port}"), log }
+    }
+
+    async fn wait_ready(&self, client: &reqwest::Client) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready = client.get(format!("{}/health/ready", self.address)).send().await;
+            if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "server at {} never became ready", self.address);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Stops the server and returns what it logged.
+    fn stop(mut self) -> String {
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+        let logs = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let _ = std::fs::remove_file(&self.log);
+        logs
+    }
+}
+
+fn admin(db: &TestDatabase, args: &[&str]) -> Value {
+    let output = Command::new(env!("CARGO_BIN_EXE_casework"))
+        .args(args)
+        .env("CASEWORK_ENV", "test")
+        .env("CASEWORK_CONFIG_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"))
+        .env("DATABASE_URL", db.url())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_hand_each_case_out_once_and_log_no_pii() {
+    let db = TestDatabase::new().await;
+    let boot = admin(&db, &["admin", "bootstrap", "--org-name", "Scale"]);
+    let org = boot["org_id"].as_str().unwrap().to_owned();
+    let key = boot["sandbox_key"].as_str().unwrap().to_owned();
+    let servers = [Server::start(&db), Server::start(&db)];
+    let client = reqwest::Client::new();
+    for server in &servers {
+        server.wait_ready(&client).await;
+    }
+    let secret_name = "Zelda-Pii-Marker";
+    for index in 0..200 {
+        let server = &servers[index % 2];
+        let body =
+            json!({"status": "under_review", "extracted_data": {"first_name": secret_name, "ssn": "987-65-4321"}});
+        let reply = client
+            .post(format!("{}/api/v1/sessions", server.address))
+            .header("X-API-Key", &key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::CREATED);
+    }
+    let mut reviewers = Vec::new();
+    for n in 0..16 {
+        let user = admin(
+            &db,
+            &[
+                "admin",
+                "create-user",
+                "--org",
+                &org,
+                "--name",
+                &format!("R{n}"),
+                "--email",
+                &format!("r{n}@example.com"),
+            ],
+        );
+        reviewers.push(user["uuid"].as_str().unwrap().to_owned());
+    }
+    let handed: Vec<Vec<String>> = futures_util::future::join_all(reviewers.iter().enumerate().map(|(n, reviewer)| {
+        let (client, key, server) = (&client, &key, &servers[n % 2]);
+        async move {
+            let mut mine = Vec::new();
+            loop {
+                let reply = client
+                    .post(format!("{}/api/v1/cases/next", server.address))
+                    .header("X-API-Key", key)
+                    .json(&json!({"reviewer_id": reviewer}))
+                    .send()
+                    .await
+                    .unwrap();
+                match reply.status() {
+                    StatusCode::OK => {
+                        mine.push(reply.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned())
+                    }
+                    StatusCode::NOT_FOUND => return mine,
+                    other => panic!("unexpected {other}: {}", reply.text().await.unwrap_or_default()),
+                }
+            }
+        }
+    }))
+    .await;
+    let all: Vec<&String> = handed.iter().flatten().collect();
+    assert_eq!(all.len(), 200);
+    assert_eq!(all.iter().collect::<HashSet<_>>().len(), 200, "a case was handed out twice");
+    let [first, second] = servers;
+    for logs in [first.stop(), second.stop()] {
+        assert!(logs.contains("request"), "the servers logged nothing: debug logs expected");
+        assert!(!logs.contains(secret_name) && !logs.contains("987-65-4321"), "PII in the logs");
+        assert!(!logs.contains(&key), "an API key in the logs");
+    }
+}
