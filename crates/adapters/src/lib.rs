@@ -5,11 +5,13 @@
 //!   pool): the repositories, the API-key store, migrations, and driver-error translation.
 //! - [`auth`]: API-key secrets: their format, generation and SHA-256 hashing.
 //! - [`crypto`]: AES-256-GCM encryption of PII at rest, with key ids for rotation.
+//! - [`memory`]: the in-process rate limiter (the default; exact for one instance).
 //! - [`system`]: the real clock and id generator.
 //! - `testing` (feature `testing`): a fresh database per test, cloned from a migrated template.
 
 pub mod auth;
 pub mod crypto;
+pub mod memory;
 pub mod postgres;
 pub mod system;
 #[cfg(any(test, feature = "testing"))]

@@ -230,6 +230,8 @@ pub struct Principal {
     pub scopes: Scopes,
     /// The bound org user, when active.
     pub user: Option<UserRef>,
+    /// The API version the key is pinned to (used when a request sends no `Verifa-Version`).
+    pub pinned_version: String,
 }
 
 impl Principal {

@@ -479,3 +479,115 @@ pub trait ApiKeyStore: Send + Sync + 'static {
     /// with no hint which; [`AuthError::Unavailable`] when the store cannot be reached.
     fn authenticate(&self, secret: &str, now: Timestamp) -> impl Future<Output = Result<Principal, AuthError>> + Send;
 }
+
+/// One fixed 60-second window's verdict on a request (CONVENTIONS.md, Rate limiting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateDecision {
+    /// Whether the request may proceed (a refused one is not counted).
+    pub allowed: bool,
+    /// The limit applied.
+    pub limit: u32,
+    /// Requests left in the window.
+    pub remaining: u32,
+    /// Unix seconds at which the window ends.
+    pub reset_at: i64,
+}
+
+impl RateDecision {
+    /// The window containing `now`: its start and its end, in Unix seconds.
+    pub fn window(now: Timestamp) -> (i64, i64) {
+        let start = now.unix_timestamp().div_euclid(60) * 60;
+        (start, start + 60)
+    }
+}
+
+/// Counts requests per API key in fixed windows aligned to the Unix minute.
+pub trait RateLimiter: Send + Sync + 'static {
+    /// Counts one request of `key` against `limit` when there is room.
+    ///
+    /// # Errors
+    /// [`StoreError`] (a shared limiter's database).
+    fn acquire(
+        &self,
+        tenant: Tenant,
+        key: ApiKeyId,
+        limit: u32,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<RateDecision, StoreError>> + Send;
+}
+
+/// Which idempotency record a request names: (org, environment, API key, idempotency key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyScope {
+    /// The key's (org, environment).
+    pub tenant: Tenant,
+    /// The API key.
+    pub api_key: ApiKeyId,
+    /// The client's `Idempotency-Key`.
+    pub key: String,
+}
+
+/// A response as stored for replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// The status code.
+    pub status: u16,
+    /// The headers that matter (`Location`, `ETag`).
+    pub headers: Vec<(String, String)>,
+    /// The body, snake_case.
+    pub body: Vec<u8>,
+    /// The original `X-Request-Id`.
+    pub request_id: String,
+}
+
+/// What a request with an idempotency key may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyStart {
+    /// First use: run, then complete or abandon.
+    Started,
+    /// Used before with the same request: answer the stored response.
+    Replay(StoredResponse),
+    /// Used before with a different request.
+    Mismatch,
+    /// The first request is still running.
+    InProgress,
+}
+
+/// Idempotency records, kept 24 hours.
+pub trait IdempotencyStore: Send + Sync + 'static {
+    /// Claims the scope for a request with `fingerprint`, or says what it already holds. A claim
+    /// not completed by `lock_until` (a crashed run) may be taken over.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn begin(
+        &self,
+        scope: &IdempotencyScope,
+        fingerprint: &[u8],
+        request_id: &str,
+        now: Timestamp,
+        lock_until: Timestamp,
+    ) -> impl Future<Output = Result<IdempotencyStart, StoreError>> + Send;
+
+    /// Stores the response of a started request.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn complete(
+        &self,
+        scope: &IdempotencyScope,
+        response: &StoredResponse,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Forgets a started request whose response is not kept (5xx), so the client may retry.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn abandon(&self, scope: &IdempotencyScope) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Deletes records created before `before`, and stale rate-limit windows; returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn prune(&self, before: Timestamp) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}

@@ -8,7 +8,13 @@ use casework_adapters::system::{ShiftableClock, UuidV7Ids};
 use casework_domain::service::CaseService;
 use secrecy::ExposeSecret;
 
-use crate::config::Config;
+use casework_adapters::memory::MemoryRateLimiter;
+use casework_domain::Timestamp;
+use casework_domain::id::ApiKeyId;
+use casework_domain::ports::{RateDecision, RateLimiter, StoreError};
+use casework_domain::tenant::Tenant;
+
+use crate::config::{Config, RateLimiterKind};
 
 /// The service with the production adapters.
 pub type Service = CaseService<PgStore, ShiftableClock, UuidV7Ids>;
@@ -24,6 +30,36 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The service's clock (shifted only by tests).
     pub clock: ShiftableClock,
+    /// The rate limiter chosen by `limits.rate_limiter`.
+    pub limiter: Limiter,
+}
+
+/// The rate limiter: in process (exact for one instance) or shared on PostgreSQL.
+#[derive(Clone)]
+pub enum Limiter {
+    /// `memory`.
+    Memory(Arc<MemoryRateLimiter>),
+    /// `postgres`.
+    Postgres(PgStore),
+}
+
+impl Limiter {
+    /// See [`RateLimiter::acquire`].
+    ///
+    /// # Errors
+    /// [`StoreError`] from the shared limiter.
+    pub async fn acquire(
+        &self,
+        tenant: Tenant,
+        key: ApiKeyId,
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<RateDecision, StoreError> {
+        match self {
+            Self::Memory(limiter) => limiter.acquire(tenant, key, limit, now).await,
+            Self::Postgres(store) => store.acquire(tenant, key, limit, now).await,
+        }
+    }
 }
 
 impl AppState {
@@ -40,6 +76,10 @@ impl AppState {
         let store = PgStore::new(pool, cipher, blocklist);
         let clock = ShiftableClock::default();
         let service = CaseService::new(store.clone(), clock.clone(), UuidV7Ids);
-        Ok(Self { service, store, config: Arc::new(config), clock })
+        let limiter = match config.limits.rate_limiter {
+            RateLimiterKind::Memory => Limiter::Memory(Arc::default()),
+            RateLimiterKind::Postgres => Limiter::Postgres(store.clone()),
+        };
+        Ok(Self { service, store, config: Arc::new(config), clock, limiter })
     }
 }

@@ -88,7 +88,9 @@ impl ApiKeyStore for PgStore {
             .await
             .optional()
             .map_err(|e| auth_error(unavailable_or_unknown(e)))?;
-        let key = record.ok_or(AuthError::Unauthorized)?.into_key().map_err(auth_error)?;
+        let record = record.ok_or(AuthError::Unauthorized)?;
+        let pinned_version = record.api_version.clone();
+        let key = record.into_key().map_err(auth_error)?;
         let usable = key.revoked_at.is_none()
             && key.expires_at.is_none_or(|expires_at| now < expires_at)
             && key.tenant.environment == secret.environment();
@@ -117,6 +119,13 @@ impl ApiKeyStore for PgStore {
                 .await
                 .map_err(|e| auth_error(unavailable_or_unknown(e)))?;
         }
-        Ok(Principal { key_id: key.id, key_name: key.name, tenant: key.tenant, scopes: key.scopes, user })
+        Ok(Principal {
+            key_id: key.id,
+            key_name: key.name,
+            tenant: key.tenant,
+            scopes: key.scopes,
+            user,
+            pinned_version,
+        })
     }
 }

@@ -101,6 +101,32 @@ impl ApiKeyRecord {
     }
 }
 
+/// Environment settings are read on every request (rate limits, PII filters); they are cached
+/// for at most this long, which is how long a change may take to reach another instance.
+const SETTINGS_TTL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Recently read settings, by tenant.
+#[derive(Debug, Default)]
+pub struct SettingsCache {
+    entries: std::sync::Mutex<std::collections::HashMap<Tenant, (std::time::Instant, Settings)>>,
+}
+
+impl SettingsCache {
+    fn get(&self, tenant: Tenant) -> Option<Settings> {
+        let entries = self.entries.lock().ok()?;
+        entries.get(&tenant).filter(|(at, _)| at.elapsed() < SETTINGS_TTL).map(|(_, s)| s.clone())
+    }
+
+    fn put(&self, tenant: Tenant, settings: &Settings) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() > 10_000 {
+                entries.retain(|_, (at, _)| at.elapsed() < SETTINGS_TTL);
+            }
+            entries.insert(tenant, (std::time::Instant::now(), settings.clone()));
+        }
+    }
+}
+
 /// The API version a new key is pinned to (CONVENTIONS.md, Versioning).
 pub const CURRENT_API_VERSION: &str = "2026-01-01";
 
@@ -255,6 +281,9 @@ impl PgStore {
 
 impl DirectoryRepository for PgStore {
     async fn settings(&self, tenant: Tenant) -> Result<Settings, StoreError> {
+        if let Some(cached) = self.settings.get(tenant) {
+            return Ok(cached);
+        }
         let mut connection = self.connection().await?;
         #[expect(clippy::type_complexity, reason = "one row of six settings columns")]
         let row: Option<(bool, i32, i32, Option<serde_json::Value>, Option<i32>, i32)> = environment_settings::table
@@ -275,18 +304,9 @@ impl DirectoryRepository for PgStore {
         let Some((dual_review, ttl, demo_limit, pii_fields, retention, rate)) = row else {
             return Ok(Settings::default());
         };
-        let unsigned = |what: &str, value: i32| u32::try_from(value).map_err(|e| corrupt(what, e));
-        let api_pii_fields = pii_fields
-            .map(|value| serde_json::from_value::<Vec<String>>(value).map_err(|e| corrupt("api_pii_fields", e)))
-            .transpose()?;
-        Ok(Settings {
-            dual_review,
-            claim_ttl_seconds: unsigned("claim_ttl_seconds", ttl)?,
-            demo_case_limit: unsigned("demo_case_limit", demo_limit)?,
-            api_pii_fields,
-            sensitive_data_retention_days: retention.map(|r| unsigned("retention", r)).transpose()?,
-            rate_limit_per_minute: unsigned("rate_limit_per_minute", rate)?,
-        })
+        let settings = settings_of(dual_review, ttl, demo_limit, pii_fields, retention, rate)?;
+        self.settings.put(tenant, &settings);
+        Ok(settings)
     }
 
     async fn update_settings(&self, tenant: Tenant, settings: &Settings, now: Timestamp) -> Result<(), StoreError> {
@@ -319,6 +339,7 @@ impl DirectoryRepository for PgStore {
             .execute(&mut connection)
             .await
             .map_err(unavailable_or_unknown)?;
+        self.settings.put(tenant, settings);
         Ok(())
     }
 
@@ -382,4 +403,27 @@ impl DirectoryRepository for PgStore {
             .map_err(unavailable_or_unknown)?;
         record.map(OrgUserRecord::into_user).transpose()
     }
+}
+
+/// Settings from their columns.
+fn settings_of(
+    dual_review: bool,
+    ttl: i32,
+    demo_limit: i32,
+    pii_fields: Option<serde_json::Value>,
+    retention: Option<i32>,
+    rate: i32,
+) -> Result<Settings, StoreError> {
+    let unsigned = |what: &str, value: i32| u32::try_from(value).map_err(|e| corrupt(what, e));
+    let api_pii_fields = pii_fields
+        .map(|value| serde_json::from_value::<Vec<String>>(value).map_err(|e| corrupt("api_pii_fields", e)))
+        .transpose()?;
+    Ok(Settings {
+        dual_review,
+        claim_ttl_seconds: unsigned("claim_ttl_seconds", ttl)?,
+        demo_case_limit: unsigned("demo_case_limit", demo_limit)?,
+        api_pii_fields,
+        sensitive_data_retention_days: retention.map(|r| unsigned("retention", r)).transpose()?,
+        rate_limit_per_minute: unsigned("rate_limit_per_minute", rate)?,
+    })
 }

@@ -10,6 +10,7 @@
 pub mod api_keys;
 pub mod cases;
 mod changes;
+mod conventions;
 pub mod directory;
 pub mod errors;
 mod queue;
@@ -122,6 +123,7 @@ pub struct PgStore {
     pool: PgPool,
     cipher: Arc<PiiCipher>,
     blocklist: Arc<BlocklistHasher>,
+    settings: Arc<directory::SettingsCache>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -134,7 +136,7 @@ impl PgStore {
     /// A store over `pool`, encrypting PII with `cipher` and hashing blocklist entries with
     /// `blocklist`.
     pub fn new(pool: PgPool, cipher: Arc<PiiCipher>, blocklist: Arc<BlocklistHasher>) -> Self {
-        Self { pool, cipher, blocklist }
+        Self { pool, cipher, blocklist, settings: Arc::default() }
     }
 
     /// The pool (for readiness and metrics).

@@ -91,6 +91,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (org_id, environment, api_key_id, key) {
+        org_id -> Uuid,
+        environment -> Text,
+        api_key_id -> Uuid,
+        key -> Text,
+        fingerprint -> Bytea,
+        status_code -> Nullable<Int4>,
+        response_headers -> Nullable<Jsonb>,
+        response_body -> Nullable<Bytea>,
+        request_id -> Text,
+        locked_until -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     notes (org_id, id) {
         org_id -> Uuid,
         id -> Uuid,
@@ -123,6 +139,15 @@ diesel::table! {
         id -> Uuid,
         name -> Text,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    rate_limit_windows (org_id, api_key_id, window_start) {
+        org_id -> Uuid,
+        api_key_id -> Uuid,
+        window_start -> Timestamptz,
+        accepted -> Int4,
     }
 }
 
@@ -171,9 +196,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     case_events,
     cases,
     environment_settings,
+    idempotency_keys,
     notes,
     org_users,
     organizations,
+    rate_limit_windows,
     sessions,
     webhook_outbox,
 );

@@ -1,24 +1,19 @@
-//! Authentication: the [`Auth`] extractor reads `X-API-Key` (or `Authorization: Bearer`), asks
-//! the key store, and hands the handler a principal whose scopes it checks with
-//! [`Auth::require`]. Every refusal of a key is the same 401.
-
-use std::future::Future;
-use std::pin::Pin;
+//! The [`Auth`] extractor: the principal the conventions middleware authenticated from
+//! `X-API-Key` (or `Authorization: Bearer`), scopes already checked against the route table.
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use casework_domain::case::Actor;
-use casework_domain::directory::{Principal, Scope};
-use casework_domain::ports::ApiKeyStore;
+use casework_domain::directory::Principal;
 
 use super::error::ApiError;
-use crate::state::AppState;
 
 /// An authenticated request.
 pub struct Auth(pub Principal);
 
-fn presented_key(request: &HttpRequest) -> Option<String> {
+/// The secret a request presents: `X-API-Key`, or `Authorization: Bearer`.
+pub fn presented_key(request: &HttpRequest) -> Option<String> {
     if let Some(key) = request.headers().get("x-api-key") {
         return key.to_str().ok().map(str::to_owned);
     }
@@ -29,27 +24,19 @@ fn presented_key(request: &HttpRequest) -> Option<String> {
 
 impl FromRequest for Auth {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
 
+    /// The principal the conventions middleware authenticated.
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = request.app_data::<web::Data<AppState>>().cloned();
-        let key = presented_key(request);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("application state missing")))?;
-            let key = key.ok_or_else(ApiError::unauthorized)?;
-            let principal = state.store.authenticate(&key, state.service.now()).await?;
-            Ok(Self(principal))
-        })
+        let principal = request.extensions().get::<Principal>().cloned();
+        std::future::ready(principal.map(Self).ok_or_else(ApiError::unauthorized))
     }
 }
 
 impl Auth {
-    /// The principal, when it holds `scope`.
-    ///
-    /// # Errors
-    /// 403 `insufficient_scope` naming the scope.
-    pub fn require(&self, scope: Scope) -> Result<&Principal, ApiError> {
-        if self.0.scopes.allows(scope) { Ok(&self.0) } else { Err(ApiError::insufficient_scope(scope)) }
+    /// The authenticated key (its scopes were checked by the route table).
+    pub fn principal(&self) -> &Principal {
+        &self.0
     }
 
     /// The actor of a request without an explicit reviewer: the bound user, else the key.

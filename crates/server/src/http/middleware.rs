@@ -1,7 +1,8 @@
 //! The request envelope, applied to every route: a request id (the client's, or `req_…`) on the
 //! response and on every log line; every error answered with the JSON body of CONVENTIONS.md,
 //! whoever produced it (a handler, an extractor, the router or the framework); 5xx causes
-//! logged once, with the request id.
+//! logged once, with the request id; on API responses, the `Verifa-Version` echoed and the keys
+//! inflected as `Key-Inflection` asks.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -11,7 +12,9 @@ use actix_web::{HttpMessage, HttpResponse};
 use rand::Rng;
 use tracing::Instrument;
 
+use super::conventions::{ApiVersion, CURRENT_VERSION};
 use super::error::ApiError;
+use super::inflection::Inflection;
 
 /// The id of the request being served, stored in the request's extensions.
 #[derive(Debug, Clone)]
@@ -44,22 +47,57 @@ pub async fn envelope(
     let id = request_id(&request);
     request.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.path());
+    let api = request.path().starts_with("/api/");
+    // Valid or not, a bad value is refused (400) by the conventions once the key is known.
+    let inflection = Inflection::of(request.request()).unwrap_or(Inflection::Snake);
     // Handlers' and extractors' errors arrive as responses carrying the error; an `Err` here
-    // would only come from a middleware, and there is none inside this one.
+    // would only come from a middleware, and every middleware inside answers with responses.
     let response = next.call(request).instrument(span.clone()).await?.map_into_boxed_body();
-    let mut response = if response.status().is_client_error() || response.status().is_server_error() {
+    let failed = response.status().is_client_error() || response.status().is_server_error();
+    let mut response = if failed && (response.response().error().is_some() || !is_json(&response)) {
         span.in_scope(|| with_error_body(response, &id))
     } else {
         response
     };
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(HeaderName::from_static(X_REQUEST_ID), value);
+    let headers = response.headers_mut();
+    if let (false, Ok(value)) = (headers.contains_key(X_REQUEST_ID), HeaderValue::from_str(&id)) {
+        headers.insert(HeaderName::from_static(X_REQUEST_ID), value);
     }
-    Ok(response)
+    if !api {
+        return Ok(response);
+    }
+    let version = response.request().extensions().get::<ApiVersion>().map_or(CURRENT_VERSION, |v| v.0);
+    response.headers_mut().insert(HeaderName::from_static("verifa-version"), HeaderValue::from_static(version));
+    if inflection == Inflection::Snake || !is_json(&response) {
+        return Ok(response);
+    }
+    Ok(inflected(response, inflection).await)
+}
+
+fn is_json(response: &ServiceResponse<BoxBody>) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// The response with its JSON body's keys inflected.
+async fn inflected(response: ServiceResponse<BoxBody>, inflection: Inflection) -> ServiceResponse<BoxBody> {
+    let (request, response) = response.into_parts();
+    let (head, body) = response.into_parts();
+    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(value) => inflection.apply(value).to_string().into_bytes(),
+        Err(_) => bytes.to_vec(),
+    };
+    let mut head = head.set_body(BoxBody::new(body));
+    head.headers_mut().remove(header::CONTENT_LENGTH);
+    ServiceResponse::new(request, head)
 }
 
 /// Replaces the body of an error response with the JSON error body, keeping its headers.
-fn with_error_body(response: ServiceResponse<BoxBody>, request_id: &str) -> ServiceResponse<BoxBody> {
+pub(crate) fn with_error_body(response: ServiceResponse<BoxBody>, request_id: &str) -> ServiceResponse<BoxBody> {
     let status = response.status();
     let fallback;
     let error: &ApiError = match response.response().error().and_then(|e| e.as_error::<ApiError>()) {

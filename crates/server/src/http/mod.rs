@@ -2,15 +2,18 @@
 //! domain values, call the service and map the result; they never touch SQL.
 //!
 //! Modules: [`routes`] (one module per resource), [`auth`] (API keys and scopes), [`action`]
-//! (what case actions share: `If-Match`, reviewers, refusals), [`body`]
+//! (what case actions share: `If-Match`, reviewers, refusals), [`conventions`] (authentication,
+//! rate limits, versions, idempotency, scopes), [`inflection`] (`Key-Inflection`), [`body`]
 //! (JSON bodies), [`fields`] and [`query`] (field-level validation), [`error`] ([`ApiError`]),
 //! [`middleware`] (request ids, JSON error bodies), [`respond`] (success responses).
 
 pub mod action;
 pub mod auth;
 pub mod body;
+pub mod conventions;
 pub mod error;
 pub mod fields;
+pub mod inflection;
 pub mod middleware;
 pub mod query;
 pub mod respond;

@@ -65,7 +65,7 @@ async fn body(state: &AppState, request: &HttpRequest, payload: web::Payload) ->
 /// # Errors
 /// 401, 403, 503.
 pub async fn settings(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(Scope::OrgRead)?;
+    let principal = auth.principal();
     let settings = state.service.settings(principal.tenant).await?;
     Ok(respond::json(StatusCode::OK, settings_json(&settings)))
 }
@@ -80,7 +80,7 @@ pub async fn update_settings(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(Scope::OrgWrite)?;
+    let principal = auth.principal();
     let mut fields = body(&state, &request, payload).await?;
     let nullable = |fields: &Fields, name: &str| fields.is_null(name);
     let pii_null = nullable(&fields, "api_pii_fields");
@@ -112,7 +112,7 @@ pub async fn update_settings(
 /// # Errors
 /// 401, 403, 422 for paging, 503.
 pub async fn org_users(state: web::Data<AppState>, auth: Auth, request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(Scope::OrgUsersRead)?;
+    let principal = auth.principal();
     let mut query = Query::of(&request)?;
     let page = query.page(25);
     query.finish()?;
@@ -130,7 +130,7 @@ pub async fn create_org_user(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(Scope::OrgUsersWrite)?;
+    let principal = auth.principal();
     let mut fields = body(&state, &request, payload).await?;
     let name = fields.required_string("name", 1, 255);
     let email = fields.required_string("email", 3, 320);
@@ -157,7 +157,7 @@ pub async fn org_user(
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(Scope::OrgUsersRead)?;
+    let principal = auth.principal();
     let user = state.service.org_user(principal.tenant, user_id(&path)?).await?;
     Ok(respond::json(StatusCode::OK, json::org_user(&user)))
 }
@@ -173,7 +173,7 @@ pub async fn update_org_user(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(Scope::OrgUsersWrite)?;
+    let principal = auth.principal();
     let mut fields = body(&state, &request, payload).await?;
     let patch = OrgUserPatch {
         name: fields.string("name", 1, 255),
@@ -190,7 +190,7 @@ pub async fn update_org_user(
 /// # Errors
 /// 401, 403, 422 for paging, 503.
 pub async fn api_keys(state: web::Data<AppState>, auth: Auth, request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(Scope::ApiKeysWrite)?;
+    let principal = auth.principal();
     let mut query = Query::of(&request)?;
     let page = query.page(25);
     query.finish()?;
@@ -208,7 +208,7 @@ pub async fn create_api_key(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(Scope::ApiKeysWrite)?;
+    let principal = auth.principal();
     let mut fields = body(&state, &request, payload).await?;
     let name = fields.required_string("name", 1, 255);
     let scope_names = if fields.require("scopes") { fields.strings("scopes") } else { None };
@@ -242,7 +242,7 @@ pub async fn revoke_api_key(
     auth: Auth,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(Scope::ApiKeysWrite)?;
+    let principal = auth.principal();
     let id = ApiKeyId::parse(&path).map_err(|_| ApiError::not_found("API key"))?;
     let key = state.service.revoke_api_key(principal.tenant, id).await?;
     Ok(respond::json(StatusCode::OK, json::api_key(&key)))

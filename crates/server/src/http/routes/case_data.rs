@@ -4,7 +4,6 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use casework_domain::case::{CasePatch, NoteContent, Priority, Tag, Tags};
-use casework_domain::directory::Scope;
 use casework_domain::id::{CaseId, OrgUserId};
 use casework_domain::json;
 use casework_domain::service::queue::DemoError;
@@ -77,7 +76,7 @@ pub async fn update(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let expected = if_match(&request)?;
-    let principal = auth.require(Scope::CasesWrite)?;
+    let principal = auth.principal();
     let body = json_object(&request, payload, state.config.limits.max_body_bytes).await?;
     let nulls: Vec<String> = body.iter().filter(|(_, v)| v.is_null()).map(|(k, _)| k.clone()).collect();
     let mut fields = Fields::new(body, "");
@@ -111,7 +110,7 @@ pub async fn add_note(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(Scope::CasesWrite)?;
+    let principal = auth.principal();
     let body = json_object(&request, payload, state.config.limits.max_body_bytes).await?;
     let mut fields = Fields::new(body, "");
     let content = fields.required_string("content", 0, usize::MAX).and_then(|text| {
@@ -138,7 +137,7 @@ pub async fn notes(
     request: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(Scope::CasesRead)?;
+    let principal = auth.principal();
     let mut query = Query::of(&request)?;
     let page = query.page(25);
     query.finish()?;
@@ -160,7 +159,7 @@ pub async fn events(
     request: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(Scope::CasesRead)?;
+    let principal = auth.principal();
     let mut query = Query::of(&request)?;
     let page = query.page(25);
     query.finish()?;
@@ -184,8 +183,7 @@ pub async fn update_pii(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let expected = if_match(&request)?;
-    let principal = auth.require(Scope::CasesWrite)?;
-    auth.require(Scope::VerificationsRead)?;
+    let principal = auth.principal();
     let body = json_object(&request, payload, state.config.limits.max_body_bytes).await?;
     let mut fields = Fields::new(body, "");
     let data = if fields.require("extracted_data") { fields.object("extracted_data") } else { None };
@@ -219,7 +217,7 @@ pub async fn update_pii(
 /// # Errors
 /// 401, 403, 503.
 pub async fn counts(state: web::Data<AppState>, auth: Auth, request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(Scope::CasesRead)?;
+    let principal = auth.principal();
     let query = Query::of(&request)?;
     // Reads never refuse a reviewer: an unknown or malformed one simply owns nothing.
     let reviewer = match query.single("reviewer_id") {
@@ -244,7 +242,7 @@ pub async fn counts(state: web::Data<AppState>, auth: Auth, request: HttpRequest
 /// # Errors
 /// 401, 403, 503.
 pub async fn tags(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(Scope::CasesRead)?;
+    let principal = auth.principal();
     let tags = state.service.tags(principal.tenant).await?;
     let data: Vec<Value> = tags.iter().map(|(tag, count)| json!({"tag": tag.as_str(), "count": count})).collect();
     Ok(respond::json(StatusCode::OK, json!({"data": data})))
@@ -260,7 +258,7 @@ pub async fn demo(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(Scope::CasesWrite)?;
+    let principal = auth.principal();
     let body = json_object(&request, payload, state.config.limits.max_body_bytes).await?;
     Fields::new(body, "").finish()?;
     let (view, session) = state.service.demo_case(principal, auth.actor()).await.map_err(|error| match error {
@@ -281,7 +279,7 @@ pub async fn demo(
 /// # Errors
 /// 401, 403, 422 for paging, 503.
 pub async fn blocklist(state: web::Data<AppState>, auth: Auth, request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let principal = auth.require(Scope::CasesRead)?;
+    let principal = auth.principal();
     let mut query = Query::of(&request)?;
     let page = query.page(25);
     query.finish()?;

@@ -8,86 +8,167 @@ pub mod health;
 pub mod lifecycle;
 pub mod sessions;
 
-use actix_web::{HttpResponse, Route, web};
+use std::rc::Rc;
 
+use actix_web::http::Method;
+use actix_web::middleware::from_fn;
+use actix_web::{HttpResponse, Route, web};
+use casework_domain::directory::Scope::{
+    self, ApiKeysWrite, CasesDecide, CasesRead, CasesWrite, OrgRead, OrgUsersRead, OrgUsersWrite, OrgWrite,
+    SessionsRead, SessionsWrite, VerificationsRead,
+};
+
+use super::conventions::{Requirements, conventions};
 use super::error::ApiError;
 
-/// A resource at `path` with its routes; other methods get 405 naming `allow`.
-fn resource(path: &str, allow: &'static str, routes: Vec<Route>) -> actix_web::Resource {
-    routes
-        .into_iter()
-        .fold(web::resource(path), actix_web::Resource::route)
+/// One method of a resource: the scopes it needs and its handler.
+type Endpoint = (Method, &'static [Scope], Route);
+
+fn get(scopes: &'static [Scope], route: Route) -> Endpoint {
+    (Method::GET, scopes, route)
+}
+
+fn post(scopes: &'static [Scope], route: Route) -> Endpoint {
+    (Method::POST, scopes, route)
+}
+
+fn allow_list(endpoints: &[Endpoint]) -> &'static str {
+    let methods: Vec<&str> = endpoints.iter().map(|(method, _, _)| method.as_str()).collect();
+    Box::leak(methods.join(", ").into_boxed_str())
+}
+
+fn with_405(resource: actix_web::Resource, allow: &'static str) -> actix_web::Resource {
+    resource
         .default_service(web::to(move || async move { Err::<HttpResponse, _>(ApiError::method_not_allowed(allow)) }))
 }
 
-/// Registers every route. Fixed paths (`/cases/counts`) come before `/cases/{case_id}`.
+/// An API resource: the conventions middleware (authentication, rate limits, headers, scopes,
+/// idempotency) around its routes; other methods get 405 naming the allowed ones.
+fn api(
+    path: &str,
+    endpoints: Vec<Endpoint>,
+) -> actix_web::Resource<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let allow = allow_list(&endpoints);
+    let mut requirements = Requirements::default();
+    let mut resource = web::resource(path);
+    for (method, scopes, route) in endpoints {
+        requirements.add(method, scopes);
+        resource = resource.route(route);
+    }
+    let requirements = Rc::new(requirements);
+    with_405(resource, allow).wrap(from_fn(move |request, next| conventions(request, next, Rc::clone(&requirements))))
+}
+
+/// A resource outside the API (health): no authentication.
+fn open(path: &str, route: Route) -> actix_web::Resource {
+    with_405(web::resource(path).route(route), "GET")
+}
+
+/// Registers every route, with the scopes of API.md §3 and §6. Fixed paths (`/cases/counts`)
+/// come before `/cases/{case_id}`.
 pub fn configure(config: &mut web::ServiceConfig) {
+    use cases::{create as create_case, get as get_case, list as list_cases, search as search_cases};
     config
-        .service(resource("/health/live", "GET", vec![web::get().to(health::live)]))
-        .service(resource("/health/ready", "GET", vec![web::get().to(health::ready)]))
+        .service(open("/health/live", web::get().to(health::live)))
+        .service(open("/health/ready", web::get().to(health::ready)))
         .service(
             web::scope("/api/v1")
-                .service(resource(
+                .service(api(
                     "/sessions",
-                    "GET, POST",
-                    vec![web::get().to(sessions::list), web::post().to(sessions::create)],
+                    vec![
+                        get(&[SessionsRead], web::get().to(sessions::list)),
+                        post(&[SessionsWrite], web::post().to(sessions::create)),
+                    ],
                 ))
-                .service(resource("/sessions/{session_id}", "GET", vec![web::get().to(sessions::get)]))
-                .service(resource(
+                .service(api("/sessions/{session_id}", vec![get(&[SessionsRead], web::get().to(sessions::get))]))
+                .service(api(
                     "/cases",
-                    "GET, POST",
-                    vec![web::get().to(cases::list), web::post().to(cases::create)],
+                    vec![
+                        get(&[CasesRead], web::get().to(list_cases)),
+                        post(&[CasesWrite], web::post().to(create_case)),
+                    ],
                 ))
-                .service(resource("/cases/counts", "GET", vec![web::get().to(case_data::counts)]))
-                .service(resource("/cases/tags", "GET", vec![web::get().to(case_data::tags)]))
-                .service(resource("/cases/next", "POST", vec![web::post().to(lifecycle::next)]))
-                .service(resource("/cases/search", "POST", vec![web::post().to(cases::search)]))
-                .service(resource("/cases/demo", "POST", vec![web::post().to(case_data::demo)]))
-                .service(resource(
+                .service(api("/cases/counts", vec![get(&[CasesRead], web::get().to(case_data::counts))]))
+                .service(api("/cases/tags", vec![get(&[CasesRead], web::get().to(case_data::tags))]))
+                .service(api("/cases/next", vec![post(&[CasesWrite], web::post().to(lifecycle::next))]))
+                .service(api("/cases/search", vec![post(&[CasesRead], web::post().to(search_cases))]))
+                .service(api("/cases/demo", vec![post(&[CasesWrite], web::post().to(case_data::demo))]))
+                .service(api(
                     "/cases/{case_id}",
-                    "GET, PATCH",
-                    vec![web::get().to(cases::get), web::patch().to(case_data::update)],
+                    vec![
+                        get(&[CasesRead], web::get().to(get_case)),
+                        (Method::PATCH, &[CasesWrite], web::patch().to(case_data::update)),
+                    ],
                 ))
-                .service(resource("/cases/{case_id}/claim", "POST", vec![web::post().to(lifecycle::claim)]))
-                .service(resource("/cases/{case_id}/release", "POST", vec![web::post().to(lifecycle::release)]))
-                .service(resource("/cases/{case_id}/assign", "POST", vec![web::post().to(lifecycle::assign)]))
-                .service(resource("/cases/{case_id}/escalate", "POST", vec![web::post().to(lifecycle::escalate)]))
-                .service(resource("/cases/{case_id}/approve", "POST", vec![web::post().to(lifecycle::approve)]))
-                .service(resource("/cases/{case_id}/reject", "POST", vec![web::post().to(lifecycle::reject)]))
-                .service(resource(
+                .service(api("/cases/{case_id}/claim", vec![post(&[CasesWrite], web::post().to(lifecycle::claim))]))
+                .service(api("/cases/{case_id}/release", vec![post(&[CasesWrite], web::post().to(lifecycle::release))]))
+                .service(api("/cases/{case_id}/assign", vec![post(&[CasesWrite], web::post().to(lifecycle::assign))]))
+                .service(api(
+                    "/cases/{case_id}/escalate",
+                    vec![post(&[CasesWrite], web::post().to(lifecycle::escalate))],
+                ))
+                .service(api(
+                    "/cases/{case_id}/approve",
+                    vec![post(&[CasesDecide], web::post().to(lifecycle::approve))],
+                ))
+                .service(api("/cases/{case_id}/reject", vec![post(&[CasesDecide], web::post().to(lifecycle::reject))]))
+                .service(api(
                     "/cases/{case_id}/notes",
-                    "GET, POST",
-                    vec![web::get().to(case_data::notes), web::post().to(case_data::add_note)],
+                    vec![
+                        get(&[CasesRead], web::get().to(case_data::notes)),
+                        post(&[CasesWrite], web::post().to(case_data::add_note)),
+                    ],
                 ))
-                .service(resource("/cases/{case_id}/events", "GET", vec![web::get().to(case_data::events)]))
-                .service(resource("/cases/{case_id}/result/pii", "PUT", vec![web::put().to(case_data::update_pii)]))
-                .service(resource(
+                .service(api("/cases/{case_id}/events", vec![get(&[CasesRead], web::get().to(case_data::events))]))
+                .service(api(
+                    "/cases/{case_id}/result/pii",
+                    vec![(Method::PUT, &[CasesWrite, VerificationsRead], web::put().to(case_data::update_pii))],
+                ))
+                .service(api(
                     "/cases/{case_id}/checks/{policy}/override",
-                    "POST",
-                    vec![web::post().to(lifecycle::override_check)],
+                    vec![post(&[CasesDecide], web::post().to(lifecycle::override_check))],
                 ))
-                .service(resource("/blocklist", "GET", vec![web::get().to(case_data::blocklist)]))
-                .service(resource(
+                .service(api("/blocklist", vec![get(&[CasesRead], web::get().to(case_data::blocklist))]))
+                .service(api(
                     "/organization/settings",
-                    "GET, PATCH",
-                    vec![web::get().to(admin::settings), web::patch().to(admin::update_settings)],
+                    vec![
+                        get(&[OrgRead], web::get().to(admin::settings)),
+                        (Method::PATCH, &[OrgWrite], web::patch().to(admin::update_settings)),
+                    ],
                 ))
-                .service(resource(
+                .service(api(
                     "/org-users",
-                    "GET, POST",
-                    vec![web::get().to(admin::org_users), web::post().to(admin::create_org_user)],
+                    vec![
+                        get(&[OrgUsersRead], web::get().to(admin::org_users)),
+                        post(&[OrgUsersWrite], web::post().to(admin::create_org_user)),
+                    ],
                 ))
-                .service(resource(
+                .service(api(
                     "/org-users/{id}",
-                    "GET, PATCH",
-                    vec![web::get().to(admin::org_user), web::patch().to(admin::update_org_user)],
+                    vec![
+                        get(&[OrgUsersRead], web::get().to(admin::org_user)),
+                        (Method::PATCH, &[OrgUsersWrite], web::patch().to(admin::update_org_user)),
+                    ],
                 ))
-                .service(resource(
+                .service(api(
                     "/api-keys",
-                    "GET, POST",
-                    vec![web::get().to(admin::api_keys), web::post().to(admin::create_api_key)],
+                    vec![
+                        get(&[ApiKeysWrite], web::get().to(admin::api_keys)),
+                        post(&[ApiKeysWrite], web::post().to(admin::create_api_key)),
+                    ],
                 ))
-                .service(resource("/api-keys/{id}", "DELETE", vec![web::delete().to(admin::revoke_api_key)])),
+                .service(api(
+                    "/api-keys/{id}",
+                    vec![(Method::DELETE, &[ApiKeysWrite], web::delete().to(admin::revoke_api_key))],
+                )),
         );
 }
 

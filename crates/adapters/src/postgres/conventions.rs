@@ -1,0 +1,204 @@
+//! The shared rate limiter and idempotency records on PostgreSQL: both are single statements
+//! under a primary key, so they hold across any number of instances.
+
+use casework_domain::Timestamp;
+use casework_domain::id::ApiKeyId;
+use casework_domain::ports::{
+    IdempotencyScope, IdempotencyStart, IdempotencyStore, RateDecision, RateLimiter, StoreError, StoredResponse,
+};
+use casework_domain::tenant::Tenant;
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Timestamptz, Uuid as SqlUuid};
+use diesel_async::RunQueryDsl;
+use serde_json::Value;
+
+use super::PgStore;
+use super::errors::unavailable_or_unknown;
+use super::schema::{idempotency_keys, rate_limit_windows};
+
+#[derive(QueryableByName)]
+struct Accepted {
+    #[diesel(sql_type = Integer)]
+    accepted: i32,
+}
+
+impl RateLimiter for PgStore {
+    async fn acquire(
+        &self,
+        tenant: Tenant,
+        key: ApiKeyId,
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<RateDecision, StoreError> {
+        let (start, reset_at) = RateDecision::window(now);
+        let window_start =
+            time::OffsetDateTime::from_unix_timestamp(start).map_err(|e| StoreError::Unknown(e.into()))?;
+        let mut connection = self.connection().await?;
+        // Counts the request only when the window has room: a refused request is not counted.
+        let accepted: Option<Accepted> = diesel::sql_query(
+            "INSERT INTO rate_limit_windows (org_id, api_key_id, window_start, accepted) VALUES ($1, $2, $3, 1) \
+             ON CONFLICT (org_id, api_key_id, window_start) DO UPDATE SET accepted = rate_limit_windows.accepted + 1 \
+             WHERE rate_limit_windows.accepted < $4 RETURNING accepted",
+        )
+        .bind::<SqlUuid, _>(tenant.org_id.uuid())
+        .bind::<SqlUuid, _>(key.uuid())
+        .bind::<Timestamptz, _>(window_start)
+        .bind::<Integer, _>(i32::try_from(limit).unwrap_or(i32::MAX))
+        .get_result(&mut connection)
+        .await
+        .optional()
+        .map_err(unavailable_or_unknown)?;
+        Ok(match accepted {
+            Some(Accepted { accepted }) => RateDecision {
+                allowed: true,
+                limit,
+                remaining: limit.saturating_sub(u32::try_from(accepted).unwrap_or(u32::MAX)),
+                reset_at,
+            },
+            None => RateDecision { allowed: false, limit, remaining: 0, reset_at },
+        })
+    }
+}
+
+type InTenant = diesel::dsl::And<
+    diesel::dsl::Eq<idempotency_keys::org_id, uuid::Uuid>,
+    diesel::dsl::Eq<idempotency_keys::environment, &'static str>,
+>;
+type InScope = diesel::dsl::And<
+    diesel::dsl::And<InTenant, diesel::dsl::Eq<idempotency_keys::api_key_id, uuid::Uuid>>,
+    diesel::dsl::Eq<idempotency_keys::key, String>,
+>;
+
+/// The primary key of a scope's record.
+fn in_scope(scope: &IdempotencyScope) -> InScope {
+    idempotency_keys::org_id
+        .eq(scope.tenant.org_id.uuid())
+        .and(idempotency_keys::environment.eq(scope.tenant.environment.as_str()))
+        .and(idempotency_keys::api_key_id.eq(scope.api_key.uuid()))
+        .and(idempotency_keys::key.eq(scope.key.clone()))
+}
+
+/// Records older than this are gone, even before the pruner runs.
+const RETENTION: time::Duration = time::Duration::hours(24);
+
+impl IdempotencyStore for PgStore {
+    async fn begin(
+        &self,
+        scope: &IdempotencyScope,
+        fingerprint: &[u8],
+        request_id: &str,
+        now: Timestamp,
+        lock_until: Timestamp,
+    ) -> Result<IdempotencyStart, StoreError> {
+        let mut connection = self.connection().await?;
+        // An expired record is no record.
+        diesel::delete(
+            idempotency_keys::table.filter(in_scope(scope)).filter(idempotency_keys::created_at.lt(now - RETENTION)),
+        )
+        .execute(&mut connection)
+        .await
+        .map_err(unavailable_or_unknown)?;
+        let inserted = diesel::insert_into(idempotency_keys::table)
+            .values((
+                idempotency_keys::org_id.eq(scope.tenant.org_id.uuid()),
+                idempotency_keys::environment.eq(scope.tenant.environment.as_str()),
+                idempotency_keys::api_key_id.eq(scope.api_key.uuid()),
+                idempotency_keys::key.eq(&scope.key),
+                idempotency_keys::fingerprint.eq(fingerprint),
+                idempotency_keys::request_id.eq(request_id),
+                idempotency_keys::locked_until.eq(lock_until),
+                idempotency_keys::created_at.eq(now),
+            ))
+            .on_conflict_do_nothing()
+            .execute(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        if inserted == 1 {
+            return Ok(IdempotencyStart::Started);
+        }
+        #[expect(clippy::type_complexity, reason = "one row of the record")]
+        let row: Option<(Vec<u8>, Option<i32>, Option<Value>, Option<Vec<u8>>, String, Timestamp)> =
+            idempotency_keys::table
+                .filter(in_scope(scope))
+                .select((
+                    idempotency_keys::fingerprint,
+                    idempotency_keys::status_code,
+                    idempotency_keys::response_headers,
+                    idempotency_keys::response_body,
+                    idempotency_keys::request_id,
+                    idempotency_keys::locked_until,
+                ))
+                .first(&mut connection)
+                .await
+                .optional()
+                .map_err(unavailable_or_unknown)?;
+        let Some((stored_fingerprint, status, headers, body, original_request_id, locked_until)) = row else {
+            // Deleted between the two statements: the caller may simply retry.
+            return Ok(IdempotencyStart::InProgress);
+        };
+        if stored_fingerprint != fingerprint {
+            return Ok(IdempotencyStart::Mismatch);
+        }
+        match status {
+            Some(status) => {
+                let headers: Vec<(String, String)> =
+                    headers.and_then(|h| serde_json::from_value(h).ok()).unwrap_or_default();
+                Ok(IdempotencyStart::Replay(StoredResponse {
+                    status: u16::try_from(status).unwrap_or(500),
+                    headers,
+                    body: body.unwrap_or_default(),
+                    request_id: original_request_id,
+                }))
+            }
+            None if locked_until > now => Ok(IdempotencyStart::InProgress),
+            None => {
+                // A crashed run: take it over, unless another request just did.
+                let taken = diesel::update(
+                    idempotency_keys::table.filter(in_scope(scope)).filter(idempotency_keys::locked_until.le(now)),
+                )
+                .set((idempotency_keys::locked_until.eq(lock_until), idempotency_keys::request_id.eq(request_id)))
+                .execute(&mut connection)
+                .await
+                .map_err(unavailable_or_unknown)?;
+                Ok(if taken == 1 { IdempotencyStart::Started } else { IdempotencyStart::InProgress })
+            }
+        }
+    }
+
+    async fn complete(&self, scope: &IdempotencyScope, response: &StoredResponse) -> Result<(), StoreError> {
+        let mut connection = self.connection().await?;
+        diesel::update(idempotency_keys::table.filter(in_scope(scope)))
+            .set((
+                idempotency_keys::status_code.eq(i32::from(response.status)),
+                idempotency_keys::response_headers.eq(serde_json::json!(response.headers)),
+                idempotency_keys::response_body.eq(&response.body),
+                idempotency_keys::request_id.eq(&response.request_id),
+            ))
+            .execute(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        Ok(())
+    }
+
+    async fn abandon(&self, scope: &IdempotencyScope) -> Result<(), StoreError> {
+        let mut connection = self.connection().await?;
+        diesel::delete(idempotency_keys::table.filter(in_scope(scope)).filter(idempotency_keys::status_code.is_null()))
+            .execute(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        Ok(())
+    }
+
+    async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let mut connection = self.connection().await?;
+        let records = diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before)))
+            .execute(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        let windows = diesel::delete(rate_limit_windows::table.filter(rate_limit_windows::window_start.lt(before)))
+            .execute(&mut connection)
+            .await
+            .map_err(unavailable_or_unknown)?;
+        Ok(u64::try_from(records + windows).unwrap_or(0))
+    }
+}

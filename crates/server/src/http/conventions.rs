@@ -1,0 +1,285 @@
+//! The conventions every API endpoint follows (CONVENTIONS.md), applied by one middleware around
+//! each resource of the route table, in the contract's order of refusals: authentication (401),
+//! rate limiting (429), header formats (400: `Verifa-Version`, `Key-Inflection`,
+//! `Idempotency-Key`, `If-Match`), scope (403), then idempotency (replay, 422 mismatch, 409 in
+//! progress). Handlers receive the authenticated [`Principal`] through the [`super::auth::Auth`]
+//! extractor and never repeat any of this.
+
+use std::rc::Rc;
+
+use actix_web::body::BoxBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpResponse, web};
+use casework_domain::directory::{Principal, Scope};
+use casework_domain::ports::{
+    ApiKeyStore, DirectoryRepository, IdempotencyScope, IdempotencyStart, IdempotencyStore, RateDecision,
+    StoredResponse,
+};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+
+use super::action::if_match;
+use super::auth::presented_key;
+use super::error::ApiError;
+use super::inflection::Inflection;
+use super::middleware::{RequestId, with_error_body};
+use crate::state::AppState;
+
+/// The current API version, and the versions accepted for it.
+pub const CURRENT_VERSION: &str = "2026-01-01";
+const SUPPORTED_VERSIONS: [&str; 2] = ["2026-01-01", "2026-02-01"];
+/// How long a first request holds its idempotency key before a crashed run may be taken over.
+const IDEMPOTENCY_LOCK: time::Duration = time::Duration::seconds(60);
+
+/// The scopes each method of a resource needs.
+#[derive(Debug, Clone, Default)]
+pub struct Requirements(Vec<(Method, Vec<Scope>)>);
+
+impl Requirements {
+    /// Adds `method`, needing every scope of `scopes`.
+    pub fn add(&mut self, method: Method, scopes: &[Scope]) {
+        self.0.push((method, scopes.to_vec()));
+    }
+
+    fn serves(&self, method: &Method) -> bool {
+        self.0.iter().any(|(m, _)| m == method)
+    }
+
+    fn for_method(&self, method: &Method) -> &[Scope] {
+        self.0.iter().find(|(m, _)| m == method).map_or(&[], |(_, scopes)| scopes.as_slice())
+    }
+}
+
+/// The API version a request is served under, echoed on its response.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiVersion(pub &'static str);
+
+/// The refusal of a request, as an error response the envelope completes.
+fn refuse(request: ServiceRequest, error: ApiError) -> ServiceResponse<BoxBody> {
+    request.error_response(error)
+}
+
+fn rate_headers(response: &mut ServiceResponse<BoxBody>, decision: &RateDecision) {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("x-ratelimit-limit", decision.limit.to_string()),
+        ("x-ratelimit-remaining", decision.remaining.to_string()),
+        ("x-ratelimit-reset", decision.reset_at.to_string()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(HeaderName::from_static(name), value);
+        }
+    }
+}
+
+fn version_of(request: &ServiceRequest, principal: &Principal) -> Result<&'static str, ApiError> {
+    let unsupported = || {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unsupported_version",
+            format!("Supported versions: {}.", SUPPORTED_VERSIONS.join(", ")),
+        )
+    };
+    let requested = match request.headers().get("verifa-version") {
+        Some(value) => value.to_str().map_err(|_| unsupported())?.trim().to_owned(),
+        None => principal.pinned_version.clone(),
+    };
+    if SUPPORTED_VERSIONS.contains(&requested.as_str()) { Ok(CURRENT_VERSION) } else { Err(unsupported()) }
+}
+
+fn idempotency_key(request: &ServiceRequest) -> Result<Option<String>, ApiError> {
+    let Some(value) = request.headers().get("idempotency-key") else { return Ok(None) };
+    let malformed = || ApiError::invalid_request("Idempotency-Key must be 1 to 255 printable ASCII characters.");
+    let text = value.to_str().map_err(|_| malformed())?;
+    if (1..=255).contains(&text.len()) && text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        Ok(Some(text.to_owned()))
+    } else {
+        Err(malformed())
+    }
+}
+
+/// The conventions middleware (see the module docs).
+///
+/// # Errors
+/// Never: every refusal is a response.
+pub async fn conventions(
+    request: ServiceRequest,
+    next: Next<BoxBody>,
+    requirements: Rc<Requirements>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // A method the resource does not serve is 405, before authentication.
+    if !requirements.serves(request.method()) {
+        return next.call(request).await;
+    }
+    let Some(state) = request.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(refuse(request, ApiError::internal(anyhow::anyhow!("application state missing"))));
+    };
+    let now = state.service.now();
+    let Some(secret) = presented_key(request.request()) else { return Ok(refuse(request, ApiError::unauthorized())) };
+    let principal = match state.store.authenticate(&secret, now).await {
+        Ok(principal) => principal,
+        Err(error) => return Ok(refuse(request, error.into())),
+    };
+    let settings = match state.store.settings(principal.tenant).await {
+        Ok(settings) => settings,
+        Err(error) => return Ok(refuse(request, error.into())),
+    };
+    let decision =
+        match state.limiter.acquire(principal.tenant, principal.key_id, settings.rate_limit_per_minute, now).await {
+            Ok(decision) => decision,
+            Err(error) => return Ok(refuse(request, error.into())),
+        };
+    let mut response = if decision.allowed {
+        admitted(request, next, &state, principal, &requirements).await?
+    } else {
+        let wait = (decision.reset_at - now.unix_timestamp()).max(1);
+        let error = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("Rate limit exceeded. Retry after {wait} seconds."),
+        )
+        .with_header("Retry-After", wait.to_string());
+        refuse(request, error)
+    };
+    rate_headers(&mut response, &decision);
+    Ok(response)
+}
+
+/// After authentication and rate limiting: headers, scope, idempotency, the handler.
+async fn admitted(
+    request: ServiceRequest,
+    next: Next<BoxBody>,
+    state: &AppState,
+    principal: Principal,
+    requirements: &Requirements,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let version = match version_of(&request, &principal) {
+        Ok(version) => version,
+        Err(error) => return Ok(refuse(request, error)),
+    };
+    request.extensions_mut().insert(ApiVersion(version));
+    if let Err(error) = Inflection::of(request.request()) {
+        return Ok(refuse(request, error));
+    }
+    let key = match idempotency_key(&request) {
+        Ok(key) => key,
+        Err(error) => return Ok(refuse(request, error)),
+    };
+    if let Err(error) = if_match(request.request()) {
+        return Ok(refuse(request, error));
+    }
+    if let Some(&missing) =
+        requirements.for_method(request.method()).iter().find(|&&scope| !principal.scopes.allows(scope))
+    {
+        return Ok(refuse(request, ApiError::insufficient_scope(missing)));
+    }
+    let scope = IdempotencyScope { tenant: principal.tenant, api_key: principal.key_id, key: key.unwrap_or_default() };
+    request.extensions_mut().insert(principal);
+    let mutating = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH);
+    if scope.key.is_empty() || !mutating {
+        return next.call(request).await;
+    }
+    idempotent(request, next, state, scope).await
+}
+
+/// Runs a request under its idempotency key: first use runs and stores the response (not a
+/// 5xx), a repeat replays it, a different request with the same key is refused.
+async fn idempotent(
+    mut request: ServiceRequest,
+    next: Next<BoxBody>,
+    state: &AppState,
+    scope: IdempotencyScope,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let limit = state.config.limits.max_body_bytes;
+    let mut body = web::BytesMut::new();
+    let mut payload = request.take_payload();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return Ok(refuse(request, ApiError::invalid_request("The request body could not be read.")));
+        };
+        if body.len() + chunk.len() > limit {
+            return Ok(refuse(request, ApiError::payload_too_large(limit)));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let body = body.freeze();
+    let fingerprint = Sha256::new()
+        .chain_update(request.method().as_str())
+        .chain_update(b" ")
+        .chain_update(request.path())
+        .chain_update(b"\n")
+        .chain_update(&body)
+        .finalize();
+    let request_id = request.extensions().get::<RequestId>().map(|id| id.0.clone()).unwrap_or_default();
+    let now = state.service.now();
+    let start = match state.store.begin(&scope, &fingerprint, &request_id, now, now + IDEMPOTENCY_LOCK).await {
+        Ok(start) => start,
+        Err(error) => return Ok(refuse(request, error.into())),
+    };
+    match start {
+        IdempotencyStart::Replay(stored) => Ok(replay(request, &stored)),
+        IdempotencyStart::Mismatch => Ok(refuse(
+            request,
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_mismatch",
+                "Idempotency key has already been used with different parameters.",
+            ),
+        )),
+        IdempotencyStart::InProgress => Ok(refuse(
+            request,
+            ApiError::conflict(
+                "idempotency_in_progress",
+                "A request with this idempotency key is still being processed.",
+            ),
+        )),
+        IdempotencyStart::Started => {
+            request.set_payload(Payload::from(body));
+            let response = next.call(request).await?;
+            if response.status().is_server_error() {
+                if let Err(error) = state.store.abandon(&scope).await {
+                    tracing::warn!(error = format!("{error:#}"), "could not release an idempotency key");
+                }
+                return Ok(response);
+            }
+            // Stored as the client saw it (the error body included), before key inflection.
+            let response =
+                if response.response().error().is_some() { with_error_body(response, &request_id) } else { response };
+            let (http_request, http_response) = response.into_parts();
+            let status = http_response.status();
+            let kept_headers: Vec<(String, String)> = [header::LOCATION, header::ETAG]
+                .iter()
+                .filter_map(|name| {
+                    http_response
+                        .headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(|v| (name.to_string(), v.to_owned()))
+                })
+                .collect();
+            let (head, body) = http_response.into_parts();
+            let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+            let stored =
+                StoredResponse { status: status.as_u16(), headers: kept_headers, body: bytes.to_vec(), request_id };
+            if let Err(error) = state.store.complete(&scope, &stored).await {
+                tracing::warn!(error = format!("{error:#}"), "could not store an idempotent response");
+            }
+            Ok(ServiceResponse::new(http_request, head.set_body(BoxBody::new(bytes))))
+        }
+    }
+}
+
+/// The stored response, with `Idempotent-Replayed: true` and the original request id.
+fn replay(request: ServiceRequest, stored: &StoredResponse) -> ServiceResponse<BoxBody> {
+    let mut response = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
+    for (name, value) in &stored.headers {
+        response.insert_header((name.as_str(), value.as_str()));
+    }
+    response.insert_header(("Idempotent-Replayed", "true"));
+    response.insert_header(("X-Request-Id", stored.request_id.as_str()));
+    let response = response.content_type("application/json").body(stored.body.clone());
+    request.into_response(response)
+}
