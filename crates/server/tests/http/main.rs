@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 mod cases;
 mod cli;
+mod conventions;
 mod envelope;
 mod evidence;
 mod lifecycle;

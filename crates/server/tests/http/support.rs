@@ -82,9 +82,16 @@ impl Reply {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// The app with extra `CASEWORK__…` variables (`("CASEWORK__LIMITS__RATE_LIMITER", "postgres")`).
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let db = TestDatabase::new().await;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
-    let config = config::load_from(&dir, "test", &[("DATABASE_URL".to_owned(), db.url().to_owned())]).unwrap();
+    let mut vars = vec![("DATABASE_URL".to_owned(), db.url().to_owned())];
+    vars.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    let config = config::load_from(&dir, "test", &vars).unwrap();
     let state = AppState::build(config).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
