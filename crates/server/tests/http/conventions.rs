@@ -122,7 +122,7 @@ async fn keys_are_inflected_on_request() {
     let camel: Value =
         get("camel", format!("/api/v1/cases/{}", case["id"].as_str().unwrap())).await.unwrap().json().await.unwrap();
     assert_eq!(camel["sessionId"], case["session_id"]);
-    assert_eq!(camel["sla"]["ageSeconds"].is_number(), true);
+    assert!(camel["sla"]["ageSeconds"].is_number());
     assert_eq!(camel["metadata"], json!({"my_key": 1}), "data maps keep their keys");
     assert_eq!(camel["session"]["extractedData"]["first_name"], "Ada");
     let kebab: Value = get("kebab", "/api/v1/cases/counts".to_owned()).await.unwrap().json().await.unwrap();
