@@ -1,16 +1,20 @@
 //! The background workers of `casework serve` and `casework worker`: the claim sweeper
-//! (persists lapsed leases within `workers.claim_sweep_interval_ms`) and the check-summary
-//! refresher (after overrides). Safe with any number of instances: every row is handled under a
-//! lock the others skip.
+//! (persists lapsed leases within `workers.claim_sweep_interval_ms`), the check-summary
+//! refresher (after overrides), the PII retention sweeper, and the pruning of idempotency
+//! records after 24 hours. Safe with any number of instances: every row is handled under a lock
+//! the others skip.
 
 use std::time::Duration;
 
+use casework_domain::ports::IdempotencyStore;
 use tokio::task::JoinHandle;
 
 use crate::state::AppState;
 
 /// Rows handled per batch.
 const BATCH: u32 = 200;
+/// Idempotency records and rate windows are pruned this often.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 /// Check summaries are refreshed at least this often.
 const SUMMARY_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -23,10 +27,19 @@ async fn run(state: AppState) {
     let sweep = Duration::from_millis(state.config.workers.claim_sweep_interval_ms.max(10));
     let mut ticker = tokio::time::interval(sweep.min(SUMMARY_INTERVAL));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_prune = std::time::Instant::now();
     loop {
         ticker.tick().await;
         drain("claim sweeper", || state.service.sweep_lapsed_claims(BATCH)).await;
         drain("summary refresher", || state.service.refresh_check_summaries(BATCH)).await;
+        drain("pii retention", || state.service.wipe_expired_pii(BATCH)).await;
+        if last_prune.elapsed() >= PRUNE_INTERVAL {
+            last_prune = std::time::Instant::now();
+            let before = state.service.now() - time::Duration::hours(24);
+            if let Err(error) = state.store.prune(before).await {
+                tracing::warn!(error = format!("{error:#}"), "pruning idempotency records failed");
+            }
+        }
     }
 }
 

@@ -283,3 +283,72 @@ where
         .await
         .map_err(unavailable_or_unknown)
 }
+
+#[derive(QueryableByName)]
+struct Expired {
+    #[diesel(sql_type = SqlUuid)]
+    org_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// `SessionRepository::wipe_expired_pii`.
+pub(super) async fn wipe_expired_pii<F>(
+    store: &PgStore,
+    now: Timestamp,
+    terminal: &[casework_domain::session::SessionStatus],
+    limit: u32,
+    redact: F,
+) -> Result<u32, StoreError>
+where
+    F: Fn(Case) -> Option<CaseChange> + Send + Sync,
+{
+    let terminal: Vec<String> = terminal.iter().map(|s| s.as_str().to_owned()).collect();
+    let mut connection = store.connection().await?;
+    connection
+        .transaction::<_, diesel::result::Error, _>(async |connection| {
+            let expired: Vec<Expired> = diesel::sql_query(
+                "SELECT s.org_id, s.id FROM sessions s \
+                 JOIN environment_settings e ON e.org_id = s.org_id AND e.environment = s.environment \
+                 WHERE e.sensitive_data_retention_days IS NOT NULL AND NOT s.sensitive_data_expired \
+                   AND s.status = ANY($1) \
+                   AND s.status_changed_at <= $2 - make_interval(days => e.sensitive_data_retention_days) \
+                 LIMIT $3 FOR UPDATE OF s SKIP LOCKED",
+            )
+            .bind::<diesel::sql_types::Array<Text>, _>(&terminal)
+            .bind::<Timestamptz, _>(now)
+            .bind::<BigInt, _>(i64::from(limit))
+            .load(connection)
+            .await?;
+            let mut wiped = 0;
+            for session in expired {
+                diesel::update(sessions::table)
+                    .filter(sessions::org_id.eq(session.org_id))
+                    .filter(sessions::id.eq(session.id))
+                    .set((
+                        sessions::extracted_data_ciphertext.eq(None::<Vec<u8>>),
+                        sessions::extracted_data_key_id.eq(None::<String>),
+                        sessions::sensitive_data_expired.eq(true),
+                        sessions::updated_at.eq(now),
+                    ))
+                    .execute(connection)
+                    .await?;
+                wiped += 1;
+                let record: Option<CaseRecord> = cases::table
+                    .filter(cases::org_id.eq(session.org_id))
+                    .filter(cases::session_id.eq(session.id))
+                    .select(CaseRecord::as_select())
+                    .for_update()
+                    .first(connection)
+                    .await
+                    .optional()?;
+                let Some(record) = record else { continue };
+                let version = record.version;
+                let Some(change) = record.into_case().ok().and_then(&redact) else { continue };
+                write_change(store, connection, &change, version).await?;
+            }
+            Ok(wiped)
+        })
+        .await
+        .map_err(unavailable_or_unknown)
+}

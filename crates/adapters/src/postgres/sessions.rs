@@ -155,6 +155,19 @@ impl SessionRepository for PgStore {
         super::queue::refresh_summaries(self, limit, summarize).await
     }
 
+    async fn wipe_expired_pii<F>(
+        &self,
+        now: Timestamp,
+        terminal: &[SessionStatus],
+        limit: u32,
+        redact: F,
+    ) -> Result<u32, StoreError>
+    where
+        F: Fn(casework_domain::case::Case) -> Option<casework_domain::ports::CaseChange> + Send + Sync,
+    {
+        super::queue::wipe_expired_pii(self, now, terminal, limit, redact).await
+    }
+
     async fn find_session(&self, tenant: Tenant, id: SessionId) -> Result<Option<Session>, StoreError> {
         let mut connection = self.connection().await?;
         let record: Option<SessionRecord> = sessions::table

@@ -52,6 +52,16 @@ pub struct OverrideInput {
 }
 
 impl Case {
+    /// Retention wiped the session's extracted data: the `redacted` event, by the system.
+    pub fn redact(&self, now: crate::Timestamp) -> Transition {
+        let mut case = self.clone();
+        case.version += 1;
+        case.updated_at = now;
+        let event = CaseEvent::new(EventType::Redacted, crate::case::Actor::System, now)
+            .with_field_names("extracted_data", vec!["*".to_owned()]);
+        Transition { case, event }
+    }
+
     /// Records an override on the latest check of `input.policy`; returns the transition and the
     /// session's checks with the override (the summary is recomputed later, asynchronously).
     ///

@@ -5,7 +5,7 @@ use super::CaseService;
 use crate::ports::{
     CaseChange, CaseRepository, Clock, DirectoryRepository, IdGenerator, SessionChange, SessionRepository, StoreError,
 };
-use crate::session::ChecksSummary;
+use crate::session::{ChecksSummary, SessionStatus};
 
 impl<R, C, G> CaseService<R, C, G>
 where
@@ -22,6 +22,27 @@ where
         self.repo
             .sweep_lapsed(now, limit, |case| {
                 let transition = case.lapse(now)?;
+                let event = self.record(&case, transition.event);
+                Some(CaseChange {
+                    case: transition.case,
+                    events: vec![event],
+                    note: None,
+                    session: SessionChange::default(),
+                })
+            })
+            .await
+    }
+
+    /// Wipes the PII of up to `limit` sessions past their environment's retention.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn wipe_expired_pii(&self, limit: u32) -> Result<u32, StoreError> {
+        let now = self.clock.now();
+        let terminal: Vec<SessionStatus> = SessionStatus::ALL.iter().copied().filter(|s| s.is_terminal()).collect();
+        self.repo
+            .wipe_expired_pii(now, &terminal, limit, |case| {
+                let transition = case.redact(now);
                 let event = self.record(&case, transition.event);
                 Some(CaseChange {
                     case: transition.case,

@@ -162,3 +162,34 @@ async fn a_check_override_is_accepted_and_the_summary_follows() {
         .await
         .assert_error(404, "not_found");
 }
+
+#[tokio::test]
+async fn retention_wipes_pii_of_terminal_sessions_and_keeps_the_case() {
+    let app = spawn_app().await;
+    let reply = app
+        .call(
+            Method::PATCH,
+            "/api/v1/organization/settings",
+            Some(&app.key),
+            Some(json!({"sensitive_data_retention_days": 1})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let alice = app.reviewer("Alice").await;
+    let case = app.case().await;
+    let kept = app.session(json!({"status": "processing", "extracted_data": {"first_name": "Kept"}})).await;
+    app.post_as(&alice, &format!("{}/approve", case_path(&case)), json!({})).await;
+    assert_eq!(app.state.service.wipe_expired_pii(100).await.unwrap(), 0, "not yet past retention");
+    app.state.clock.shift(time::Duration::days(2));
+    assert_eq!(app.state.service.wipe_expired_pii(100).await.unwrap(), 1);
+    assert_eq!(app.state.service.wipe_expired_pii(100).await.unwrap(), 0, "once");
+    let read = app.get(&case_path(&case)).await.json();
+    assert_eq!(read["session"]["extracted_data"], json!({}));
+    assert_eq!(read["session"]["sensitive_data_expired"], true);
+    assert_eq!(read["decision"], "approved", "the case stays");
+    let events = app.get(&format!("{}/events", case_path(&case))).await.json();
+    let last = events["data"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["type"].clone(), last["actor"]["type"].clone()), (json!("redacted"), json!("system")));
+    let other = app.get(&format!("/api/v1/sessions/{}", kept["id"].as_str().unwrap())).await.json();
+    assert_eq!(other["extracted_data"]["first_name"], "Kept", "a session still processing keeps its data");
+}
