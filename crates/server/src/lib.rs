@@ -5,12 +5,14 @@
 //! - [`telemetry`]: structured logs (JSON or pretty) on stderr.
 //! - [`state`]: the composition of adapters into the service the handlers share.
 //! - [`http`]: routes, extractors, the error envelope and the HTTP server.
+//! - [`metrics`]: the Prometheus series behind `/metrics`.
 //! - [`cli`]: `serve`, `worker`, `migrate` and `admin …`.
 //! - [`workers`]: the claim sweeper and the check-summary refresher.
 
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod metrics;
 pub mod state;
 pub mod telemetry;
 pub mod workers;

@@ -15,6 +15,7 @@ use casework_domain::ports::{RateDecision, RateLimiter, StoreError};
 use casework_domain::tenant::Tenant;
 
 use crate::config::{Config, RateLimiterKind};
+use crate::metrics::Metrics;
 
 /// The service with the production adapters.
 pub type Service = CaseService<PgStore, ShiftableClock, UuidV7Ids>;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub clock: ShiftableClock,
     /// The rate limiter chosen by `limits.rate_limiter`.
     pub limiter: Limiter,
+    /// The Prometheus series.
+    pub metrics: Metrics,
 }
 
 /// The rate limiter: in process (exact for one instance) or shared on PostgreSQL.
@@ -73,13 +76,16 @@ impl AppState {
         let cipher = Arc::new(PiiCipher::from_config(&keys)?);
         let pool = build_pool(&config.database.pool_options())?;
         let blocklist = Arc::new(BlocklistHasher::new(config.security.blocklist_key.expose_secret().as_bytes()));
-        let store = PgStore::new(pool, cipher, blocklist);
+        let metrics = Metrics::new()?;
+        let observer = metrics.clone();
+        let store = PgStore::new(pool, cipher, blocklist)
+            .observing_pool_waits(Arc::new(move |waited| observer.observe_pool_wait(waited)));
         let clock = ShiftableClock::default();
         let service = CaseService::new(store.clone(), clock.clone(), UuidV7Ids);
         let limiter = match config.limits.rate_limiter {
             RateLimiterKind::Memory => Limiter::Memory(Arc::default()),
             RateLimiterKind::Postgres => Limiter::Postgres(store.clone()),
         };
-        Ok(Self { service, store, config: Arc::new(config), clock, limiter })
+        Ok(Self { service, store, config: Arc::new(config), clock, limiter, metrics })
     }
 }

@@ -438,3 +438,34 @@ WHERE org_id = $1 AND environment = $2
 ORDER BY priority_rank DESC, entered_review_at, id
 LIMIT 1
 FOR UPDATE SKIP LOCKED";
+
+/// `PgStore::operational_counts`: one statement over every tenant.
+pub(super) async fn operational_counts(
+    store: &PgStore,
+    now: Timestamp,
+) -> Result<super::OperationalCounts, StoreError> {
+    use super::schema::webhook_outbox;
+    let mut connection = store.connection().await?;
+    let (unassigned, pending, escalated): (i64, i64, i64) = cases::table
+        .select((
+            count(cases::id).aggregate_filter(tab(Tab::Unassigned, None, now)),
+            count(cases::id).aggregate_filter(tab(Tab::PendingSecondReview, None, now)),
+            count(cases::id).aggregate_filter(tab(Tab::Escalated, None, now)),
+        ))
+        .get_result(&mut connection)
+        .await
+        .map_err(unavailable_or_unknown)?;
+    let backlog: i64 = webhook_outbox::table
+        .filter(webhook_outbox::dispatched_at.is_null())
+        .count()
+        .get_result(&mut connection)
+        .await
+        .map_err(unavailable_or_unknown)?;
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    Ok(super::OperationalCounts {
+        unassigned: count(unassigned),
+        pending_second_review: count(pending),
+        escalated: count(escalated),
+        webhook_backlog: count(backlog),
+    })
+}

@@ -49,6 +49,19 @@ pub struct PoolOptions {
     pub statement_timeout: Duration,
 }
 
+/// Counts across every tenant, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OperationalCounts {
+    /// Cases in the `unassigned` tab.
+    pub unassigned: u64,
+    /// Cases waiting for a second reviewer.
+    pub pending_second_review: u64,
+    /// Escalated cases.
+    pub escalated: u64,
+    /// Webhook events not yet dispatched.
+    pub webhook_backlog: u64,
+}
+
 /// The pool type.
 pub type PgPool = Pool<AsyncPgConnection>;
 
@@ -124,6 +137,7 @@ pub struct PgStore {
     cipher: Arc<PiiCipher>,
     blocklist: Arc<BlocklistHasher>,
     settings: Arc<directory::SettingsCache>,
+    pool_waits: Option<Arc<dyn Fn(std::time::Duration) + Send + Sync>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -136,7 +150,26 @@ impl PgStore {
     /// A store over `pool`, encrypting PII with `cipher` and hashing blocklist entries with
     /// `blocklist`.
     pub fn new(pool: PgPool, cipher: Arc<PiiCipher>, blocklist: Arc<BlocklistHasher>) -> Self {
-        Self { pool, cipher, blocklist, settings: Arc::default() }
+        Self { pool, cipher, blocklist, settings: Arc::default(), pool_waits: None }
+    }
+
+    /// Reports how long each request for a connection waited (for metrics).
+    #[must_use]
+    pub fn observing_pool_waits(mut self, observe: Arc<dyn Fn(std::time::Duration) + Send + Sync>) -> Self {
+        self.pool_waits = Some(observe);
+        self
+    }
+
+    /// Operational counts across every tenant, as of `now`: the `unassigned`,
+    /// `pending_second_review` and `escalated` queues, and the webhook events not yet dispatched.
+    ///
+    /// # Errors
+    /// When the database cannot be reached.
+    pub async fn operational_counts(
+        &self,
+        now: casework_domain::Timestamp,
+    ) -> Result<OperationalCounts, casework_domain::ports::StoreError> {
+        cases::operational_counts(self, now).await
     }
 
     /// The pool (for readiness and metrics).
@@ -154,6 +187,11 @@ impl PgStore {
 
     /// A connection, or "unavailable" when none comes within the wait timeout.
     async fn connection(&self) -> Result<PgConn, errors::Unavailable> {
-        self.pool.get().await.map_err(errors::Unavailable::from_pool)
+        let started = std::time::Instant::now();
+        let connection = self.pool.get().await.map_err(errors::Unavailable::from_pool);
+        if let Some(observe) = &self.pool_waits {
+            observe(started.elapsed());
+        }
+        connection
     }
 }

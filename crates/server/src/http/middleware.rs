@@ -48,11 +48,22 @@ pub async fn envelope(
     request.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.path());
     let api = request.path().starts_with("/api/");
+    let started = std::time::Instant::now();
+    let metrics = request.app_data::<actix_web::web::Data<crate::state::AppState>>().map(|state| state.metrics.clone());
     // Valid or not, a bad value is refused (400) by the conventions once the key is known.
     let inflection = Inflection::of(request.request()).unwrap_or(Inflection::Snake);
     // Handlers' and extractors' errors arrive as responses carrying the error; an `Err` here
     // would only come from a middleware, and every middleware inside answers with responses.
     let response = next.call(request).instrument(span.clone()).await?.map_into_boxed_body();
+    if let Some(metrics) = metrics {
+        let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+        metrics.observe_request(
+            response.request().method().as_str(),
+            &route,
+            response.status().as_u16(),
+            started.elapsed(),
+        );
+    }
     let failed = response.status().is_client_error() || response.status().is_server_error();
     let mut response = if failed && (response.response().error().is_some() || !is_json(&response)) {
         span.in_scope(|| with_error_body(response, &id))

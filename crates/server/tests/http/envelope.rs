@@ -109,3 +109,32 @@ async fn health_endpoints_answer_without_a_key() {
     let ready = app.call(Method::GET, "/health/ready", None, None).await;
     assert_eq!((ready.status, ready.json()["status"].clone()), (StatusCode::OK, json!("ready")));
 }
+
+#[tokio::test]
+async fn metrics_show_requests_by_route_template_pool_and_queues() {
+    let app = spawn_app().await;
+    let case = app.case().await;
+    app.get(&format!("/api/v1/cases/{}", case["id"].as_str().unwrap())).await;
+    app.get("/api/v1/cases/rvc_000000000000000000000000").await;
+    let reply = app.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let text = reply.text;
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="/api/v1/cases/{case_id}",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="/api/v1/cases/{case_id}",status="404"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("casework_db_pool_size "), "{text}");
+    assert!(text.contains("casework_db_pool_available "), "{text}");
+    assert!(text.contains("casework_db_pool_wait_seconds_count"), "{text}");
+    assert!(text.contains(r#"casework_queue_depth{tab="unassigned"} 1"#), "{text}");
+    assert!(text.contains("casework_webhook_backlog 1"), "{text}");
+    assert!(
+        !text.contains(case["id"].as_str().unwrap()) && !text.contains(case["uuid"].as_str().unwrap()),
+        "no ids in labels"
+    );
+}

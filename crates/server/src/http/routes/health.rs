@@ -1,5 +1,5 @@
-//! `/health/live` (the process is up) and `/health/ready` (the database answers and every
-//! migration is applied). No authentication, no rate limit.
+//! The operational endpoints: `/health/live` (the process is up), `/health/ready` (the database
+//! answers and every migration is applied) and `/metrics`. No authentication, no rate limit.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::http::error::ApiError;
 use crate::http::respond;
+use crate::metrics::Snapshot;
 use crate::state::AppState;
 
 /// `GET /health/live`.
@@ -24,4 +25,19 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
         Ok(false) => Err(ApiError::unavailable(anyhow::anyhow!("migrations are pending"))),
         Err(cause) => Err(ApiError::unavailable(cause)),
     }
+}
+
+/// `GET /metrics`: the Prometheus text exposition.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let status = state.store.pool().status();
+    let counts = state.store.operational_counts(state.service.now()).await.unwrap_or_default();
+    let snapshot = Snapshot {
+        pool_size: status.size,
+        pool_available: status.available,
+        unassigned: counts.unassigned,
+        pending_second_review: counts.pending_second_review,
+        escalated: counts.escalated,
+        webhook_backlog: counts.webhook_backlog,
+    };
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(&snapshot))
 }

@@ -79,6 +79,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(open("/health/live", web::get().to(health::live)))
         .service(open("/health/ready", web::get().to(health::ready)))
+        .service(open("/metrics", web::get().to(health::metrics)))
         .service(
             web::scope("/api/v1")
                 .service(api(
