@@ -5,7 +5,8 @@
 //! (what case actions share: `If-Match`, reviewers, refusals), [`conventions`] (authentication,
 //! rate limits, versions, idempotency, scopes), [`inflection`] (`Key-Inflection`), [`body`]
 //! (JSON bodies), [`fields`] and [`query`] (field-level validation), [`error`] ([`ApiError`]),
-//! [`middleware`] (request ids, JSON error bodies), [`respond`] (success responses).
+//! [`middleware`] (request ids, JSON error bodies), [`openapi`] (the document and `/docs`),
+//! [`respond`] (success responses).
 
 pub mod action;
 pub mod auth;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod fields;
 pub mod inflection;
 pub mod middleware;
+pub mod openapi;
 pub mod query;
 pub mod respond;
 pub mod routes;

@@ -13,6 +13,7 @@ mod conventions;
 mod envelope;
 mod evidence;
 mod lifecycle;
+mod openapi;
 mod processes;
 mod queue;
 mod search;

@@ -1,5 +1,7 @@
-//! The route table. Every resource answers a wrong method with 405 and its `Allow` list, and
-//! every unknown path with 404, both as JSON errors.
+//! The route table: every API endpoint once, with its method, scopes, handler and what the
+//! OpenAPI document says of it ([`super::openapi`] is generated from this same table). Every
+//! resource answers a wrong method with 405 and its `Allow` list, and every unknown path with
+//! 404, both as JSON errors.
 
 pub mod admin;
 pub mod case_data;
@@ -21,23 +23,391 @@ use casework_domain::directory::Scope::{
 use super::conventions::{Requirements, conventions};
 use super::error::ApiError;
 
-/// One method of a resource: the scopes it needs and its handler.
-type Endpoint = (Method, &'static [Scope], Route);
-
-fn get(scopes: &'static [Scope], route: Route) -> Endpoint {
-    (Method::GET, scopes, route)
+/// One API operation.
+pub struct Endpoint {
+    /// The path under `/api/v1`, with `{parameters}`.
+    pub path: &'static str,
+    /// The method.
+    pub method: Method,
+    /// Every scope it needs.
+    pub scopes: &'static [Scope],
+    /// One line for the documentation.
+    pub summary: &'static str,
+    /// The success status.
+    pub status: u16,
+    /// The success body's schema (a component name).
+    pub response: &'static str,
+    /// The request body's schema, if it takes one.
+    pub request: Option<&'static str>,
+    /// Its query parameters.
+    pub query: &'static [&'static str],
+    route: fn() -> Route,
 }
 
-fn post(scopes: &'static [Scope], route: Route) -> Endpoint {
-    (Method::POST, scopes, route)
+#[expect(clippy::too_many_arguments, reason = "one row of the route table")]
+fn endpoint(
+    method: Method,
+    path: &'static str,
+    scopes: &'static [Scope],
+    summary: &'static str,
+    status: u16,
+    response: &'static str,
+    request: Option<&'static str>,
+    query: &'static [&'static str],
+    route: fn() -> Route,
+) -> Endpoint {
+    Endpoint { path, method, scopes, summary, status, response, request, query, route }
 }
 
-fn allow_list(endpoints: &[Endpoint]) -> &'static str {
-    let methods: Vec<&str> = endpoints.iter().map(|(method, _, _)| method.as_str()).collect();
-    Box::leak(methods.join(", ").into_boxed_str())
+const PAGE: &[&str] = &["limit", "offset"];
+const CASE_FILTERS: &[&str] = &[
+    "status",
+    "tab",
+    "reviewer_id",
+    "assigned_to",
+    "priority",
+    "tag",
+    "session_id",
+    "created_after",
+    "created_before",
+    "sort",
+    "limit",
+    "offset",
+];
+
+/// Every API endpoint (API.md §3 and §6), fixed paths (`/cases/counts`) before
+/// `/cases/{case_id}`.
+pub fn endpoints() -> Vec<Endpoint> {
+    use Method as M;
+    vec![
+        endpoint(
+            M::GET,
+            "/sessions",
+            &[SessionsRead],
+            "List sessions, newest first",
+            200,
+            "SessionList",
+            None,
+            &["status", "external_ref", "limit", "offset"],
+            || web::get().to(sessions::list),
+        ),
+        endpoint(
+            M::POST,
+            "/sessions",
+            &[SessionsWrite],
+            "Ingest a session (under_review opens its case)",
+            201,
+            "Session",
+            Some("NewSession"),
+            &[],
+            || web::post().to(sessions::create),
+        ),
+        endpoint(
+            M::GET,
+            "/sessions/{session_id}",
+            &[SessionsRead],
+            "Read a session",
+            200,
+            "Session",
+            None,
+            &[],
+            || web::get().to(sessions::get),
+        ),
+        endpoint(M::GET, "/cases", &[CasesRead], "List cases", 200, "CaseList", None, CASE_FILTERS, || {
+            web::get().to(cases::list)
+        }),
+        endpoint(
+            M::POST,
+            "/cases",
+            &[CasesWrite],
+            "Open the case of a session (200 when it has one)",
+            201,
+            "Case",
+            Some("NewCase"),
+            &[],
+            || web::post().to(cases::create),
+        ),
+        endpoint(
+            M::GET,
+            "/cases/counts",
+            &[CasesRead],
+            "Count the queue tabs",
+            200,
+            "Counts",
+            None,
+            &["reviewer_id"],
+            || web::get().to(case_data::counts),
+        ),
+        endpoint(M::GET, "/cases/tags", &[CasesRead], "Distinct tags with counts", 200, "TagList", None, &[], || {
+            web::get().to(case_data::tags)
+        }),
+        endpoint(
+            M::POST,
+            "/cases/next",
+            &[CasesWrite],
+            "Claim the next case of the queue",
+            200,
+            "CaseWithSession",
+            Some("NextRequest"),
+            &[],
+            || web::post().to(lifecycle::next),
+        ),
+        endpoint(
+            M::POST,
+            "/cases/search",
+            &[CasesRead],
+            "Search cases",
+            200,
+            "CaseList",
+            Some("SearchRequest"),
+            &[],
+            || web::post().to(cases::search),
+        ),
+        endpoint(
+            M::POST,
+            "/cases/demo",
+            &[CasesWrite],
+            "Create a demo case (sandbox)",
+            201,
+            "CaseWithSession",
+            Some("Empty"),
+            &[],
+            || web::post().to(case_data::demo),
+        ),
+        endpoint(
+            M::GET,
+            "/cases/{case_id}",
+            &[CasesRead],
+            "Read a case with its session",
+            200,
+            "CaseWithSession",
+            None,
+            &[],
+            || web::get().to(cases::get),
+        ),
+        endpoint(
+            M::PATCH,
+            "/cases/{case_id}",
+            &[CasesWrite],
+            "Change priority, tags, metadata, custom fields",
+            200,
+            "Case",
+            Some("CasePatch"),
+            &[],
+            || web::patch().to(case_data::update),
+        ),
+        endpoint(
+            M::POST,
+            "/cases/{case_id}/claim",
+            &[CasesWrite],
+            "Claim (or renew) the lease",
+            200,
+            "Case",
+            Some("ReviewerRequest"),
+            &[],
+            || web::post().to(lifecycle::claim),
+        ),
+        endpoint(
+            M::POST,
+            "/cases/{case_id}/release",
+            &[CasesWrite],
+            "Release the lease",
+            200,
+            "Case",
+            Some("ReviewerRequest"),
+            &[],
+            || web::post().to(lifecycle::release),
+        ),
+        endpoint(
+            M::POST,
+            "/cases/{case_id}/assign",
+            &[CasesWrite],
+            "Assign (advisory)",
+            200,
+            "Case",
+            Some("AssignRequest"),
+            &[],
+            || web::post().to(lifecycle::assign),
+        ),
+        endpoint(
+            M::POST,
+            "/cases/{case_id}/escalate",
+            &[CasesWrite],
+            "Escalate",
+            200,
+            "Case",
+            Some("EscalateRequest"),
+            &[],
+            || web::post().to(lifecycle::escalate),
+        ),
+        endpoint(
+            M::POST,
+            "/cases/{case_id}/approve",
+            &[CasesDecide],
+            "Approve (or recommend, under dual review)",
+            200,
+            "Case",
+            Some("ApproveRequest"),
+            &[],
+            || web::post().to(lifecycle::approve),
+        ),
+        endpoint(
+            M::POST,
+            "/cases/{case_id}/reject",
+            &[CasesDecide],
+            "Reject (or recommend, under dual review)",
+            200,
+            "Case",
+            Some("RejectRequest"),
+            &[],
+            || web::post().to(lifecycle::reject),
+        ),
+        endpoint(
+            M::GET,
+            "/cases/{case_id}/notes",
+            &[CasesRead],
+            "List notes, oldest first",
+            200,
+            "NoteList",
+            None,
+            PAGE,
+            || web::get().to(case_data::notes),
+        ),
+        endpoint(
+            M::POST,
+            "/cases/{case_id}/notes",
+            &[CasesWrite],
+            "Add a note",
+            201,
+            "Note",
+            Some("NoteRequest"),
+            &[],
+            || web::post().to(case_data::add_note),
+        ),
+        endpoint(
+            M::GET,
+            "/cases/{case_id}/events",
+            &[CasesRead],
+            "The audit trail, oldest first",
+            200,
+            "EventList",
+            None,
+            PAGE,
+            || web::get().to(case_data::events),
+        ),
+        endpoint(
+            M::PUT,
+            "/cases/{case_id}/result/pii",
+            &[CasesWrite, VerificationsRead],
+            "Correct extracted data",
+            200,
+            "PiiResult",
+            Some("PiiRequest"),
+            &[],
+            || web::put().to(case_data::update_pii),
+        ),
+        endpoint(
+            M::POST,
+            "/cases/{case_id}/checks/{policy}/override",
+            &[CasesDecide],
+            "Override a check (summary follows asynchronously)",
+            202,
+            "OverrideAccepted",
+            Some("OverrideRequest"),
+            &[],
+            || web::post().to(lifecycle::override_check),
+        ),
+        endpoint(
+            M::GET,
+            "/blocklist",
+            &[CasesRead],
+            "List blocklist entries",
+            200,
+            "BlocklistList",
+            None,
+            PAGE,
+            || web::get().to(case_data::blocklist),
+        ),
+        endpoint(
+            M::GET,
+            "/organization/settings",
+            &[OrgRead],
+            "Read the environment's settings",
+            200,
+            "Settings",
+            None,
+            &[],
+            || web::get().to(admin::settings),
+        ),
+        endpoint(
+            M::PATCH,
+            "/organization/settings",
+            &[OrgWrite],
+            "Change the environment's settings",
+            200,
+            "Settings",
+            Some("SettingsPatch"),
+            &[],
+            || web::patch().to(admin::update_settings),
+        ),
+        endpoint(M::GET, "/org-users", &[OrgUsersRead], "List org users", 200, "OrgUserList", None, PAGE, || {
+            web::get().to(admin::org_users)
+        }),
+        endpoint(
+            M::POST,
+            "/org-users",
+            &[OrgUsersWrite],
+            "Create an org user",
+            201,
+            "OrgUser",
+            Some("NewOrgUser"),
+            &[],
+            || web::post().to(admin::create_org_user),
+        ),
+        endpoint(M::GET, "/org-users/{id}", &[OrgUsersRead], "Read an org user", 200, "OrgUser", None, &[], || {
+            web::get().to(admin::org_user)
+        }),
+        endpoint(
+            M::PATCH,
+            "/org-users/{id}",
+            &[OrgUsersWrite],
+            "Change an org user",
+            200,
+            "OrgUser",
+            Some("OrgUserPatch"),
+            &[],
+            || web::patch().to(admin::update_org_user),
+        ),
+        endpoint(
+            M::GET,
+            "/api-keys",
+            &[ApiKeysWrite],
+            "List the environment's API keys",
+            200,
+            "ApiKeyList",
+            None,
+            PAGE,
+            || web::get().to(admin::api_keys),
+        ),
+        endpoint(
+            M::POST,
+            "/api-keys",
+            &[ApiKeysWrite],
+            "Create an API key (its secret shown once)",
+            201,
+            "NewApiKeyResult",
+            Some("NewApiKey"),
+            &[],
+            || web::post().to(admin::create_api_key),
+        ),
+        endpoint(M::DELETE, "/api-keys/{id}", &[ApiKeysWrite], "Revoke an API key", 200, "ApiKey", None, &[], || {
+            web::delete().to(admin::revoke_api_key)
+        }),
+    ]
 }
 
-fn with_405(resource: actix_web::Resource, allow: &'static str) -> actix_web::Resource {
+fn with_405(resource: actix_web::Resource, allow: String) -> actix_web::Resource {
+    let allow: &'static str = Box::leak(allow.into_boxed_str());
     resource
         .default_service(web::to(move || async move { Err::<HttpResponse, _>(ApiError::method_not_allowed(allow)) }))
 }
@@ -46,7 +416,7 @@ fn with_405(resource: actix_web::Resource, allow: &'static str) -> actix_web::Re
 /// idempotency) around its routes; other methods get 405 naming the allowed ones.
 fn api(
     path: &str,
-    endpoints: Vec<Endpoint>,
+    endpoints: &[&Endpoint],
 ) -> actix_web::Resource<
     impl actix_web::dev::ServiceFactory<
         actix_web::dev::ServiceRequest,
@@ -54,123 +424,45 @@ fn api(
         Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
         Error = actix_web::Error,
         InitError = (),
-    >,
+    > + use<>,
 > {
-    let allow = allow_list(&endpoints);
+    let allow: Vec<&str> = endpoints.iter().map(|e| e.method.as_str()).collect();
     let mut requirements = Requirements::default();
     let mut resource = web::resource(path);
-    for (method, scopes, route) in endpoints {
-        requirements.add(method, scopes);
-        resource = resource.route(route);
+    for endpoint in endpoints {
+        requirements.add(endpoint.method.clone(), endpoint.scopes);
+        resource = resource.route((endpoint.route)());
     }
     let requirements = Rc::new(requirements);
-    with_405(resource, allow).wrap(from_fn(move |request, next| conventions(request, next, Rc::clone(&requirements))))
+    with_405(resource, allow.join(", "))
+        .wrap(from_fn(move |request, next| conventions(request, next, Rc::clone(&requirements))))
 }
 
-/// A resource outside the API (health): no authentication.
+/// A resource outside the API (health, metrics, documentation): no authentication.
 fn open(path: &str, route: Route) -> actix_web::Resource {
-    with_405(web::resource(path).route(route), "GET")
+    with_405(web::resource(path).route(route), "GET".to_owned())
 }
 
-/// Registers every route, with the scopes of API.md §3 and §6. Fixed paths (`/cases/counts`)
-/// come before `/cases/{case_id}`.
+/// Registers every route.
 pub fn configure(config: &mut web::ServiceConfig) {
-    use cases::{create as create_case, get as get_case, list as list_cases, search as search_cases};
     config
         .service(open("/health/live", web::get().to(health::live)))
         .service(open("/health/ready", web::get().to(health::ready)))
         .service(open("/metrics", web::get().to(health::metrics)))
-        .service(
-            web::scope("/api/v1")
-                .service(api(
-                    "/sessions",
-                    vec![
-                        get(&[SessionsRead], web::get().to(sessions::list)),
-                        post(&[SessionsWrite], web::post().to(sessions::create)),
-                    ],
-                ))
-                .service(api("/sessions/{session_id}", vec![get(&[SessionsRead], web::get().to(sessions::get))]))
-                .service(api(
-                    "/cases",
-                    vec![
-                        get(&[CasesRead], web::get().to(list_cases)),
-                        post(&[CasesWrite], web::post().to(create_case)),
-                    ],
-                ))
-                .service(api("/cases/counts", vec![get(&[CasesRead], web::get().to(case_data::counts))]))
-                .service(api("/cases/tags", vec![get(&[CasesRead], web::get().to(case_data::tags))]))
-                .service(api("/cases/next", vec![post(&[CasesWrite], web::post().to(lifecycle::next))]))
-                .service(api("/cases/search", vec![post(&[CasesRead], web::post().to(search_cases))]))
-                .service(api("/cases/demo", vec![post(&[CasesWrite], web::post().to(case_data::demo))]))
-                .service(api(
-                    "/cases/{case_id}",
-                    vec![
-                        get(&[CasesRead], web::get().to(get_case)),
-                        (Method::PATCH, &[CasesWrite], web::patch().to(case_data::update)),
-                    ],
-                ))
-                .service(api("/cases/{case_id}/claim", vec![post(&[CasesWrite], web::post().to(lifecycle::claim))]))
-                .service(api("/cases/{case_id}/release", vec![post(&[CasesWrite], web::post().to(lifecycle::release))]))
-                .service(api("/cases/{case_id}/assign", vec![post(&[CasesWrite], web::post().to(lifecycle::assign))]))
-                .service(api(
-                    "/cases/{case_id}/escalate",
-                    vec![post(&[CasesWrite], web::post().to(lifecycle::escalate))],
-                ))
-                .service(api(
-                    "/cases/{case_id}/approve",
-                    vec![post(&[CasesDecide], web::post().to(lifecycle::approve))],
-                ))
-                .service(api("/cases/{case_id}/reject", vec![post(&[CasesDecide], web::post().to(lifecycle::reject))]))
-                .service(api(
-                    "/cases/{case_id}/notes",
-                    vec![
-                        get(&[CasesRead], web::get().to(case_data::notes)),
-                        post(&[CasesWrite], web::post().to(case_data::add_note)),
-                    ],
-                ))
-                .service(api("/cases/{case_id}/events", vec![get(&[CasesRead], web::get().to(case_data::events))]))
-                .service(api(
-                    "/cases/{case_id}/result/pii",
-                    vec![(Method::PUT, &[CasesWrite, VerificationsRead], web::put().to(case_data::update_pii))],
-                ))
-                .service(api(
-                    "/cases/{case_id}/checks/{policy}/override",
-                    vec![post(&[CasesDecide], web::post().to(lifecycle::override_check))],
-                ))
-                .service(api("/blocklist", vec![get(&[CasesRead], web::get().to(case_data::blocklist))]))
-                .service(api(
-                    "/organization/settings",
-                    vec![
-                        get(&[OrgRead], web::get().to(admin::settings)),
-                        (Method::PATCH, &[OrgWrite], web::patch().to(admin::update_settings)),
-                    ],
-                ))
-                .service(api(
-                    "/org-users",
-                    vec![
-                        get(&[OrgUsersRead], web::get().to(admin::org_users)),
-                        post(&[OrgUsersWrite], web::post().to(admin::create_org_user)),
-                    ],
-                ))
-                .service(api(
-                    "/org-users/{id}",
-                    vec![
-                        get(&[OrgUsersRead], web::get().to(admin::org_user)),
-                        (Method::PATCH, &[OrgUsersWrite], web::patch().to(admin::update_org_user)),
-                    ],
-                ))
-                .service(api(
-                    "/api-keys",
-                    vec![
-                        get(&[ApiKeysWrite], web::get().to(admin::api_keys)),
-                        post(&[ApiKeysWrite], web::post().to(admin::create_api_key)),
-                    ],
-                ))
-                .service(api(
-                    "/api-keys/{id}",
-                    vec![(Method::DELETE, &[ApiKeysWrite], web::delete().to(admin::revoke_api_key))],
-                )),
-        );
+        .service(open("/docs", web::get().to(super::openapi::docs)));
+    let table = endpoints();
+    let mut scope = web::scope("/api/v1").service(open("/openapi.json", web::get().to(super::openapi::document)));
+    let mut paths: Vec<&str> = Vec::new();
+    for endpoint in &table {
+        if !paths.contains(&endpoint.path) {
+            paths.push(endpoint.path);
+        }
+    }
+    for path in paths {
+        let group: Vec<&Endpoint> = table.iter().filter(|e| e.path == path).collect();
+        scope = scope.service(api(path, &group));
+    }
+    config.service(scope);
 }
 
 /// 404 for every path no route matches.

@@ -1,0 +1,450 @@
+//! The OpenAPI 3.1 document at `/api/v1/openapi.json`, generated from the route table
+//! ([`super::routes::endpoints`]: paths, methods, scopes, parameters, bodies) with the schemas of
+//! the contract's objects, and a documentation page at `/docs` rendered from it by the binary
+//! itself (no CDN, no script).
+
+use actix_web::HttpResponse;
+use actix_web::http::Method;
+use serde_json::{Map, Value, json};
+use utoipa::openapi::OpenApi;
+
+use super::routes::{Endpoint, endpoints};
+
+/// Every error code the API answers with (CONVENTIONS.md, Errors; API.md §2, §3, §6).
+pub const ERROR_CODES: &[&str] = &[
+    "invalid_request",
+    "unauthorized",
+    "insufficient_scope",
+    "not_found",
+    "method_not_allowed",
+    "payload_too_large",
+    "unsupported_media_type",
+    "request_header_fields_too_large",
+    "validation_failed",
+    "invalid_reviewer",
+    "reviewer_mismatch",
+    "not_claim_holder",
+    "not_escalation_target",
+    "precondition_failed",
+    "case_already_decided",
+    "case_already_claimed",
+    "case_not_claimed",
+    "case_already_escalated",
+    "invalid_transition",
+    "second_reviewer_required",
+    "same_reviewer",
+    "session_not_reviewable",
+    "sensitive_data_expired",
+    "queue_empty",
+    "sandbox_only",
+    "demo_limit_reached",
+    "email_taken",
+    "rate_limited",
+    "unsupported_version",
+    "invalid_key_inflection",
+    "idempotency_mismatch",
+    "idempotency_in_progress",
+    "internal_error",
+    "service_unavailable",
+];
+
+fn nullable(kind: &str) -> Value {
+    json!({"type": [kind, "null"]})
+}
+
+fn string() -> Value {
+    json!({"type": "string"})
+}
+
+fn time() -> Value {
+    json!({"type": "string", "format": "date-time"})
+}
+
+fn nullable_time() -> Value {
+    json!({"type": ["string", "null"], "format": "date-time"})
+}
+
+fn object(properties: Value, required: &[&str]) -> Value {
+    json!({"type": "object", "properties": properties, "required": required})
+}
+
+/// A request body: only these fields (unknown ones are 422).
+fn body(properties: Value, required: &[&str]) -> Value {
+    json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
+}
+
+fn reference(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn list_of(item: &str) -> Value {
+    object(
+        json!({"data": {"type": "array", "items": reference(item)}, "pagination": reference("Pagination")}),
+        &["data", "pagination"],
+    )
+}
+
+fn enumeration(values: &[&str]) -> Value {
+    json!({"type": "string", "enum": values})
+}
+
+fn schemas() -> Map<String, Value> {
+    let data_map = json!({"type": "object", "additionalProperties": true});
+    let case_status = enumeration(&["open", "in_review", "escalated", "pending_second_review", "approved", "rejected"]);
+    let priority = enumeration(&["low", "normal", "high", "urgent"]);
+    let rejection_codes = json!({"type": ["string", "null"], "enum": ["document_fraud", "document_invalid", "document_expired",
+        "face_mismatch", "liveness_failed", "watchlist_match", "underage", "duplicate_identity", "data_mismatch", "other", null]});
+    let session_status = enumeration(&[
+        "pending",
+        "capturing",
+        "processing",
+        "completed",
+        "expired",
+        "failed",
+        "awaiting_external",
+        "under_review",
+        "approved",
+        "declined",
+    ]);
+    let case_properties = json!({
+        "id": string(), "uuid": string(), "session_id": string(), "status": case_status, "decision": {"type": ["string", "null"], "enum": ["approved", "rejected", null]},
+        "priority": priority, "assigned_to": nullable("string"), "claimed_at": nullable_time(), "claim_expires_at": nullable_time(),
+        "entered_review_at": time(), "decided_at": nullable_time(), "escalated_to": nullable("string"), "escalation_reason": nullable("string"),
+        "recommendation": {"oneOf": [{"type": "null"}, reference("Recommendation")]}, "rejection_reason": nullable("string"),
+        "rejection_reason_code": rejection_codes, "tags": {"type": "array", "items": string()}, "metadata": data_map, "custom_fields": data_map,
+        "sla": reference("Sla"), "is_demo": {"type": "boolean"}, "version": {"type": "integer", "minimum": 1}, "created_at": time(), "updated_at": time(),
+    });
+    let case_required: Vec<&str> =
+        case_properties.as_object().map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
+    let mut with_session = case_properties.clone();
+    with_session["session"] = reference("Session");
+    let mut with_session_required = case_required.clone();
+    with_session_required.push("session");
+    let reviewer = json!({"reviewer_id": string()});
+    let page = object(
+        json!({"total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"}}),
+        &["total", "limit", "offset"],
+    );
+    let error = object(
+        json!({
+            "error": enumeration(ERROR_CODES), "detail": string(), "status_code": {"type": "integer"}, "request_id": string(),
+            "errors": {"type": "array", "items": object(json!({"field": string(), "code": enumeration(&["required", "unknown_field",
+                "invalid_type", "invalid_value", "too_short", "too_long", "too_many", "out_of_range"]), "message": string()}), &["field", "code", "message"])},
+            "claimed_by": string(), "claim_expires_at": time(),
+        }),
+        &["error", "detail", "status_code", "request_id"],
+    );
+    let settings = json!({
+        "dual_review": {"type": "boolean"}, "claim_ttl_seconds": {"type": "integer", "minimum": 60, "maximum": 86400},
+        "demo_case_limit": {"type": "integer", "minimum": 0, "maximum": 100}, "api_pii_fields": {"type": ["array", "null"], "items": string()},
+        "sensitive_data_retention_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650},
+        "rate_limit_per_minute": {"type": "integer", "minimum": 1, "maximum": 100000},
+    });
+    let api_key = json!({
+        "id": string(), "uuid": string(), "name": string(), "scopes": {"type": "array", "items": string()}, "environment": enumeration(&["live", "sandbox"]),
+        "org_user_id": nullable("string"), "expires_at": nullable_time(), "last_used_at": nullable_time(), "created_at": time(), "revoked_at": nullable_time(),
+    });
+    let mut api_key_with_secret = api_key.clone();
+    api_key_with_secret["key"] = string();
+    let org_user = json!({"id": string(), "uuid": string(), "name": string(), "email": string(),
+        "role": enumeration(&["reviewer", "senior_reviewer", "admin"]), "active": {"type": "boolean"}, "created_at": time()});
+    let entries = [
+        ("Error", error),
+        ("Pagination", page),
+        (
+            "Sla",
+            object(
+                json!({"status": enumeration(&["on_track", "approaching", "overdue", "met", "missed"]), "due_at": time(), "age_seconds": {"type": "integer"}}),
+                &["status", "due_at", "age_seconds"],
+            ),
+        ),
+        (
+            "Recommendation",
+            object(
+                json!({"decision": enumeration(&["approved", "rejected"]), "reviewer_id": string(), "notes": nullable("string"),
+            "rejection_reason": nullable("string"), "rejection_reason_code": nullable("string"), "add_to_blocklist": {"type": "boolean"}, "at": time()}),
+                &["decision", "reviewer_id", "at"],
+            ),
+        ),
+        ("Case", json!({"type": "object", "properties": case_properties, "required": case_required})),
+        ("CaseWithSession", json!({"type": "object", "properties": with_session, "required": with_session_required})),
+        ("CaseList", list_of("Case")),
+        (
+            "Check",
+            object(
+                json!({"policy": string(), "status": enumeration(&["pending", "passed", "failed", "error", "skipped", "requires_retry"]),
+            "score": nullable("number"), "details": data_map, "override": {"type": ["object", "null"]}}),
+                &["policy", "status", "score", "details", "override"],
+            ),
+        ),
+        (
+            "ChecksSummary",
+            object(
+                json!({"total": {"type": "integer"}, "passed": {"type": "integer"}, "failed": {"type": "integer"}, "overridden": {"type": "integer"},
+            "pending": {"type": "integer"}, "outcome": enumeration(&["passed", "pending", "failed"])}),
+                &["total", "passed", "failed", "overridden", "pending", "outcome"],
+            ),
+        ),
+        (
+            "Session",
+            object(
+                json!({"id": string(), "uuid": string(), "external_ref": nullable("string"), "metadata": data_map, "status": session_status,
+            "is_sandbox": {"type": "boolean"}, "checks": {"type": "array", "items": reference("Check")}, "checks_summary": reference("ChecksSummary"),
+            "extracted_data": data_map, "sensitive_data_expired": {"type": "boolean"}, "case_id": nullable("string"), "created_at": time(), "updated_at": time()}),
+                &["id", "uuid", "status", "checks", "checks_summary", "case_id"],
+            ),
+        ),
+        ("SessionList", list_of("Session")),
+        (
+            "Note",
+            object(
+                json!({"id": string(), "uuid": string(), "case_id": string(), "author_name": string(), "author_type": enumeration(&["org", "api"]),
+            "author_id": nullable("string"), "content": string(), "created_at": time()}),
+                &["id", "uuid", "case_id", "content", "created_at"],
+            ),
+        ),
+        ("NoteList", list_of("Note")),
+        (
+            "Event",
+            object(
+                json!({"id": string(), "uuid": string(), "case_id": string(), "type": string(), "actor": {"type": "object"},
+            "changes": data_map, "reason": nullable("string"), "at": time()}),
+                &["id", "uuid", "case_id", "type", "actor", "changes", "at"],
+            ),
+        ),
+        ("EventList", list_of("Event")),
+        (
+            "Counts",
+            object(
+                json!({"unassigned": {"type": "integer"}, "mine": {"type": "integer"}, "pending_second_review": {"type": "integer"},
+            "escalated": {"type": "integer"}, "all": {"type": "integer"}}),
+                &["unassigned", "mine", "pending_second_review", "escalated", "all"],
+            ),
+        ),
+        (
+            "TagList",
+            object(
+                json!({"data": {"type": "array", "items": object(json!({"tag": string(), "count": {"type": "integer"}}), &["tag", "count"])}}),
+                &["data"],
+            ),
+        ),
+        (
+            "BlocklistEntry",
+            object(
+                json!({"id": string(), "uuid": string(), "case_id": string(), "created_at": time()}),
+                &["id", "uuid", "case_id", "created_at"],
+            ),
+        ),
+        ("BlocklistList", list_of("BlocklistEntry")),
+        (
+            "PiiResult",
+            object(
+                json!({"session_id": string(), "status": string(), "extracted_data": data_map, "updated_at": time()}),
+                &["session_id", "status", "extracted_data", "updated_at"],
+            ),
+        ),
+        (
+            "OverrideAccepted",
+            object(
+                json!({"case_id": string(), "policy": string(), "status": enumeration(&["accepted"])}),
+                &["case_id", "policy", "status"],
+            ),
+        ),
+        ("Settings", json!({"type": "object", "properties": settings.clone()})),
+        ("OrgUser", json!({"type": "object", "properties": org_user})),
+        ("OrgUserList", list_of("OrgUser")),
+        ("ApiKey", json!({"type": "object", "properties": api_key})),
+        ("NewApiKeyResult", json!({"type": "object", "properties": api_key_with_secret, "required": ["key"]})),
+        ("ApiKeyList", list_of("ApiKey")),
+        ("Empty", body(json!({}), &[])),
+        (
+            "NewSession",
+            body(
+                json!({"external_ref": nullable("string"), "metadata": data_map, "status": session_status,
+            "checks": {"type": "array", "maxItems": 50, "items": {"type": "object"}}, "extracted_data": {"type": "object"}}),
+                &[],
+            ),
+        ),
+        ("NewCase", body(json!({"session_id": {"type": "string", "maxLength": 64}}), &["session_id"])),
+        (
+            "CasePatch",
+            body(
+                json!({"metadata": data_map, "custom_fields": data_map, "priority": priority, "tags": {"type": "array", "items": string()}}),
+                &[],
+            ),
+        ),
+        ("ReviewerRequest", body(reviewer.clone(), &[])),
+        ("NextRequest", body(json!({"reviewer_id": string(), "priority": priority, "tag": string()}), &[])),
+        ("AssignRequest", body(json!({"assignee_id": string(), "reason": string()}), &["assignee_id"])),
+        ("EscalateRequest", body(json!({"escalated_to": string(), "reason": string(), "notes": string()}), &[])),
+        (
+            "ApproveRequest",
+            body(json!({"reviewer_id": string(), "notes": string(), "rejection_reason": string()}), &[]),
+        ),
+        (
+            "RejectRequest",
+            body(
+                json!({"reviewer_id": string(), "rejection_reason": {"type": "string", "minLength": 1, "maxLength": 2000},
+            "rejection_reason_code": string(), "add_to_blocklist": {"type": "boolean"}, "notes": string()}),
+                &["rejection_reason"],
+            ),
+        ),
+        ("NoteRequest", body(json!({"content": {"type": "string", "minLength": 1, "maxLength": 10000}}), &["content"])),
+        ("PiiRequest", body(json!({"extracted_data": {"type": "object"}}), &["extracted_data"])),
+        (
+            "OverrideRequest",
+            body(
+                json!({"passed": {"type": "boolean"}, "reason": {"type": "string", "maxLength": 2000}, "reviewer_id": string()}),
+                &[],
+            ),
+        ),
+        (
+            "SearchRequest",
+            body(
+                json!({"filter": {"type": "object"}, "q": string(), "sort": {"type": "array", "items": {"type": "object"}},
+            "limit": {"type": "integer"}, "offset": {"type": "integer"}}),
+                &[],
+            ),
+        ),
+        ("SettingsPatch", body(settings, &[])),
+        (
+            "NewOrgUser",
+            body(
+                json!({"name": string(), "email": string(), "role": enumeration(&["reviewer", "senior_reviewer", "admin"])}),
+                &["name", "email"],
+            ),
+        ),
+        (
+            "OrgUserPatch",
+            body(
+                json!({"name": string(), "role": enumeration(&["reviewer", "senior_reviewer", "admin"]), "active": {"type": "boolean"}}),
+                &[],
+            ),
+        ),
+        (
+            "NewApiKey",
+            body(
+                json!({"name": string(), "scopes": {"type": "array", "items": string()}, "org_user_id": string(), "expires_at": time()}),
+                &["name", "scopes"],
+            ),
+        ),
+    ];
+    entries.into_iter().map(|(name, schema)| (name.to_owned(), schema)).collect()
+}
+
+fn parameter(name: &str, location: &str) -> Value {
+    let schema = match name {
+        "limit" => json!({"type": "integer", "minimum": 1}),
+        "offset" => json!({"type": "integer", "minimum": 0}),
+        "created_after" | "created_before" => time(),
+        _ => string(),
+    };
+    json!({"name": name, "in": location, "required": location == "path", "schema": schema})
+}
+
+fn error_response() -> Value {
+    json!({"description": "An error (CONVENTIONS.md, Errors).", "content": {"application/json": {"schema": reference("Error")}}})
+}
+
+fn operation(endpoint: &Endpoint) -> Value {
+    let mut parameters: Vec<Value> = endpoint
+        .path
+        .split('/')
+        .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| parameter(name, "path"))
+        .collect();
+    parameters.extend(endpoint.query.iter().map(|name| parameter(name, "query")));
+    let scopes: Vec<&str> = endpoint.scopes.iter().map(|s| s.as_str()).collect();
+    let mut responses = Map::new();
+    responses.insert(
+        endpoint.status.to_string(),
+        json!({"description": "Success.", "content": {"application/json": {"schema": reference(endpoint.response)}}}),
+    );
+    if endpoint.path == "/cases" && endpoint.method == Method::POST {
+        responses.insert("200".into(), json!({"description": "The session's existing case.", "content": {"application/json": {"schema": reference("Case")}}}));
+    }
+    for status in ["400", "401", "403", "404", "405", "409", "412", "413", "415", "422", "429", "500", "503"] {
+        responses.insert(status.into(), error_response());
+    }
+    let mut operation = json!({
+        "summary": endpoint.summary,
+        "description": format!("Scopes: {}.", scopes.join(", ")),
+        "operationId": format!("{}_{}", endpoint.method.as_str().to_lowercase(), endpoint.path.replace(['/', '{', '}'], "_").trim_matches('_')),
+        "parameters": parameters,
+        "responses": responses,
+        "security": [{"api_key": scopes}, {"bearer": scopes}],
+    });
+    if let Some(request) = endpoint.request {
+        operation["requestBody"] =
+            json!({"required": false, "content": {"application/json": {"schema": reference(request)}}});
+    }
+    operation
+}
+
+/// The OpenAPI document, as a typed utoipa value.
+pub fn openapi() -> OpenApi {
+    let mut paths = Map::new();
+    for endpoint in endpoints() {
+        let path = format!("/api/v1{}", endpoint.path);
+        let item = paths.entry(path).or_insert_with(|| json!({}));
+        item[endpoint.method.as_str().to_lowercase()] = operation(&endpoint);
+    }
+    let document = json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Casework", "version": env!("CARGO_PKG_VERSION"),
+            "description": "The review-case API of an identity-verification platform, compatible with Verifa's."},
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "securitySchemes": {
+                "api_key": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "bearer": {"type": "http", "scheme": "bearer"},
+            },
+        },
+    });
+    serde_json::from_value(document).unwrap_or_default()
+}
+
+/// `GET /api/v1/openapi.json`.
+pub async fn document() -> HttpResponse {
+    let text = openapi().to_json().unwrap_or_default();
+    HttpResponse::Ok().content_type("application/json").body(text)
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// `GET /docs`: the document rendered as one HTML page.
+pub async fn docs() -> HttpResponse {
+    let mut html = String::from(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Casework API</title><style>\
+         body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}\
+         h2{border-bottom:1px solid #ddd;padding-bottom:.3rem}code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}\
+         .op{margin:1rem 0;padding:.6rem 1rem;border-left:4px solid #4a7;background:#fafafa}.m{font-weight:bold;text-transform:uppercase}\
+         </style></head><body><h1>Casework API</h1>\
+         <p>The review-case API of an identity-verification platform. The machine-readable document is at \
+         <a href=\"/api/v1/openapi.json\"><code>/api/v1/openapi.json</code></a>. Authenticate with <code>X-API-Key</code>.</p>",
+    );
+    html.push_str("<h2>Endpoints</h2>");
+    for endpoint in endpoints() {
+        let scopes: Vec<&str> = endpoint.scopes.iter().map(|s| s.as_str()).collect();
+        html.push_str(&format!(
+            "<div class=\"op\"><span class=\"m\">{}</span> <code>/api/v1{}</code><p>{}</p><p>Scopes: <code>{}</code>. Success: {} <code>{}</code>{}{}</p></div>",
+            endpoint.method,
+            escape(endpoint.path),
+            escape(endpoint.summary),
+            scopes.join(", "),
+            endpoint.status,
+            endpoint.response,
+            endpoint.request.map(|r| format!(". Body: <code>{r}</code>")).unwrap_or_default(),
+            if endpoint.query.is_empty() { String::new() } else { format!(". Query: <code>{}</code>", endpoint.query.join(", ")) },
+        ));
+    }
+    html.push_str("<h2>Error codes</h2><ul>");
+    for code in ERROR_CODES {
+        html.push_str(&format!("<li><code>{code}</code></li>"));
+    }
+    html.push_str("</ul></body></html>");
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html)
+}
