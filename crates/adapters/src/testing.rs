@@ -183,3 +183,118 @@ impl Drop for TestDatabase {
         let _ = handle.join();
     }
 }
+
+/// A PostgreSQL cluster of one test's own, for tests that stop and restart the server (outage
+/// tests never touch the cluster the other tests share). As root it runs as `postgres`.
+#[derive(Debug)]
+pub struct PrivateCluster {
+    bin: std::path::PathBuf,
+    root: std::path::PathBuf,
+    port: u16,
+    run_as_postgres: bool,
+}
+
+impl PrivateCluster {
+    fn command(&self, program: &str) -> std::process::Command {
+        let path = self.bin.join(program);
+        if self.run_as_postgres {
+            let mut command = std::process::Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(path);
+            command
+        } else {
+            std::process::Command::new(path)
+        }
+    }
+
+    /// Creates and starts a new cluster on a free port.
+    ///
+    /// # Panics
+    /// When PostgreSQL's server binaries are missing or the cluster cannot start.
+    pub fn start() -> Self {
+        let bin = std::process::Command::new("pg_config")
+            .arg("--bindir")
+            .output()
+            .ok()
+            .map(|o| std::path::PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+            .filter(|dir| dir.join("initdb").is_file())
+            .or_else(|| {
+                let mut dirs: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+                    .ok()?
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.path().join("bin"))
+                    .collect();
+                dirs.sort();
+                dirs.pop()
+            })
+            .expect("PostgreSQL server binaries");
+        let root = std::env::temp_dir().join(format!("casework-outage-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&root).expect("cluster folder");
+        let run_as_postgres = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+        if run_as_postgres {
+            std::process::Command::new("chown").arg("postgres:").arg(&root).status().expect("chown");
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("port").port();
+        let cluster = Self { bin, root, port, run_as_postgres };
+        let initdb = cluster
+            .command("initdb")
+            .arg("-D")
+            .arg(cluster.root.join("data"))
+            .args(["-U", "postgres", "--auth=trust", "--no-sync"])
+            .output()
+            .expect("initdb runs");
+        assert!(initdb.status.success(), "initdb: {}", String::from_utf8_lossy(&initdb.stderr));
+        cluster.start_again();
+        cluster
+    }
+
+    /// Starts the (stopped) cluster on its port.
+    ///
+    /// # Panics
+    /// When it does not start.
+    pub fn start_again(&self) {
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories='{}' -c fsync=off",
+            self.port,
+            self.root.display()
+        );
+        let status = self
+            .command("pg_ctl")
+            .arg("start")
+            .args(["-w", "-D"])
+            .arg(self.root.join("data"))
+            .arg("-l")
+            .arg(self.root.join("log"))
+            .arg("-o")
+            .arg(options)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("pg_ctl start");
+        assert!(status.success(), "the private cluster did not start");
+    }
+
+    /// Stops the cluster at once (connections are cut).
+    pub fn stop(&self) {
+        let _ = self
+            .command("pg_ctl")
+            .arg("stop")
+            .args(["-m", "immediate", "-w", "-D"])
+            .arg(self.root.join("data"))
+            .stdout(std::process::Stdio::null())
+            .status();
+    }
+
+    /// The maintenance database's URL.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}

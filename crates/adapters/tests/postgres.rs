@@ -395,3 +395,19 @@ async fn public_ids_computed_in_sql_match_the_domain() {
         assert_eq!(lines[0].line, expected, "{uuid}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exhausted_pool_is_unavailable_within_its_wait_timeout() {
+    let db = TestDatabase::new().await;
+    let options = PoolOptions { max_size: 1, wait_timeout: Duration::from_millis(300), ..db.pool_options() };
+    let blocklist = Arc::new(casework_adapters::crypto::BlocklistHasher::new(b"k"));
+    let store = PgStore::new(build_pool(&options).unwrap(), Arc::new(test_cipher()), blocklist);
+    let held = store.pool().get().await.unwrap();
+    let tenant = Tenant { org_id: Id::from_uuid(uuid::Uuid::now_v7()), environment: Environment::Live };
+    let started = std::time::Instant::now();
+    let result = store.find_case(tenant, Id::from_uuid(uuid::Uuid::now_v7())).await;
+    assert!(matches!(result, Err(StoreError::Unavailable(_))), "{result:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "answered within the wait timeout");
+    drop(held);
+    assert!(store.find_case(tenant, Id::from_uuid(uuid::Uuid::now_v7())).await.is_ok(), "usable again");
+}

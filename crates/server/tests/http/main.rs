@@ -14,6 +14,7 @@ mod envelope;
 mod evidence;
 mod lifecycle;
 mod openapi;
+mod outage;
 mod processes;
 mod queue;
 mod search;

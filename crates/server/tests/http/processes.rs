@@ -52,7 +52,8 @@ impl Server {
     /// Stops the server and returns what it logged.
     fn stop(mut self) -> String {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        let _ = self.child.wait();
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "SIGTERM shuts down gracefully with exit 0: {status}");
         let logs = std::fs::read_to_string(&self.log).unwrap_or_default();
         let _ = std::fs::remove_file(&self.log);
         logs
