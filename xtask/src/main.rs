@@ -23,6 +23,8 @@ Commands:
   db up|down|reset  start, stop, or delete and recreate the private PostgreSQL
   schema [--check]  regenerate crates/adapters/src/postgres/schema.rs from the migrations,
                     or check that it is up to date
+  fuzz-api [ARGS…]  schemathesis (installed under target/ on first use) against the served
+                    OpenAPI document, seed 1, 25 examples per operation; ARGS go to `st run`
 
 DATABASE_URL, when set and reachable, is used instead of the private cluster.";
 
@@ -38,6 +40,7 @@ fn main() -> ExitCode {
             _ => usage(),
         },
         Some("schema") => tasks::schema(args.get(1).is_some_and(|a| a == "--check")),
+        Some("fuzz-api") => tasks::fuzz_api(&args[1..]),
         _ => usage(),
     };
     match result {

@@ -480,6 +480,10 @@ fn parse_sort(value: Option<&Value>, errors: &mut FieldErrors) -> Vec<SortKey> {
             errors.push(path, Violation::InvalidType, "must be an object");
             continue;
         };
+        if object.get("field").is_some_and(|f| !f.is_string()) {
+            errors.push(format!("{path}.field"), Violation::InvalidType, "must be a string");
+            continue;
+        }
         let field = match object.get("field").and_then(Value::as_str) {
             Some("created_at") => Some(SortField::CreatedAt),
             Some("entered_review_at") => Some(SortField::EnteredReviewAt),
@@ -495,11 +499,20 @@ fn parse_sort(value: Option<&Value>, errors: &mut FieldErrors) -> Vec<SortKey> {
                 None
             }
         };
-        let descending = match object.get("direction").and_then(Value::as_str) {
-            None | Some("asc") => false,
-            Some("desc") => true,
-            Some(_) => {
+        let descending = match object.get("direction") {
+            None | Some(Value::Null) => false,
+            Some(Value::String(direction)) if direction == "asc" => false,
+            Some(Value::String(direction)) if direction == "desc" => true,
+            Some(Value::String(_)) => {
                 errors.push(format!("{path}.direction"), Violation::InvalidValue, "must be asc or desc");
+                false
+            }
+            Some(other) => {
+                errors.push(
+                    format!("{path}.direction"),
+                    Violation::InvalidType,
+                    format!("must be a string, not {}", kind(other)),
+                );
                 false
             }
         };

@@ -68,9 +68,34 @@ fn object(properties: Value, required: &[&str]) -> Value {
     json!({"type": "object", "properties": properties, "required": required})
 }
 
-/// A request body: only these fields (unknown ones are 422).
-fn body(properties: Value, required: &[&str]) -> Value {
+/// A request body: only these fields (unknown ones are 422). An optional field sent as null
+/// reads as absent, so the schema says optional fields may be null.
+fn body(mut properties: Value, required: &[&str]) -> Value {
+    if let Value::Object(fields) = &mut properties {
+        for (name, schema) in fields.iter_mut() {
+            if !required.contains(&name.as_str()) {
+                *schema = or_null(schema.take());
+            }
+        }
+    }
+    strict_body(properties, required)
+}
+
+/// A request body whose fields may not be null (PATCH: null is refused, not "absent").
+fn strict_body(properties: Value, required: &[&str]) -> Value {
     json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
+}
+
+fn or_null(mut schema: Value) -> Value {
+    if let Some(Value::Array(values)) = schema.get_mut("enum") {
+        values.push(Value::Null);
+    }
+    match schema.get("type").cloned() {
+        Some(Value::String(kind)) => schema["type"] = json!([kind, "null"]),
+        Some(Value::Array(_)) => {}
+        _ => return json!({"oneOf": [{"type": "null"}, schema]}),
+    }
+    schema
 }
 
 fn reference(name: &str) -> Value {
@@ -120,7 +145,7 @@ fn schemas() -> Map<String, Value> {
     with_session["session"] = reference("Session");
     let mut with_session_required = case_required.clone();
     with_session_required.push("session");
-    let reviewer = json!({"reviewer_id": string()});
+    let reviewer = json!({"reviewer_id": id_string()});
     let page = object(
         json!({"total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"}}),
         &["total", "limit", "offset"],
@@ -134,12 +159,27 @@ fn schemas() -> Map<String, Value> {
         }),
         &["error", "detail", "status_code", "request_id"],
     );
+    let rejection_codes_request = enumeration(&[
+        "document_fraud",
+        "document_invalid",
+        "document_expired",
+        "face_mismatch",
+        "liveness_failed",
+        "watchlist_match",
+        "underage",
+        "duplicate_identity",
+        "data_mismatch",
+        "other",
+    ]);
     let settings = json!({
         "dual_review": {"type": "boolean"}, "claim_ttl_seconds": {"type": "integer", "minimum": 60, "maximum": 86400},
         "demo_case_limit": {"type": "integer", "minimum": 0, "maximum": 100}, "api_pii_fields": {"type": ["array", "null"], "items": string()},
         "sensitive_data_retention_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650},
         "rate_limit_per_minute": {"type": "integer", "minimum": 1, "maximum": 100000},
     });
+    let mut settings_patch = settings.clone();
+    settings_patch["api_pii_fields"] = json!({"type": ["array", "null"], "items": enumeration(&["first_name", "last_name", "date_of_birth",
+        "address", "document_number", "nationality", "gender", "ssn", "document_type", "document_expiration_date", "document_issuing_state"])});
     let api_key = json!({
         "id": string(), "uuid": string(), "name": string(), "scopes": {"type": "array", "items": string()}, "environment": enumeration(&["live", "sandbox"]),
         "org_user_id": nullable("string"), "expires_at": nullable_time(), "last_used_at": nullable_time(), "created_at": time(), "revoked_at": nullable_time(),
@@ -260,76 +300,140 @@ fn schemas() -> Map<String, Value> {
         (
             "NewSession",
             body(
-                json!({"external_ref": nullable("string"), "metadata": data_map, "status": session_status,
-            "checks": {"type": "array", "maxItems": 50, "items": {"type": "object"}}, "extracted_data": {"type": "object"}}),
+                json!({"external_ref": bounded(0, 255), "metadata": data_map,
+                    "status": enumeration(&["pending", "capturing", "processing", "completed", "expired", "failed", "awaiting_external", "under_review"]),
+                    "checks": {"type": "array", "maxItems": 50, "items": {"type": "object"}}, "extracted_data": {"type": "object"}}),
                 &[],
             ),
         ),
         ("NewCase", body(json!({"session_id": {"type": "string", "maxLength": 64}}), &["session_id"])),
         (
             "CasePatch",
-            body(
-                json!({"metadata": data_map, "custom_fields": data_map, "priority": priority, "tags": {"type": "array", "items": string()}}),
+            strict_body(
+                json!({"metadata": data_map, "custom_fields": data_map, "priority": priority,
+                    "tags": {"type": "array", "maxItems": 20, "items": tag()}}),
                 &[],
             ),
         ),
         ("ReviewerRequest", body(reviewer.clone(), &[])),
-        ("NextRequest", body(json!({"reviewer_id": string(), "priority": priority, "tag": string()}), &[])),
-        ("AssignRequest", body(json!({"assignee_id": string(), "reason": string()}), &["assignee_id"])),
-        ("EscalateRequest", body(json!({"escalated_to": string(), "reason": string(), "notes": string()}), &[])),
+        ("NextRequest", body(json!({"reviewer_id": id_string(), "priority": priority, "tag": tag()}), &[])),
+        ("AssignRequest", body(json!({"assignee_id": id_string(), "reason": bounded(1, 2000)}), &["assignee_id"])),
+        (
+            "EscalateRequest",
+            body(json!({"escalated_to": id_string(), "reason": bounded(0, 2000), "notes": bounded(0, 10000)}), &[]),
+        ),
         (
             "ApproveRequest",
-            body(json!({"reviewer_id": string(), "notes": string(), "rejection_reason": string()}), &[]),
+            body(
+                json!({"reviewer_id": id_string(), "notes": bounded(0, 10000), "rejection_reason": bounded(0, 2000)}),
+                &[],
+            ),
         ),
         (
             "RejectRequest",
             body(
-                json!({"reviewer_id": string(), "rejection_reason": {"type": "string", "minLength": 1, "maxLength": 2000},
-            "rejection_reason_code": string(), "add_to_blocklist": {"type": "boolean"}, "notes": string()}),
+                json!({"reviewer_id": id_string(), "rejection_reason": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "\\S"},
+                    "rejection_reason_code": rejection_codes_request, "add_to_blocklist": {"type": "boolean"}, "notes": bounded(0, 10000)}),
                 &["rejection_reason"],
             ),
         ),
-        ("NoteRequest", body(json!({"content": {"type": "string", "minLength": 1, "maxLength": 10000}}), &["content"])),
-        ("PiiRequest", body(json!({"extracted_data": {"type": "object"}}), &["extracted_data"])),
         (
-            "OverrideRequest",
+            "NoteRequest",
             body(
-                json!({"passed": {"type": "boolean"}, "reason": {"type": "string", "maxLength": 2000}, "reviewer_id": string()}),
-                &[],
+                json!({"content": {"type": "string", "minLength": 1, "maxLength": 10000, "pattern": "\\S"}}),
+                &["content"],
             ),
         ),
+        ("PiiRequest", body(json!({"extracted_data": {"type": "object", "minProperties": 1}}), &["extracted_data"])),
+        (
+            "OverrideRequest",
+            body(json!({"passed": {"type": "boolean"}, "reason": bounded(0, 2000), "reviewer_id": id_string()}), &[]),
+        ),
+        ("Filter", filter_schema()),
         (
             "SearchRequest",
             body(
-                json!({"filter": {"type": "object"}, "q": string(), "sort": {"type": "array", "items": {"type": "object"}},
-            "limit": {"type": "integer"}, "offset": {"type": "integer"}}),
+                json!({"filter": reference("Filter"), "q": bounded(3, 255),
+                    "sort": {"type": "array", "items": body(json!({
+                        "field": enumeration(&["created_at", "entered_review_at", "decided_at", "updated_at", "priority"]),
+                        "direction": enumeration(&["asc", "desc"])}), &["field"])},
+                    "limit": {"type": "integer", "minimum": 1}, "offset": {"type": "integer", "minimum": 0}}),
                 &[],
             ),
         ),
-        ("SettingsPatch", body(settings, &[])),
+        ("SettingsPatch", strict_body(settings_patch, &[])),
         (
             "NewOrgUser",
             body(
-                json!({"name": string(), "email": string(), "role": enumeration(&["reviewer", "senior_reviewer", "admin"])}),
+                json!({"name": bounded(1, 255), "email": {"type": "string", "format": "email", "minLength": 3, "maxLength": 320},
+                    "role": enumeration(&["reviewer", "senior_reviewer", "admin"])}),
                 &["name", "email"],
             ),
         ),
         (
             "OrgUserPatch",
             body(
-                json!({"name": string(), "role": enumeration(&["reviewer", "senior_reviewer", "admin"]), "active": {"type": "boolean"}}),
+                json!({"name": bounded(1, 255), "role": enumeration(&["reviewer", "senior_reviewer", "admin"]), "active": {"type": "boolean"}}),
                 &[],
             ),
         ),
         (
             "NewApiKey",
             body(
-                json!({"name": string(), "scopes": {"type": "array", "items": string()}, "org_user_id": string(), "expires_at": time()}),
+                json!({"name": bounded(1, 255), "scopes": {"type": "array", "items": enumeration(SCOPES)}, "org_user_id": id_string(),
+                    "expires_at": time()}),
                 &["name", "scopes"],
             ),
         ),
     ];
     entries.into_iter().map(|(name, schema)| (name.to_owned(), schema)).collect()
+}
+
+const SCOPES: &[&str] = &[
+    "sessions:read",
+    "sessions:write",
+    "sessions:create",
+    "verifications:read",
+    "cases:read",
+    "cases:write",
+    "cases:decide",
+    "cases:admin",
+    "org_users:read",
+    "org_users:write",
+    "webhooks:read",
+    "webhooks:write",
+    "api_keys:write",
+    "org:read",
+    "org:write",
+];
+
+/// A public id or a UUID.
+fn id_string() -> Value {
+    json!({"type": "string", "pattern": "^([a-z]+_[0-9A-Za-z]{24}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"})
+}
+
+fn tag() -> Value {
+    json!({"type": "string", "pattern": "^[a-z0-9_:-]{1,64}$"})
+}
+
+fn bounded(min: usize, max: usize) -> Value {
+    json!({"type": "string", "minLength": min, "maxLength": max})
+}
+
+/// The search filter language (API.md §4), recursive.
+fn filter_schema() -> Value {
+    let children = json!({"type": "array", "minItems": 1, "items": reference("Filter")});
+    json!({"oneOf": [
+        strict_body(json!({"and": children}), &["and"]),
+        strict_body(json!({"or": children}), &["or"]),
+        strict_body(json!({"not": reference("Filter")}), &["not"]),
+        strict_body(json!({
+            "field": {"anyOf": [enumeration(&["status", "decision", "priority", "assigned_to", "escalated_to", "tags", "session_id", "external_ref",
+                "is_demo", "created_at", "entered_review_at", "decided_at", "sla.status"]), {"type": "string", "pattern": "^(metadata|custom_fields)\\..+$"}]},
+            "op": enumeration(&["eq", "neq", "in", "nin", "gt", "gte", "lt", "lte", "contains", "exists"]),
+            "value": {"type": ["string", "number", "integer", "boolean", "array", "object", "null"], "description": "A JSON value of the field's type (an array for in and nin, a boolean for exists)."},
+        }), &["field", "op"]),
+    ]})
 }
 
 fn parameter(name: &str, location: &str) -> Value {
@@ -402,7 +506,13 @@ pub fn openapi() -> OpenApi {
             },
         },
     });
-    serde_json::from_value(document).unwrap_or_default()
+    match serde_json::from_value(document) {
+        Ok(document) => document,
+        Err(error) => {
+            tracing::error!(error = %error, "the OpenAPI document does not parse");
+            OpenApi::default()
+        }
+    }
 }
 
 /// `GET /api/v1/openapi.json`.
@@ -447,4 +557,29 @@ pub async fn docs() -> HttpResponse {
     }
     html.push_str("</ul></body></html>");
     HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_document_is_valid_openapi() {
+        let mut paths = serde_json::Map::new();
+        for endpoint in super::endpoints() {
+            let item = paths.entry(format!("/api/v1{}", endpoint.path)).or_insert_with(|| serde_json::json!({}));
+            item[endpoint.method.as_str().to_lowercase()] = super::operation(&endpoint);
+        }
+        for (name, schema) in super::schemas() {
+            if let Err(error) =
+                serde_json::from_value::<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>(schema.clone())
+            {
+                panic!("schema {name}: {error}\n{schema}");
+            }
+        }
+        for (path, item) in paths {
+            if let Err(error) = serde_json::from_value::<utoipa::openapi::PathItem>(item.clone()) {
+                panic!("path {path}: {error}");
+            }
+        }
+        assert_eq!(super::openapi().paths.paths.len(), 25);
+    }
 }

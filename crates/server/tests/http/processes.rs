@@ -18,6 +18,10 @@ struct Server {
 
 impl Server {
     fn start(db: &TestDatabase) -> Self {
+        Self::start_with(db, &[])
+    }
+
+    fn start_with(db: &TestDatabase, vars: &[(&str, &str)]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         // A file, not a pipe: a full pipe would block the server's logging.
         let log = std::env::temp_dir().join(format!("casework-test-{}.log", uuid::Uuid::new_v4()));
@@ -30,6 +34,7 @@ impl Server {
             .env("CASEWORK__SERVER__PORT", port.to_string())
             .env("CASEWORK__LOG__LEVEL", "debug")
             .env("CASEWORK__LOG__FORMAT", "json")
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(log_file)
             .spawn()
@@ -146,4 +151,50 @@ async fn two_servers_hand_each_case_out_once_and_log_no_pii() {
         assert!(!logs.contains(secret_name) && !logs.contains("987-65-4321"), "PII in the logs");
         assert!(!logs.contains(&key), "an API key in the logs");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_shared_rate_limiter_holds_across_two_servers() {
+    let db = TestDatabase::new().await;
+    let boot = admin(&db, &["admin", "bootstrap", "--org-name", "Limits"]);
+    let key = boot["sandbox_key"].as_str().unwrap().to_owned();
+    let shared = [("CASEWORK__LIMITS__RATE_LIMITER", "postgres")];
+    let servers = [Server::start_with(&db, &shared), Server::start_with(&db, &shared)];
+    let client = reqwest::Client::new();
+    for server in &servers {
+        server.wait_ready(&client).await;
+    }
+    let reply = client
+        .patch(format!("{}/api/v1/organization/settings", servers[0].address))
+        .header("X-API-Key", &key)
+        .json(&json!({"rate_limit_per_minute": 10}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::OK);
+    let fresh: Value = client
+        .post(format!("{}/api/v1/api-keys", servers[1].address))
+        .header("X-API-Key", &key)
+        .json(&json!({"name": "burst", "scopes": ["cases:read"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = fresh["key"].as_str().unwrap().to_owned();
+    // Settings reach every instance within a second; a burst must not straddle two windows.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    while time::OffsetDateTime::now_utc().second() > 50 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let requests = (0..64)
+        .map(|n| client.get(format!("{}/api/v1/cases", servers[n % 2].address)).header("X-API-Key", &key).send());
+    let replies = futures_util::future::join_all(requests).await;
+    let statuses: Vec<StatusCode> = replies.into_iter().map(|r| r.unwrap().status()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 10, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count(), 54);
+    let [first, second] = servers;
+    first.stop();
+    second.stop();
 }
