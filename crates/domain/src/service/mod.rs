@@ -52,6 +52,27 @@ pub struct NewSession {
     pub extracted_data: ExtractedData,
 }
 
+impl NewSession {
+    /// The session this becomes, without a case yet.
+    pub fn into_session(self, id: SessionId, tenant: Tenant, now: Timestamp) -> Session {
+        Session {
+            id,
+            tenant,
+            external_ref: self.external_ref,
+            metadata: self.metadata,
+            status: self.status,
+            checks_summary: ChecksSummary::of(&self.checks),
+            checks: self.checks,
+            extracted_data: self.extracted_data,
+            sensitive_data_expired: false,
+            case_id: None,
+            status_changed_at: now,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// Why a session could not be ingested.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestSessionError {
@@ -143,21 +164,7 @@ where
             return Err(IngestSessionError::StatusNotIngestible(new.status.as_str()));
         }
         let now = self.clock.now();
-        let mut session = Session {
-            id: self.ids.generate(),
-            tenant,
-            external_ref: new.external_ref,
-            metadata: new.metadata,
-            status: new.status,
-            checks_summary: ChecksSummary::of(&new.checks),
-            checks: new.checks,
-            extracted_data: new.extracted_data,
-            sensitive_data_expired: false,
-            case_id: None,
-            status_changed_at: now,
-            created_at: now,
-            updated_at: now,
-        };
+        let mut session = new.into_session(self.ids.generate(), tenant, now);
         let opened =
             (session.status == SessionStatus::UnderReview).then(|| self.open(tenant, session.id, false, actor, now));
         session.case_id = opened.as_ref().map(|o| o.case.id);

@@ -13,7 +13,7 @@ use crate::ports::{
     BlocklistRecord, CaseChange, CaseRepository, Clock, DemoCaseError, DirectoryRepository, IdGenerator, NextFilter,
     RecordedEvent, SaveChangeError, SessionChange, SessionRepository, StoreError, TabCounts,
 };
-use crate::session::{ChecksSummary, Session};
+use crate::session::Session;
 use crate::tenant::{Environment, Tenant};
 
 /// Why a demo case could not be made.
@@ -150,21 +150,8 @@ where
         let new = synthetic_session(seed);
         let session_id = self.ids.generate();
         let opened = self.open(tenant, session_id, true, actor, now);
-        let session = Session {
-            id: session_id,
-            tenant,
-            external_ref: new.external_ref,
-            metadata: new.metadata,
-            status: new.status,
-            checks_summary: ChecksSummary::of(&new.checks),
-            checks: new.checks,
-            extracted_data: new.extracted_data,
-            sensitive_data_expired: false,
-            case_id: Some(opened.case.id),
-            status_changed_at: now,
-            created_at: now,
-            updated_at: now,
-        };
+        let mut session = new.into_session(session_id, tenant, now);
+        session.case_id = Some(opened.case.id);
         self.repo.insert_demo_case(&session, &opened, settings.demo_case_limit).await.map_err(|error| match error {
             DemoCaseError::LimitReached => DemoError::LimitReached,
             DemoCaseError::Store(store) => DemoError::Store(store),

@@ -2,6 +2,8 @@
 //! Both are safe with many instances: each row is handled under a lock the others skip.
 
 use super::CaseService;
+use crate::case::Case;
+use crate::case::lifecycle::Transition;
 use crate::ports::{
     CaseChange, CaseRepository, Clock, DirectoryRepository, IdGenerator, SessionChange, SessionRepository, StoreError,
 };
@@ -13,6 +15,12 @@ where
     C: Clock,
     G: IdGenerator,
 {
+    /// The change of a transition the system made on `case` (no note, nothing on the session).
+    fn system_change(&self, case: &Case, transition: Transition) -> CaseChange {
+        let event = self.record(case, transition.event);
+        CaseChange { case: transition.case, events: vec![event], note: None, session: SessionChange::default() }
+    }
+
     /// Persists up to `limit` lapsed leases (event `claim_expired`, actor `system`).
     ///
     /// # Errors
@@ -20,16 +28,7 @@ where
     pub async fn sweep_lapsed_claims(&self, limit: u32) -> Result<u32, StoreError> {
         let now = self.clock.now();
         self.repo
-            .sweep_lapsed(now, limit, |case| {
-                let transition = case.lapse(now)?;
-                let event = self.record(&case, transition.event);
-                Some(CaseChange {
-                    case: transition.case,
-                    events: vec![event],
-                    note: None,
-                    session: SessionChange::default(),
-                })
-            })
+            .sweep_lapsed(now, limit, |case| case.lapse(now).map(|transition| self.system_change(&case, transition)))
             .await
     }
 
@@ -41,16 +40,7 @@ where
         let now = self.clock.now();
         let terminal: Vec<SessionStatus> = SessionStatus::ALL.iter().copied().filter(|s| s.is_terminal()).collect();
         self.repo
-            .wipe_expired_pii(now, &terminal, limit, |case| {
-                let transition = case.redact(now);
-                let event = self.record(&case, transition.event);
-                Some(CaseChange {
-                    case: transition.case,
-                    events: vec![event],
-                    note: None,
-                    session: SessionChange::default(),
-                })
-            })
+            .wipe_expired_pii(now, &terminal, limit, |case| Some(self.system_change(&case, case.redact(now))))
             .await
     }
 

@@ -132,6 +132,17 @@ impl Query {
     }
 }
 
+/// The page of a plain listing: `limit` (default 25) and `offset`, nothing else.
+///
+/// # Errors
+/// 422 naming a bad `limit` or `offset`; 400 for a malformed query string.
+pub fn page_of(request: &HttpRequest) -> Result<PageRequest, ApiError> {
+    let mut query = Query::of(request)?;
+    let page = query.page(25);
+    query.finish()?;
+    Ok(page)
+}
+
 fn serde_urlencoded_pairs(query: &str) -> Result<Vec<(String, String)>, ApiError> {
     actix_web::web::Query::<Vec<(String, String)>>::from_query(query)
         .map(actix_web::web::Query::into_inner)

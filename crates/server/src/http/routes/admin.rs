@@ -16,7 +16,7 @@ use crate::http::auth::Auth;
 use crate::http::body::json_object;
 use crate::http::error::ApiError;
 use crate::http::fields::Fields;
-use crate::http::query::Query;
+use crate::http::query::page_of;
 use crate::http::respond;
 use crate::state::AppState;
 
@@ -113,9 +113,7 @@ pub async fn update_settings(
 /// 401, 403, 422 for paging, 503.
 pub async fn org_users(state: web::Data<AppState>, auth: Auth, request: HttpRequest) -> Result<HttpResponse, ApiError> {
     let principal = auth.principal();
-    let mut query = Query::of(&request)?;
-    let page = query.page(25);
-    query.finish()?;
+    let page = page_of(&request)?;
     let users = state.service.org_users(principal.tenant.org_id, page).await?;
     Ok(respond::list(users, json::org_user))
 }
@@ -191,9 +189,7 @@ pub async fn update_org_user(
 /// 401, 403, 422 for paging, 503.
 pub async fn api_keys(state: web::Data<AppState>, auth: Auth, request: HttpRequest) -> Result<HttpResponse, ApiError> {
     let principal = auth.principal();
-    let mut query = Query::of(&request)?;
-    let page = query.page(25);
-    query.finish()?;
+    let page = page_of(&request)?;
     let keys = state.service.api_keys(principal.tenant, page).await?;
     Ok(respond::list(keys, json::api_key))
 }

@@ -16,7 +16,7 @@ use crate::http::auth::Auth;
 use crate::http::body::json_object;
 use crate::http::error::ApiError;
 use crate::http::fields::Fields;
-use crate::http::query::Query;
+use crate::http::query::{Query, page_of};
 use crate::http::respond;
 use crate::state::AppState;
 
@@ -138,9 +138,7 @@ pub async fn notes(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = auth.principal();
-    let mut query = Query::of(&request)?;
-    let page = query.page(25);
-    query.finish()?;
+    let page = page_of(&request)?;
     let notes = state
         .service
         .notes(principal.tenant, case_id(&path)?, page)
@@ -160,9 +158,7 @@ pub async fn events(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let principal = auth.principal();
-    let mut query = Query::of(&request)?;
-    let page = query.page(25);
-    query.finish()?;
+    let page = page_of(&request)?;
     let events = state
         .service
         .events(principal.tenant, case_id(&path)?, page)
@@ -280,9 +276,7 @@ pub async fn demo(
 /// 401, 403, 422 for paging, 503.
 pub async fn blocklist(state: web::Data<AppState>, auth: Auth, request: HttpRequest) -> Result<HttpResponse, ApiError> {
     let principal = auth.principal();
-    let mut query = Query::of(&request)?;
-    let page = query.page(25);
-    query.finish()?;
+    let page = page_of(&request)?;
     let entries = state.service.blocklist(principal.tenant, page).await?;
     Ok(respond::list(entries, json::blocklist_entry))
 }

@@ -58,6 +58,34 @@ fn case_response(view: &casework_domain::service::CaseView) -> HttpResponse {
     respond::case(StatusCode::OK, json::case(view), view.case.version)
 }
 
+/// Claim and release: a body of `{reviewer_id?}` and the case.
+#[derive(Clone, Copy)]
+enum Hold {
+    Claim,
+    Release,
+}
+
+async fn hold(
+    state: web::Data<AppState>,
+    auth: Auth,
+    request: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    which: Hold,
+) -> Result<HttpResponse, ApiError> {
+    let expected = if_match(&request)?;
+    let mut fields = body(&state, &request, payload).await?;
+    let reviewer_id = user_field(&mut fields, "reviewer_id");
+    fields.finish()?;
+    let action = action_request(auth.principal(), reviewer_id, expected, matches!(which, Hold::Claim))?;
+    let id = case_id(&path)?;
+    let view = match which {
+        Hold::Claim => state.service.claim(&action, id).await?,
+        Hold::Release => state.service.release(&action, id).await?,
+    };
+    Ok(case_response(&view))
+}
+
 /// `POST /cases/{case_id}/claim`.
 ///
 /// # Errors
@@ -69,14 +97,7 @@ pub async fn claim(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let expected = if_match(&request)?;
-    let principal = auth.principal();
-    let mut fields = body(&state, &request, payload).await?;
-    let reviewer_id = user_field(&mut fields, "reviewer_id");
-    fields.finish()?;
-    let action = action_request(principal, reviewer_id, expected, true)?;
-    let view = state.service.claim(&action, case_id(&path)?).await?;
-    Ok(case_response(&view))
+    hold(state, auth, request, path, payload, Hold::Claim).await
 }
 
 /// `POST /cases/{case_id}/release`.
@@ -90,14 +111,7 @@ pub async fn release(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let expected = if_match(&request)?;
-    let principal = auth.principal();
-    let mut fields = body(&state, &request, payload).await?;
-    let reviewer_id = user_field(&mut fields, "reviewer_id");
-    fields.finish()?;
-    let action = action_request(principal, reviewer_id, expected, false)?;
-    let view = state.service.release(&action, case_id(&path)?).await?;
-    Ok(case_response(&view))
+    hold(state, auth, request, path, payload, Hold::Release).await
 }
 
 /// `POST /cases/{case_id}/assign`.
