@@ -21,6 +21,8 @@ use super::inflection::Inflection;
 pub struct RequestId(pub String);
 
 const X_REQUEST_ID: &str = "x-request-id";
+/// Requests whose headers add up to more than this are refused with 431.
+const MAX_HEADER_BYTES: usize = 16 * 1024;
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// The client's id when it is 1–128 printable ASCII characters, else a new `req_` id.
@@ -47,6 +49,16 @@ pub async fn envelope(
     let id = request_id(&request);
     request.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.path());
+    let header_bytes: usize = request.headers().iter().map(|(name, value)| name.as_str().len() + value.len()).sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        let error = ApiError::for_status(actix_web::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        let response = request.error_response(error);
+        let mut response = with_error_body(response, &id);
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            response.headers_mut().insert(HeaderName::from_static(X_REQUEST_ID), value);
+        }
+        return Ok(response);
+    }
     let api = request.path().starts_with("/api/");
     let started = std::time::Instant::now();
     let metrics = request.app_data::<actix_web::web::Data<crate::state::AppState>>().map(|state| state.metrics.clone());

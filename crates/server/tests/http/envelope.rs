@@ -138,3 +138,26 @@ async fn metrics_show_requests_by_route_template_pool_and_queues() {
         "no ids in labels"
     );
 }
+
+#[tokio::test]
+async fn headers_over_16_kib_are_431() {
+    let app = spawn_app().await;
+    let reply = app
+        .client
+        .get(format!("{}/api/v1/cases", app.address))
+        .header("X-Big", "a".repeat(17 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+    let body: serde_json::Value = reply.json().await.unwrap();
+    assert_eq!(body["error"], "request_header_fields_too_large");
+    let fine = app
+        .client
+        .get(format!("{}/health/live", app.address))
+        .header("X-Big", "a".repeat(15 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fine.status(), StatusCode::OK);
+}
