@@ -2,7 +2,7 @@
 //! each resource of the route table, in the contract's order of refusals: authentication (401),
 //! rate limiting (429), header formats (400: `Verifa-Version`, `Key-Inflection`,
 //! `Idempotency-Key`, `If-Match`), scope (403), then idempotency (replay, 422 mismatch, 409 in
-//! progress). Handlers receive the authenticated [`Principal`] through the [`super::auth::Auth`]
+//! progress). Handlers receive the authenticated [`Principal`] through the [`super::auth::Api`]
 //! extractor and never repeat any of this.
 
 use std::rc::Rc;

@@ -1,7 +1,8 @@
 //! The HTTP edge: routes, extractors and the error envelope. Handlers extract, convert DTOs into
 //! domain values, call the service and map the result; they never touch SQL.
 //!
-//! Modules: [`routes`] (one module per resource), [`auth`] (API keys and scopes), [`action`]
+//! Modules: [`routes`] (the route table and one module per resource), [`auth`] (the [`auth::Api`]
+//! extractor handlers take), [`action`]
 //! (what case actions share: `If-Match`, reviewers, refusals), [`conventions`] (authentication,
 //! rate limits, versions, idempotency, scopes), [`inflection`] (`Key-Inflection`), [`body`]
 //! (JSON bodies), [`fields`] and [`query`] (field-level validation), [`error`] ([`ApiError`]),

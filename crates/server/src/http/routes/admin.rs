@@ -1,7 +1,7 @@
 //! Administration over HTTP (API.md §6): the environment's settings, org users and API keys.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use casework_domain::directory::{Role, Scope, Scopes};
 use casework_domain::id::{ApiKeyId, OrgUserId};
 use casework_domain::json;
@@ -12,13 +12,10 @@ use serde_json::{Value, json};
 use validator::ValidateEmail;
 
 use crate::http::action::user_field;
-use crate::http::auth::Auth;
-use crate::http::body::json_object;
+use crate::http::auth::Api;
 use crate::http::error::ApiError;
 use crate::http::fields::Fields;
-use crate::http::query::page_of;
 use crate::http::respond;
-use crate::state::AppState;
 
 const ROLES: &[&str] = &["reviewer", "senior_reviewer", "admin"];
 
@@ -56,17 +53,12 @@ fn settings_json(settings: &Settings) -> Value {
     })
 }
 
-async fn body(state: &AppState, request: &HttpRequest, payload: web::Payload) -> Result<Fields, ApiError> {
-    Ok(Fields::new(json_object(request, payload, state.config.limits.max_body_bytes).await?, ""))
-}
-
 /// `GET /organization/settings`.
 ///
 /// # Errors
 /// 401, 403, 503.
-pub async fn settings(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let settings = state.service.settings(principal.tenant).await?;
+pub async fn settings(api: Api) -> Result<HttpResponse, ApiError> {
+    let settings = api.state.service.settings(api.tenant()).await?;
     Ok(respond::json(StatusCode::OK, settings_json(&settings)))
 }
 
@@ -74,14 +66,8 @@ pub async fn settings(state: web::Data<AppState>, auth: Auth) -> Result<HttpResp
 ///
 /// # Errors
 /// 422 naming each bad value.
-pub async fn update_settings(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let mut fields = body(&state, &request, payload).await?;
+pub async fn update_settings(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    let mut fields = api.body(payload).await?;
     let nullable = |fields: &Fields, name: &str| fields.is_null(name);
     let pii_null = nullable(&fields, "api_pii_fields");
     let retention_null = nullable(&fields, "sensitive_data_retention_days");
@@ -103,7 +89,7 @@ pub async fn update_settings(
         }
     }
     fields.finish()?;
-    let settings = state.service.update_settings(principal.tenant, &patch).await?;
+    let settings = api.state.service.update_settings(api.tenant(), &patch).await?;
     Ok(respond::json(StatusCode::OK, settings_json(&settings)))
 }
 
@@ -111,10 +97,9 @@ pub async fn update_settings(
 ///
 /// # Errors
 /// 401, 403, 422 for paging, 503.
-pub async fn org_users(state: web::Data<AppState>, auth: Auth, request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let page = page_of(&request)?;
-    let users = state.service.org_users(principal.tenant.org_id, page).await?;
+pub async fn org_users(api: Api) -> Result<HttpResponse, ApiError> {
+    let page = api.page()?;
+    let users = api.state.service.org_users(api.tenant().org_id, page).await?;
     Ok(respond::list(users, json::org_user))
 }
 
@@ -122,14 +107,8 @@ pub async fn org_users(state: web::Data<AppState>, auth: Auth, request: HttpRequ
 ///
 /// # Errors
 /// 422 for the fields, 409 `email_taken`.
-pub async fn create_org_user(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let mut fields = body(&state, &request, payload).await?;
+pub async fn create_org_user(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    let mut fields = api.body(payload).await?;
     let name = fields.required_string("name", 1, 255);
     let email = fields.required_string("email", 3, 320);
     if email.as_ref().is_some_and(|e| !e.validate_email()) {
@@ -138,7 +117,7 @@ pub async fn create_org_user(
     let role = fields.enumeration::<Role>("role", ROLES).unwrap_or(Role::Reviewer);
     fields.finish()?;
     let (Some(name), Some(email)) = (name, email) else { return Err(ApiError::invalid_request("Missing fields.")) };
-    let user = state.service.create_org_user(principal.tenant.org_id, NewOrgUser { name, email, role }).await?;
+    let user = api.state.service.create_org_user(api.tenant().org_id, NewOrgUser { name, email, role }).await?;
     Ok(respond::json(StatusCode::CREATED, json::org_user(&user)))
 }
 
@@ -150,13 +129,8 @@ fn user_id(path: &str) -> Result<OrgUserId, ApiError> {
 ///
 /// # Errors
 /// 404.
-pub async fn org_user(
-    state: web::Data<AppState>,
-    auth: Auth,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let user = state.service.org_user(principal.tenant, user_id(&path)?).await?;
+pub async fn org_user(api: Api, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let user = api.state.service.org_user(api.tenant(), user_id(&path)?).await?;
     Ok(respond::json(StatusCode::OK, json::org_user(&user)))
 }
 
@@ -165,21 +139,18 @@ pub async fn org_user(
 /// # Errors
 /// 422 for the fields, 404.
 pub async fn update_org_user(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
+    api: Api,
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let mut fields = body(&state, &request, payload).await?;
+    let mut fields = api.body(payload).await?;
     let patch = OrgUserPatch {
         name: fields.string("name", 1, 255),
         role: fields.enumeration::<Role>("role", ROLES),
         active: fields.boolean("active"),
     };
     fields.finish()?;
-    let user = state.service.update_org_user(principal.tenant, user_id(&path)?, patch).await?;
+    let user = api.state.service.update_org_user(api.tenant(), user_id(&path)?, patch).await?;
     Ok(respond::json(StatusCode::OK, json::org_user(&user)))
 }
 
@@ -187,10 +158,9 @@ pub async fn update_org_user(
 ///
 /// # Errors
 /// 401, 403, 422 for paging, 503.
-pub async fn api_keys(state: web::Data<AppState>, auth: Auth, request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let page = page_of(&request)?;
-    let keys = state.service.api_keys(principal.tenant, page).await?;
+pub async fn api_keys(api: Api) -> Result<HttpResponse, ApiError> {
+    let page = api.page()?;
+    let keys = api.state.service.api_keys(api.tenant(), page).await?;
     Ok(respond::list(keys, json::api_key))
 }
 
@@ -198,14 +168,8 @@ pub async fn api_keys(state: web::Data<AppState>, auth: Auth, request: HttpReque
 ///
 /// # Errors
 /// 422 for the fields, 403 for a scope the creator lacks, 422 `invalid_reviewer`.
-pub async fn create_api_key(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let mut fields = body(&state, &request, payload).await?;
+pub async fn create_api_key(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    let mut fields = api.body(payload).await?;
     let name = fields.required_string("name", 1, 255);
     let scope_names = if fields.require("scopes") { fields.strings("scopes") } else { None };
     let mut scopes = Vec::new();
@@ -217,13 +181,13 @@ pub async fn create_api_key(
     }
     let org_user_id = user_field(&mut fields, "org_user_id");
     let expires_at = fields.timestamp("expires_at");
-    if expires_at.is_some_and(|at| at <= state.service.now()) {
+    if expires_at.is_some_and(|at| at <= api.state.service.now()) {
         fields.reject("expires_at", Violation::InvalidValue, "must be in the future");
     }
     fields.finish()?;
     let Some(name) = name else { return Err(ApiError::invalid_request("Missing fields.")) };
     let new = NewApiKey { name, scopes: scopes.into_iter().collect::<Scopes>(), org_user_id, expires_at };
-    let (key, secret) = state.service.create_api_key(principal, new).await?;
+    let (key, secret) = api.state.service.create_api_key(api.principal(), new).await?;
     let mut body = json::api_key(&key);
     body["key"] = json!(secret);
     Ok(respond::json(StatusCode::CREATED, body))
@@ -233,13 +197,8 @@ pub async fn create_api_key(
 ///
 /// # Errors
 /// 404.
-pub async fn revoke_api_key(
-    state: web::Data<AppState>,
-    auth: Auth,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
+pub async fn revoke_api_key(api: Api, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = ApiKeyId::parse(&path).map_err(|_| ApiError::not_found("API key"))?;
-    let key = state.service.revoke_api_key(principal.tenant, id).await?;
+    let key = api.state.service.revoke_api_key(api.tenant(), id).await?;
     Ok(respond::json(StatusCode::OK, json::api_key(&key)))
 }

@@ -2,7 +2,7 @@
 //! the queue views (counts, tags), demo cases and the blocklist (API.md §3).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use casework_domain::case::{CasePatch, NoteContent, Priority, Tag, Tags};
 use casework_domain::id::{CaseId, OrgUserId};
 use casework_domain::json;
@@ -11,14 +11,10 @@ use casework_domain::validation::Violation;
 use serde_json::{Value, json};
 
 use super::sessions;
-use crate::http::action::{action_request, if_match};
-use crate::http::auth::Auth;
-use crate::http::body::json_object;
+use crate::http::auth::Api;
 use crate::http::error::ApiError;
 use crate::http::fields::Fields;
-use crate::http::query::{Query, page_of};
 use crate::http::respond;
-use crate::state::AppState;
 
 const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
 
@@ -68,16 +64,8 @@ fn parse_tags(fields: &mut Fields) -> Option<Tags> {
 ///
 /// # Errors
 /// 422 for the fields, 409 `case_already_decided` for `priority` on a final case.
-pub async fn update(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let expected = if_match(&request)?;
-    let principal = auth.principal();
-    let body = json_object(&request, payload, state.config.limits.max_body_bytes).await?;
+pub async fn update(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    let body = api.json(payload).await?;
     let nulls: Vec<String> = body.iter().filter(|(_, v)| v.is_null()).map(|(k, _)| k.clone()).collect();
     let mut fields = Fields::new(body, "");
     let is_null = |name: &str| nulls.iter().any(|n| n == name);
@@ -94,8 +82,8 @@ pub async fn update(
         }
     }
     fields.finish()?;
-    let action = action_request(principal, None, expected, false)?;
-    let view = state.service.update(&action, case_id(&path)?, patch).await?;
+    let action = api.action(None, false)?;
+    let view = api.state.service.update(&action, case_id(&path)?, patch).await?;
     Ok(respond::case(StatusCode::OK, json::case(&view), view.case.version))
 }
 
@@ -103,16 +91,8 @@ pub async fn update(
 ///
 /// # Errors
 /// 422 for the content, 404 for the case.
-pub async fn add_note(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let body = json_object(&request, payload, state.config.limits.max_body_bytes).await?;
-    let mut fields = Fields::new(body, "");
+pub async fn add_note(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    let mut fields = api.body(payload).await?;
     let content = fields.required_string("content", 0, usize::MAX).and_then(|text| {
         NoteContent::parse(&text)
             .map_err(|violation| fields.reject("content", violation, "must be 1 to 10000 characters"))
@@ -122,8 +102,8 @@ pub async fn add_note(
     let Some(content) = content else {
         return Err(ApiError::invalid_field("content", Violation::Required, "is required"));
     };
-    let action = action_request(principal, None, None, false)?;
-    let note = state.service.add_note(&action, case_id(&path)?, content).await?;
+    let action = api.action(None, false)?;
+    let note = api.state.service.add_note(&action, case_id(&path)?, content).await?;
     Ok(respond::json(StatusCode::CREATED, json::note(&note)))
 }
 
@@ -131,17 +111,12 @@ pub async fn add_note(
 ///
 /// # Errors
 /// 404 for the case, 422 for paging.
-pub async fn notes(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let page = page_of(&request)?;
-    let notes = state
+pub async fn notes(api: Api, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let page = api.page()?;
+    let notes = api
+        .state
         .service
-        .notes(principal.tenant, case_id(&path)?, page)
+        .notes(api.tenant(), case_id(&path)?, page)
         .await?
         .ok_or_else(|| ApiError::not_found("Case"))?;
     Ok(respond::list(notes, json::note))
@@ -151,17 +126,12 @@ pub async fn notes(
 ///
 /// # Errors
 /// 404 for the case, 422 for paging.
-pub async fn events(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let page = page_of(&request)?;
-    let events = state
+pub async fn events(api: Api, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let page = api.page()?;
+    let events = api
+        .state
         .service
-        .events(principal.tenant, case_id(&path)?, page)
+        .events(api.tenant(), case_id(&path)?, page)
         .await?
         .ok_or_else(|| ApiError::not_found("Case"))?;
     Ok(respond::list(events, json::event))
@@ -171,32 +141,23 @@ pub async fn events(
 ///
 /// # Errors
 /// 422 for the data, 409 `sensitive_data_expired`, the lease and final refusals.
-pub async fn update_pii(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let expected = if_match(&request)?;
-    let principal = auth.principal();
-    let body = json_object(&request, payload, state.config.limits.max_body_bytes).await?;
-    let mut fields = Fields::new(body, "");
+pub async fn update_pii(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    let mut fields = api.body(payload).await?;
     let data = if fields.require("extracted_data") { fields.object("extracted_data") } else { None };
     fields.finish()?;
     let Some(data) = data else {
         return Err(ApiError::invalid_field("extracted_data", Violation::Required, "is required"));
     };
-    let action = action_request(principal, None, expected, false)?;
-    let (view, extracted) = state.service.update_pii(&action, case_id(&path)?, data).await?;
-    let settings = state.service.settings(principal.tenant).await?;
+    let action = api.action(None, false)?;
+    let (view, extracted) = api.state.service.update_pii(&action, case_id(&path)?, data).await?;
+    let settings = api.state.service.settings(api.tenant()).await?;
     let body = json!({
         "session_id": view.case.session_id.uuid(),
         "status": "under_review",
         "extracted_data": extracted.filtered(settings.api_pii_fields.as_deref()),
         "updated_at": json::timestamp(view.case.updated_at),
     });
-    let session = state.service.session(principal.tenant, view.case.session_id).await?;
+    let session = api.state.service.session(api.tenant(), view.case.session_id).await?;
     let body = match session {
         Some(session) => {
             let mut body = body;
@@ -212,15 +173,14 @@ pub async fn update_pii(
 ///
 /// # Errors
 /// 401, 403, 503.
-pub async fn counts(state: web::Data<AppState>, auth: Auth, request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let query = Query::of(&request)?;
+pub async fn counts(api: Api) -> Result<HttpResponse, ApiError> {
+    let query = api.query()?;
     // Reads never refuse a reviewer: an unknown or malformed one simply owns nothing.
     let reviewer = match query.single("reviewer_id") {
         Some(text) => OrgUserId::parse(text).ok(),
-        None => principal.user.as_ref().map(|user| user.id),
+        None => api.principal().user.as_ref().map(|user| user.id),
     };
-    let counts = state.service.counts(principal.tenant, reviewer).await?;
+    let counts = api.state.service.counts(api.tenant(), reviewer).await?;
     Ok(respond::json(
         StatusCode::OK,
         json!({
@@ -237,9 +197,8 @@ pub async fn counts(state: web::Data<AppState>, auth: Auth, request: HttpRequest
 ///
 /// # Errors
 /// 401, 403, 503.
-pub async fn tags(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let tags = state.service.tags(principal.tenant).await?;
+pub async fn tags(api: Api) -> Result<HttpResponse, ApiError> {
+    let tags = api.state.service.tags(api.tenant()).await?;
     let data: Vec<Value> = tags.iter().map(|(tag, count)| json!({"tag": tag.as_str(), "count": count})).collect();
     Ok(respond::json(StatusCode::OK, json!({"data": data})))
 }
@@ -248,25 +207,19 @@ pub async fn tags(state: web::Data<AppState>, auth: Auth) -> Result<HttpResponse
 ///
 /// # Errors
 /// 403 `sandbox_only`, 409 `demo_limit_reached`.
-pub async fn demo(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let body = json_object(&request, payload, state.config.limits.max_body_bytes).await?;
-    Fields::new(body, "").finish()?;
-    let (view, session) = state.service.demo_case(principal, auth.actor()).await.map_err(|error| match error {
-        DemoError::SandboxOnly => {
-            ApiError::new(StatusCode::FORBIDDEN, "sandbox_only", "Demo cases exist only in the sandbox.")
-        }
-        DemoError::LimitReached => {
-            ApiError::conflict("demo_limit_reached", "This environment has reached its demo case limit.")
-        }
-        DemoError::Store(store) => store.into(),
-    })?;
-    let session = sessions::render(&state, &auth, &session).await?;
+pub async fn demo(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    api.body(payload).await?.finish()?;
+    let (view, session) =
+        api.state.service.demo_case(api.principal(), api.actor()).await.map_err(|error| match error {
+            DemoError::SandboxOnly => {
+                ApiError::new(StatusCode::FORBIDDEN, "sandbox_only", "Demo cases exist only in the sandbox.")
+            }
+            DemoError::LimitReached => {
+                ApiError::conflict("demo_limit_reached", "This environment has reached its demo case limit.")
+            }
+            DemoError::Store(store) => store.into(),
+        })?;
+    let session = sessions::render(&api, &session).await?;
     Ok(respond::case(StatusCode::CREATED, json::case_with_session(&view, session), view.case.version))
 }
 
@@ -274,9 +227,8 @@ pub async fn demo(
 ///
 /// # Errors
 /// 401, 403, 422 for paging, 503.
-pub async fn blocklist(state: web::Data<AppState>, auth: Auth, request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let page = page_of(&request)?;
-    let entries = state.service.blocklist(principal.tenant, page).await?;
+pub async fn blocklist(api: Api) -> Result<HttpResponse, ApiError> {
+    let page = api.page()?;
+    let entries = api.state.service.blocklist(api.tenant(), page).await?;
     Ok(respond::list(entries, json::blocklist_entry))
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/cases`: opening, reading and listing review cases (API.md §3).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use casework_domain::case::{CaseStatus, Priority, Tag};
 use casework_domain::id::{CaseId, Id, IdKind, OrgUserId, OrgUserKind, SessionId, SessionKind};
 use casework_domain::json;
@@ -10,13 +10,10 @@ use casework_domain::search::Search;
 use casework_domain::service::{CreateCaseError, CreatedCase};
 
 use super::sessions;
-use crate::http::auth::Auth;
-use crate::http::body::json_object;
+use crate::http::auth::Api;
 use crate::http::error::ApiError;
-use crate::http::fields::Fields;
 use crate::http::query::Query;
 use crate::http::respond;
-use crate::state::AppState;
 
 const CASE_STATUSES: &str = "open, in_review, escalated, pending_second_review, approved, rejected";
 const PRIORITIES: &str = "low, normal, high, urgent";
@@ -27,21 +24,14 @@ const SORTS: &str = "created_at, entered_review_at, priority (each reversible wi
 ///
 /// # Errors
 /// 401, 403, 413/415/400, 422, 404 for an unknown session, 409 `session_not_reviewable`, 503.
-pub async fn create(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let body = json_object(&request, payload, state.config.limits.max_body_bytes).await?;
-    let mut fields = Fields::new(body, "");
+pub async fn create(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    let mut fields = api.body(payload).await?;
     let session_id = fields.required_string("session_id", 0, 64);
     fields.finish()?;
     let session_id =
         session_id.and_then(|text| SessionId::parse(&text).ok()).ok_or_else(|| ApiError::not_found("Session"))?;
     let created =
-        state.service.create_case(principal.tenant, auth.actor(), session_id).await.map_err(|error| match error {
+        api.state.service.create_case(api.tenant(), api.actor(), session_id).await.map_err(|error| match error {
             CreateCaseError::SessionNotFound => ApiError::not_found("Session"),
             CreateCaseError::SessionNotReviewable(status) => ApiError::conflict(
                 "session_not_reviewable",
@@ -60,12 +50,11 @@ pub async fn create(
 ///
 /// # Errors
 /// 401, 403, 404, 503.
-pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
+pub async fn get(api: Api, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = CaseId::parse(&path).map_err(|_| ApiError::not_found("Case"))?;
     let (view, session) =
-        state.service.case_with_session(principal.tenant, id).await?.ok_or_else(|| ApiError::not_found("Case"))?;
-    let session = sessions::render(&state, &auth, &session).await?;
+        api.state.service.case_with_session(api.tenant(), id).await?.ok_or_else(|| ApiError::not_found("Case"))?;
+    let session = sessions::render(&api, &session).await?;
     Ok(respond::case(StatusCode::OK, json::case_with_session(&view, session), view.case.version))
 }
 
@@ -92,9 +81,8 @@ fn ids<K: IdKind>(query: &mut Query, name: &str) -> Vec<Id<K>> {
 ///
 /// # Errors
 /// 401, 403, 422 naming a bad parameter, 503.
-pub async fn list(state: web::Data<AppState>, auth: Auth, request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let mut query = Query::of(&request)?;
+pub async fn list(api: Api) -> Result<HttpResponse, ApiError> {
+    let mut query = api.query()?;
     let statuses = query.list::<CaseStatus>("status", CASE_STATUSES);
     let priorities = query.list::<Priority>("priority", PRIORITIES);
     let tab = query.parsed_with("tab", parse_tab, &format!("must be one of: {TABS}"));
@@ -108,7 +96,7 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, request: HttpRequest) 
     // Reads never refuse a reviewer: an unknown or malformed one simply owns nothing.
     let reviewer = match query.single("reviewer_id") {
         Some(text) => OrgUserId::parse(text).ok(),
-        None => principal.user.as_ref().map(|user| user.id),
+        None => api.principal().user.as_ref().map(|user| user.id),
     };
     query.finish()?;
     let filter = CaseQuery {
@@ -123,7 +111,7 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, request: HttpRequest) 
         created_before,
         sort,
     };
-    let cases = state.service.cases(principal.tenant, &filter, page).await?;
+    let cases = api.state.service.cases(api.tenant(), &filter, page).await?;
     Ok(respond::list(cases, json::case))
 }
 
@@ -131,15 +119,9 @@ pub async fn list(state: web::Data<AppState>, auth: Auth, request: HttpRequest) 
 ///
 /// # Errors
 /// 422 naming the JSON path of each bad part, 401, 403, 503.
-pub async fn search(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let body = json_object(&request, payload, state.config.limits.max_body_bytes).await?;
+pub async fn search(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    let body = api.json(payload).await?;
     let search = Search::parse(&body).map_err(ApiError::validation)?;
-    let cases = state.service.search(principal.tenant, &search).await?;
+    let cases = api.state.service.search(api.tenant(), &search).await?;
     Ok(respond::list(cases, json::case))
 }

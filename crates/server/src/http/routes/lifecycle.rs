@@ -2,7 +2,7 @@
 //! check overrides (API.md §2 and §3).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use casework_domain::case::lifecycle::DecisionInput;
 use casework_domain::case::{Decision, NoteContent, OverrideInput, Priority, RejectionReasonCode, Tag};
 use casework_domain::id::CaseId;
@@ -12,13 +12,11 @@ use casework_domain::validation::Violation;
 use serde_json::json;
 
 use super::sessions;
-use crate::http::action::{action_request, if_match, user_field};
-use crate::http::auth::Auth;
-use crate::http::body::json_object;
+use crate::http::action::user_field;
+use crate::http::auth::Api;
 use crate::http::error::ApiError;
 use crate::http::fields::Fields;
 use crate::http::respond;
-use crate::state::AppState;
 
 const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
 const REJECTION_CODES: &[&str] = &[
@@ -33,11 +31,6 @@ const REJECTION_CODES: &[&str] = &[
     "data_mismatch",
     "other",
 ];
-
-/// The body of a case action, read after authentication and the scope check.
-async fn body(state: &AppState, request: &HttpRequest, payload: web::Payload) -> Result<Fields, ApiError> {
-    Ok(Fields::new(json_object(request, payload, state.config.limits.max_body_bytes).await?, ""))
-}
 
 fn case_id(path: &str) -> Result<CaseId, ApiError> {
     CaseId::parse(path).map_err(|_| ApiError::not_found("Case"))
@@ -65,23 +58,15 @@ enum Hold {
     Release,
 }
 
-async fn hold(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-    which: Hold,
-) -> Result<HttpResponse, ApiError> {
-    let expected = if_match(&request)?;
-    let mut fields = body(&state, &request, payload).await?;
+async fn hold(api: Api, path: web::Path<String>, payload: web::Payload, which: Hold) -> Result<HttpResponse, ApiError> {
+    let mut fields = api.body(payload).await?;
     let reviewer_id = user_field(&mut fields, "reviewer_id");
     fields.finish()?;
-    let action = action_request(auth.principal(), reviewer_id, expected, matches!(which, Hold::Claim))?;
+    let action = api.action(reviewer_id, matches!(which, Hold::Claim))?;
     let id = case_id(&path)?;
     let view = match which {
-        Hold::Claim => state.service.claim(&action, id).await?,
-        Hold::Release => state.service.release(&action, id).await?,
+        Hold::Claim => api.state.service.claim(&action, id).await?,
+        Hold::Release => api.state.service.release(&action, id).await?,
     };
     Ok(case_response(&view))
 }
@@ -90,52 +75,32 @@ async fn hold(
 ///
 /// # Errors
 /// The contract's refusals (API.md §2).
-pub async fn claim(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    hold(state, auth, request, path, payload, Hold::Claim).await
+pub async fn claim(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    hold(api, path, payload, Hold::Claim).await
 }
 
 /// `POST /cases/{case_id}/release`.
 ///
 /// # Errors
 /// The contract's refusals (API.md §2).
-pub async fn release(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    hold(state, auth, request, path, payload, Hold::Release).await
+pub async fn release(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    hold(api, path, payload, Hold::Release).await
 }
 
 /// `POST /cases/{case_id}/assign`.
 ///
 /// # Errors
 /// The contract's refusals (API.md §2).
-pub async fn assign(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let expected = if_match(&request)?;
-    let principal = auth.principal();
-    let mut fields = body(&state, &request, payload).await?;
+pub async fn assign(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    let mut fields = api.body(payload).await?;
     let assignee = if fields.require("assignee_id") { user_field(&mut fields, "assignee_id") } else { None };
     let reason = fields.string("reason", 1, 2000);
     fields.finish()?;
     let Some(assignee) = assignee else {
         return Err(ApiError::invalid_field("assignee_id", Violation::Required, "is required"));
     };
-    let action = action_request(principal, None, expected, false)?;
-    let view = state.service.assign(&action, case_id(&path)?, assignee, reason).await?;
+    let action = api.action(None, false)?;
+    let view = api.state.service.assign(&action, case_id(&path)?, assignee, reason).await?;
     Ok(case_response(&view))
 }
 
@@ -143,36 +108,24 @@ pub async fn assign(
 ///
 /// # Errors
 /// The contract's refusals (API.md §2).
-pub async fn escalate(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let expected = if_match(&request)?;
-    let principal = auth.principal();
-    let mut fields = body(&state, &request, payload).await?;
+pub async fn escalate(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    let mut fields = api.body(payload).await?;
     let to = user_field(&mut fields, "escalated_to");
     let reason = fields.string("reason", 0, 2000).filter(|r| !r.is_empty());
     let notes = notes(&mut fields);
     fields.finish()?;
-    let action = action_request(principal, None, expected, false)?;
-    let view = state.service.escalate(&action, case_id(&path)?, to, reason, notes).await?;
+    let action = api.action(None, false)?;
+    let view = api.state.service.escalate(&action, case_id(&path)?, to, reason, notes).await?;
     Ok(case_response(&view))
 }
 
 async fn decide(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
+    api: Api,
     path: web::Path<String>,
     payload: web::Payload,
     decision: Decision,
 ) -> Result<HttpResponse, ApiError> {
-    let expected = if_match(&request)?;
-    let principal = auth.principal();
-    let mut fields = body(&state, &request, payload).await?;
+    let mut fields = api.body(payload).await?;
     let reviewer_id = user_field(&mut fields, "reviewer_id");
     let notes_text = notes(&mut fields).map(|n| n.as_str().to_owned());
     let input = match decision {
@@ -196,8 +149,8 @@ async fn decide(
         },
     };
     fields.finish()?;
-    let action = action_request(principal, reviewer_id, expected, true)?;
-    let view = state.service.decide(&action, case_id(&path)?, input).await?;
+    let action = api.action(reviewer_id, true)?;
+    let view = api.state.service.decide(&action, case_id(&path)?, input).await?;
     Ok(case_response(&view))
 }
 
@@ -205,42 +158,24 @@ async fn decide(
 ///
 /// # Errors
 /// The contract's refusals (API.md §2).
-pub async fn approve(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    decide(state, auth, request, path, payload, Decision::Approved).await
+pub async fn approve(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    decide(api, path, payload, Decision::Approved).await
 }
 
 /// `POST /cases/{case_id}/reject`.
 ///
 /// # Errors
 /// The contract's refusals (API.md §2).
-pub async fn reject(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    path: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    decide(state, auth, request, path, payload, Decision::Rejected).await
+pub async fn reject(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    decide(api, path, payload, Decision::Rejected).await
 }
 
 /// `POST /cases/next`: claims the first eligible case; 404 `queue_empty` when there is none.
 ///
 /// # Errors
 /// 422 without a reviewer, 404 `queue_empty`, the reviewer refusals.
-pub async fn next(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let mut fields = body(&state, &request, payload).await?;
+pub async fn next(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    let mut fields = api.body(payload).await?;
     let reviewer_id = user_field(&mut fields, "reviewer_id");
     let priority = fields.enumeration::<Priority>("priority", PRIORITIES);
     let tag = fields.string("tag", 0, 64).and_then(|text| {
@@ -249,11 +184,11 @@ pub async fn next(
             .ok()
     });
     fields.finish()?;
-    let action = action_request(principal, reviewer_id, None, true)?;
-    let Some((view, session)) = state.service.next(&action, priority, tag).await? else {
+    let action = api.action(reviewer_id, true)?;
+    let Some((view, session)) = api.state.service.next(&action, priority, tag).await? else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "queue_empty", "No case is waiting in the queue."));
     };
-    let session = sessions::render(&state, &auth, &session).await?;
+    let session = sessions::render(&api, &session).await?;
     Ok(respond::case(StatusCode::OK, json::case_with_session(&view, session), view.case.version))
 }
 
@@ -262,15 +197,11 @@ pub async fn next(
 /// # Errors
 /// 404 for an unknown check, the contract's refusals.
 pub async fn override_check(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
+    api: Api,
     path: web::Path<(String, String)>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let expected = if_match(&request)?;
-    let principal = auth.principal();
-    let mut fields = body(&state, &request, payload).await?;
+    let mut fields = api.body(payload).await?;
     let passed = fields.boolean("passed").unwrap_or(true);
     let reason = fields.string("reason", 0, 2000).filter(|r| !r.is_empty());
     let reviewer_id = user_field(&mut fields, "reviewer_id");
@@ -280,8 +211,9 @@ pub async fn override_check(
     if !is_valid_policy(&policy) {
         return Err(ApiError::not_found("Check"));
     }
-    let action = action_request(principal, reviewer_id, expected, false)?;
-    let view = state
+    let action = api.action(reviewer_id, false)?;
+    let view = api
+        .state
         .service
         .override_check(&action, case_id, OverrideInput { policy: policy.clone(), passed, reason })
         .await?;

@@ -1,7 +1,7 @@
 //! `/api/v1/sessions`: the ingestion side (API.md §1, Session).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use casework_domain::data::DataMap;
 use casework_domain::directory::Scope;
 use casework_domain::id::SessionId;
@@ -15,13 +15,10 @@ use casework_domain::tenant::Settings;
 use casework_domain::validation::Violation;
 use serde_json::{Map, Value};
 
-use crate::http::auth::Auth;
-use crate::http::body::json_object;
+use crate::http::auth::Api;
 use crate::http::error::ApiError;
 use crate::http::fields::Fields;
-use crate::http::query::Query;
 use crate::http::respond;
-use crate::state::AppState;
 
 const SESSION_STATUSES: &[&str] =
     &["pending", "capturing", "processing", "completed", "expired", "failed", "awaiting_external", "under_review"];
@@ -29,14 +26,14 @@ const CHECK_STATUSES: &[&str] = &["pending", "passed", "failed", "error", "skipp
 
 /// Which PII the request may see: none without `verifications:read`, else the environment's
 /// allow-list.
-pub fn pii_access<'a>(auth: &Auth, settings: &'a Settings) -> PiiAccess<'a> {
-    auth.0.scopes.allows(Scope::VerificationsRead).then_some(settings.api_pii_fields.as_deref())
+pub fn pii_access<'a>(api: &Api, settings: &'a Settings) -> PiiAccess<'a> {
+    api.principal().scopes.allows(Scope::VerificationsRead).then_some(settings.api_pii_fields.as_deref())
 }
 
 /// The session as this request may see it.
-pub async fn render(state: &AppState, auth: &Auth, session: &Session) -> Result<Value, ApiError> {
-    let settings = state.service.settings(auth.0.tenant).await?;
-    Ok(json::session(session, pii_access(auth, &settings)))
+pub async fn render(api: &Api, session: &Session) -> Result<Value, ApiError> {
+    let settings = api.state.service.settings(api.tenant()).await?;
+    Ok(json::session(session, pii_access(api, &settings)))
 }
 
 /// A client data map field (`metadata`), with its limits.
@@ -118,17 +115,11 @@ fn parse_new_session(body: Map<String, Value>) -> Result<NewSession, ApiError> {
 ///
 /// # Errors
 /// 401, 403, 413/415/400 for the body, 422 for its fields, 503.
-pub async fn create(
-    state: web::Data<AppState>,
-    auth: Auth,
-    request: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let body = json_object(&request, payload, state.config.limits.max_body_bytes).await?;
+pub async fn create(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    let body = api.json(payload).await?;
     let new = parse_new_session(body)?;
     let session =
-        state.service.ingest_session(principal.tenant, auth.actor(), new).await.map_err(|error| match error {
+        api.state.service.ingest_session(api.tenant(), api.actor(), new).await.map_err(|error| match error {
             IngestSessionError::StatusNotIngestible(_) => ApiError::invalid_field(
                 "status",
                 Violation::InvalidValue,
@@ -136,34 +127,32 @@ pub async fn create(
             ),
             IngestSessionError::Store(store) => store.into(),
         })?;
-    Ok(respond::json(StatusCode::CREATED, render(&state, &auth, &session).await?))
+    Ok(respond::json(StatusCode::CREATED, render(&api, &session).await?))
 }
 
 /// `GET /api/v1/sessions/{session_id}`.
 ///
 /// # Errors
 /// 401, 403, 404, 503.
-pub async fn get(state: web::Data<AppState>, auth: Auth, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
+pub async fn get(api: Api, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = SessionId::parse(&path).map_err(|_| ApiError::not_found("Session"))?;
-    let session = state.service.session(principal.tenant, id).await?.ok_or_else(|| ApiError::not_found("Session"))?;
-    Ok(respond::json(StatusCode::OK, render(&state, &auth, &session).await?))
+    let session = api.state.service.session(api.tenant(), id).await?.ok_or_else(|| ApiError::not_found("Session"))?;
+    Ok(respond::json(StatusCode::OK, render(&api, &session).await?))
 }
 
 /// `GET /api/v1/sessions`: newest first; `status`, `external_ref`; `limit` default 50.
 ///
 /// # Errors
 /// 401, 403, 422 for a bad parameter, 503.
-pub async fn list(state: web::Data<AppState>, auth: Auth, request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let principal = auth.principal();
-    let mut query = Query::of(&request)?;
+pub async fn list(api: Api) -> Result<HttpResponse, ApiError> {
+    let mut query = api.query()?;
     let statuses = query.list::<SessionStatus>("status", &SESSION_STATUSES.join(", "));
     let external_ref = query.single("external_ref").map(str::to_owned);
     let page = query.page(50);
     query.finish()?;
     let filter = SessionQuery { statuses, external_ref };
-    let sessions = state.service.sessions(principal.tenant, &filter, page).await?;
-    let settings = state.service.settings(principal.tenant).await?;
-    let access = pii_access(&auth, &settings);
+    let sessions = api.state.service.sessions(api.tenant(), &filter, page).await?;
+    let settings = api.state.service.settings(api.tenant()).await?;
+    let access = pii_access(&api, &settings);
     Ok(respond::list(sessions, |session| json::session(session, access)))
 }
