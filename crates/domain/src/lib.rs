@@ -23,6 +23,8 @@ macro_rules! string_enum {
         impl $name {
             /// Every value, in declaration order.
             pub const ALL: &'static [Self] = &[$(Self::$variant,)*];
+            /// Every spelling, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$($text,)*];
             /// The wire and database spelling.
             pub fn as_str(self) -> &'static str {
                 match self { $(Self::$variant => $text,)* }

@@ -8,7 +8,7 @@ use crate::Timestamp;
 use crate::case::{CaseStatus, Decision, Priority, Tag};
 use crate::id::{Id, OrgUserKind, SessionKind};
 use crate::page::PageRequest;
-use crate::validation::{FieldErrors, Violation};
+use crate::validation::{FieldErrors, Violation, json_type};
 
 /// At most this deep (`and` / `or` / `not` nesting).
 pub const MAX_DEPTH: usize = 5;
@@ -174,17 +174,6 @@ struct Parser {
     conditions: usize,
 }
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 impl Parser {
     fn reject(&mut self, path: &str, violation: Violation, message: impl Into<String>) {
         self.errors.push(path, violation, message);
@@ -192,7 +181,7 @@ impl Parser {
 
     fn node(&mut self, value: &Value, path: &str, depth: usize) -> Option<Filter> {
         let Value::Object(object) = value else {
-            self.reject(path, Violation::InvalidType, format!("must be an object, not {}", kind(value)));
+            self.reject(path, Violation::InvalidType, format!("must be an object, not {}", json_type(value)));
             return None;
         };
         if depth > MAX_DEPTH {
@@ -250,7 +239,7 @@ impl Parser {
                 self.reject(
                     &format!("{path}.field"),
                     Violation::InvalidType,
-                    format!("must be a string, not {}", kind(other)),
+                    format!("must be a string, not {}", json_type(other)),
                 );
                 None
             }
@@ -275,7 +264,7 @@ impl Parser {
                 self.reject(
                     &format!("{path}.op"),
                     Violation::InvalidType,
-                    format!("must be a string, not {}", kind(other)),
+                    format!("must be a string, not {}", json_type(other)),
                 );
                 None
             }
@@ -296,7 +285,7 @@ impl Parser {
                 None => Some(Operand::Exists(true)),
                 Some(Value::Bool(flag)) => Some(Operand::Exists(*flag)),
                 Some(other) => {
-                    self.reject(path, Violation::InvalidType, format!("must be a boolean, not {}", kind(other)));
+                    self.reject(path, Violation::InvalidType, format!("must be a boolean, not {}", json_type(other)));
                     None
                 }
             };
@@ -313,14 +302,14 @@ impl Parser {
                     None
                 }
                 None => {
-                    self.reject(path, Violation::InvalidType, format!("must be a string, not {}", kind(value)));
+                    self.reject(path, Violation::InvalidType, format!("must be a string, not {}", json_type(value)));
                     None
                 }
             };
         }
         let items: Vec<(String, &Value)> = if matches!(op, Op::In | Op::Nin) {
             let Value::Array(items) = value else {
-                self.reject(path, Violation::InvalidType, format!("must be an array, not {}", kind(value)));
+                self.reject(path, Violation::InvalidType, format!("must be an array, not {}", json_type(value)));
                 return None;
             };
             if items.is_empty() {
@@ -362,7 +351,7 @@ impl Parser {
                             self.reject(
                                 path,
                                 Violation::InvalidType,
-                                format!("must be a boolean, not {}", kind(value)),
+                                format!("must be a boolean, not {}", json_type(value)),
                             );
                             None
                         }
@@ -401,7 +390,9 @@ impl Parser {
                 None if value.is_string() || value.is_null() => {
                     self.reject(path, Violation::InvalidValue, format!("must be {expected}"))
                 }
-                None => self.reject(path, Violation::InvalidType, format!("must be {expected}, not {}", kind(value))),
+                None => {
+                    self.reject(path, Violation::InvalidType, format!("must be {expected}, not {}", json_type(value)))
+                }
             }
         }
         parsed
@@ -511,7 +502,7 @@ fn parse_sort(value: Option<&Value>, errors: &mut FieldErrors) -> Vec<SortKey> {
                 errors.push(
                     format!("{path}.direction"),
                     Violation::InvalidType,
-                    format!("must be a string, not {}", kind(other)),
+                    format!("must be a string, not {}", json_type(other)),
                 );
                 false
             }
@@ -571,7 +562,7 @@ impl Search {
                 None
             }
             Some(other) => {
-                parser.reject("q", Violation::InvalidType, format!("must be a string, not {}", kind(other)));
+                parser.reject("q", Violation::InvalidType, format!("must be a string, not {}", json_type(other)));
                 None
             }
         };

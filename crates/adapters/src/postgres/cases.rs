@@ -233,29 +233,11 @@ impl CaseRepository for PgStore {
     }
 
     async fn find_case(&self, tenant: Tenant, id: CaseId) -> Result<Option<Case>, StoreError> {
-        let mut connection = self.connection().await?;
-        let record: Option<CaseRecord> = cases::table
-            .filter(in_tenant(tenant))
-            .filter(cases::id.eq(id.uuid()))
-            .select(CaseRecord::as_select())
-            .first(&mut connection)
-            .await
-            .optional()
-            .map_err(unavailable_or_unknown)?;
-        record.map(CaseRecord::into_case).transpose()
+        find_one(self, tenant, Box::new(cases::id.eq(id.uuid()))).await
     }
 
     async fn find_case_by_session(&self, tenant: Tenant, session_id: SessionId) -> Result<Option<Case>, StoreError> {
-        let mut connection = self.connection().await?;
-        let record: Option<CaseRecord> = cases::table
-            .filter(in_tenant(tenant))
-            .filter(cases::session_id.eq(session_id.uuid()))
-            .select(CaseRecord::as_select())
-            .first(&mut connection)
-            .await
-            .optional()
-            .map_err(unavailable_or_unknown)?;
-        record.map(CaseRecord::into_case).transpose()
+        find_one(self, tenant, Box::new(cases::session_id.eq(session_id.uuid()))).await
     }
 
     async fn list_cases(
@@ -412,6 +394,20 @@ impl CaseRepository for PgStore {
     async fn insert_demo_case(&self, session: &Session, opened: &OpenedCase, limit: u32) -> Result<(), DemoCaseError> {
         queue::insert_demo_case(self, session, opened, limit).await
     }
+}
+
+/// The one case of the tenant matching `condition`, if any.
+async fn find_one(store: &PgStore, tenant: Tenant, condition: Condition) -> Result<Option<Case>, StoreError> {
+    let mut connection = store.connection().await?;
+    let record: Option<CaseRecord> = cases::table
+        .filter(in_tenant(tenant))
+        .filter(condition)
+        .select(CaseRecord::as_select())
+        .first(&mut connection)
+        .await
+        .optional()
+        .map_err(unavailable_or_unknown)?;
+    record.map(CaseRecord::into_case).transpose()
 }
 
 /// A failed change's database error.

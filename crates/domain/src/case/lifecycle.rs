@@ -207,10 +207,7 @@ impl Case {
         if current.is_final() {
             return Err(ClaimError::AlreadyDecided);
         }
-        if current.status == CaseStatus::Escalated
-            && current.escalated_to.is_some_and(|target| target != reviewer)
-            && !caller.is_admin
-        {
+        if !current.may_act_on_escalation(reviewer, caller) {
             return Err(ClaimError::NotEscalationTarget);
         }
         current.lease_rule(Some(reviewer), now).map_err(ClaimError::AlreadyClaimed)?;
@@ -363,10 +360,7 @@ impl Case {
         if current.is_final() {
             return Err(DecideError::AlreadyDecided);
         }
-        if current.status == CaseStatus::Escalated
-            && current.escalated_to.is_some_and(|target| target != reviewer)
-            && !caller.is_admin
-        {
+        if !current.may_act_on_escalation(reviewer, caller) {
             return Err(DecideError::NotEscalationTarget);
         }
         current.lease_rule(Some(reviewer), now).map_err(DecideError::AlreadyClaimed)?;
@@ -426,6 +420,13 @@ impl Case {
             }
             _ => Ok(()),
         }
+    }
+
+    /// An escalation with a named target is worked by that reviewer, or with `cases:admin`.
+    fn may_act_on_escalation(&self, reviewer: OrgUserId, caller: &Caller) -> bool {
+        self.status != CaseStatus::Escalated
+            || self.escalated_to.is_none_or(|target| target == reviewer)
+            || caller.is_admin
     }
 
     fn recommended_by(&self) -> Option<OrgUserId> {

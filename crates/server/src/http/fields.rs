@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::str::FromStr;
 
-use casework_domain::validation::{FieldErrors, Violation, check_length};
+use casework_domain::validation::{FieldErrors, Violation, check_length, json_type};
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
@@ -15,17 +15,6 @@ pub struct Fields {
     prefix: String,
     seen: BTreeSet<String>,
     errors: FieldErrors,
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 impl Fields {
@@ -67,7 +56,7 @@ impl Fields {
                 }
             },
             other => {
-                self.reject(name, Violation::InvalidType, format!("must be a string, not {}", type_name(&other)));
+                self.reject(name, Violation::InvalidType, format!("must be a string, not {}", json_type(&other)));
                 None
             }
         }
@@ -96,7 +85,7 @@ impl Fields {
         let text = match self.value(name)? {
             Value::String(text) => text,
             other => {
-                self.reject(name, Violation::InvalidType, format!("must be a string, not {}", type_name(&other)));
+                self.reject(name, Violation::InvalidType, format!("must be a string, not {}", json_type(&other)));
                 return None;
             }
         };
@@ -114,7 +103,7 @@ impl Fields {
         match self.value(name)? {
             Value::Bool(flag) => Some(flag),
             other => {
-                self.reject(name, Violation::InvalidType, format!("must be a boolean, not {}", type_name(&other)));
+                self.reject(name, Violation::InvalidType, format!("must be a boolean, not {}", json_type(&other)));
                 None
             }
         }
@@ -134,7 +123,7 @@ impl Fields {
                 None
             }
             other => {
-                self.reject(name, Violation::InvalidType, format!("must be an integer, not {}", type_name(&other)));
+                self.reject(name, Violation::InvalidType, format!("must be an integer, not {}", json_type(&other)));
                 None
             }
         }
@@ -151,7 +140,7 @@ impl Fields {
                     self.reject(
                         &format!("{name}[{index}]"),
                         Violation::InvalidType,
-                        format!("must be a string, not {}", type_name(&other)),
+                        format!("must be a string, not {}", json_type(&other)),
                     );
                 }
             }
@@ -176,7 +165,7 @@ impl Fields {
         match self.value(name)? {
             Value::Object(object) => Some(object),
             other => {
-                self.reject(name, Violation::InvalidType, format!("must be an object, not {}", type_name(&other)));
+                self.reject(name, Violation::InvalidType, format!("must be an object, not {}", json_type(&other)));
                 None
             }
         }
@@ -187,7 +176,7 @@ impl Fields {
         match self.value(name)? {
             Value::Array(items) => Some(items),
             other => {
-                self.reject(name, Violation::InvalidType, format!("must be an array, not {}", type_name(&other)));
+                self.reject(name, Violation::InvalidType, format!("must be an array, not {}", json_type(&other)));
                 None
             }
         }

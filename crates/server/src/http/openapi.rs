@@ -5,6 +5,8 @@
 
 use actix_web::HttpResponse;
 use actix_web::http::Method;
+use casework_domain::case::{CaseStatus, Priority, RejectionReasonCode};
+use casework_domain::session::SessionStatus;
 use serde_json::{Map, Value, json};
 use utoipa::openapi::OpenApi;
 
@@ -115,22 +117,10 @@ fn enumeration(values: &[&str]) -> Value {
 
 fn schemas() -> Map<String, Value> {
     let data_map = json!({"type": "object", "additionalProperties": true});
-    let case_status = enumeration(&["open", "in_review", "escalated", "pending_second_review", "approved", "rejected"]);
-    let priority = enumeration(&["low", "normal", "high", "urgent"]);
-    let rejection_codes = json!({"type": ["string", "null"], "enum": ["document_fraud", "document_invalid", "document_expired",
-        "face_mismatch", "liveness_failed", "watchlist_match", "underage", "duplicate_identity", "data_mismatch", "other", null]});
-    let session_status = enumeration(&[
-        "pending",
-        "capturing",
-        "processing",
-        "completed",
-        "expired",
-        "failed",
-        "awaiting_external",
-        "under_review",
-        "approved",
-        "declined",
-    ]);
+    let case_status = enumeration(CaseStatus::NAMES);
+    let priority = enumeration(Priority::NAMES);
+    let rejection_codes = or_null(enumeration(RejectionReasonCode::NAMES));
+    let session_status = enumeration(SessionStatus::NAMES);
     let case_properties = json!({
         "id": string(), "uuid": string(), "session_id": string(), "status": case_status, "decision": {"type": ["string", "null"], "enum": ["approved", "rejected", null]},
         "priority": priority, "assigned_to": nullable("string"), "claimed_at": nullable_time(), "claim_expires_at": nullable_time(),
@@ -159,18 +149,7 @@ fn schemas() -> Map<String, Value> {
         }),
         &["error", "detail", "status_code", "request_id"],
     );
-    let rejection_codes_request = enumeration(&[
-        "document_fraud",
-        "document_invalid",
-        "document_expired",
-        "face_mismatch",
-        "liveness_failed",
-        "watchlist_match",
-        "underage",
-        "duplicate_identity",
-        "data_mismatch",
-        "other",
-    ]);
+    let rejection_codes_request = enumeration(RejectionReasonCode::NAMES);
     let settings = json!({
         "dual_review": {"type": "boolean"}, "claim_ttl_seconds": {"type": "integer", "minimum": 60, "maximum": 86400},
         "demo_case_limit": {"type": "integer", "minimum": 0, "maximum": 100}, "api_pii_fields": {"type": ["array", "null"], "items": string()},

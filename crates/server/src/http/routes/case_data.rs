@@ -16,8 +16,6 @@ use crate::http::error::ApiError;
 use crate::http::fields::Fields;
 use crate::http::respond;
 
-const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
-
 fn case_id(path: &str) -> Result<CaseId, ApiError> {
     CaseId::parse(path).map_err(|_| ApiError::not_found("Case"))
 }
@@ -72,7 +70,7 @@ pub async fn update(api: Api, path: web::Path<String>, payload: web::Payload) ->
     let patch = CasePatch {
         metadata: map_patch(&mut fields, "metadata", is_null("metadata")),
         custom_fields: map_patch(&mut fields, "custom_fields", is_null("custom_fields")),
-        priority: fields.enumeration::<Priority>("priority", PRIORITIES),
+        priority: fields.enumeration::<Priority>("priority", Priority::NAMES),
         tags: parse_tags(&mut fields),
     };
     for name in ["priority", "tags"] {

@@ -15,8 +15,6 @@ use crate::http::error::ApiError;
 use crate::http::query::Query;
 use crate::http::respond;
 
-const CASE_STATUSES: &str = "open, in_review, escalated, pending_second_review, approved, rejected";
-const PRIORITIES: &str = "low, normal, high, urgent";
 const TABS: &str = "unassigned, mine, pending_second_review, escalated, all";
 const SORTS: &str = "created_at, entered_review_at, priority (each reversible with -)";
 
@@ -83,8 +81,8 @@ fn ids<K: IdKind>(query: &mut Query, name: &str) -> Vec<Id<K>> {
 /// 401, 403, 422 naming a bad parameter, 503.
 pub async fn list(api: Api) -> Result<HttpResponse, ApiError> {
     let mut query = api.query()?;
-    let statuses = query.list::<CaseStatus>("status", CASE_STATUSES);
-    let priorities = query.list::<Priority>("priority", PRIORITIES);
+    let statuses = query.list::<CaseStatus>("status", &CaseStatus::NAMES.join(", "));
+    let priorities = query.list::<Priority>("priority", &Priority::NAMES.join(", "));
     let tab = query.parsed_with("tab", parse_tab, &format!("must be one of: {TABS}"));
     let sort = query.parsed_with("sort", parse_sort, &format!("must be one of: {SORTS}")).unwrap_or_default();
     let tags = query.list_with("tag", |text| Tag::parse(text).ok(), "must be 1 to 64 characters of [a-z0-9_:-]");

@@ -18,20 +18,6 @@ use crate::http::error::ApiError;
 use crate::http::fields::Fields;
 use crate::http::respond;
 
-const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
-const REJECTION_CODES: &[&str] = &[
-    "document_fraud",
-    "document_invalid",
-    "document_expired",
-    "face_mismatch",
-    "liveness_failed",
-    "watchlist_match",
-    "underage",
-    "duplicate_identity",
-    "data_mismatch",
-    "other",
-];
-
 fn case_id(path: &str) -> Result<CaseId, ApiError> {
     CaseId::parse(path).map_err(|_| ApiError::not_found("Case"))
 }
@@ -144,7 +130,8 @@ async fn decide(
             decision,
             notes: notes_text,
             rejection_reason: fields.required_string("rejection_reason", 1, 2000),
-            rejection_reason_code: fields.enumeration::<RejectionReasonCode>("rejection_reason_code", REJECTION_CODES),
+            rejection_reason_code: fields
+                .enumeration::<RejectionReasonCode>("rejection_reason_code", RejectionReasonCode::NAMES),
             add_to_blocklist: fields.boolean("add_to_blocklist").unwrap_or(false),
         },
     };
@@ -177,7 +164,7 @@ pub async fn reject(api: Api, path: web::Path<String>, payload: web::Payload) ->
 pub async fn next(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     let mut fields = api.body(payload).await?;
     let reviewer_id = user_field(&mut fields, "reviewer_id");
-    let priority = fields.enumeration::<Priority>("priority", PRIORITIES);
+    let priority = fields.enumeration::<Priority>("priority", Priority::NAMES);
     let tag = fields.string("tag", 0, 64).and_then(|text| {
         Tag::parse(&text)
             .map_err(|violation| fields.reject("tag", violation, "must be 1 to 64 characters of [a-z0-9_:-]"))

@@ -22,7 +22,6 @@ use crate::http::respond;
 
 const SESSION_STATUSES: &[&str] =
     &["pending", "capturing", "processing", "completed", "expired", "failed", "awaiting_external", "under_review"];
-const CHECK_STATUSES: &[&str] = &["pending", "passed", "failed", "error", "skipped", "requires_retry"];
 
 /// Which PII the request may see: none without `verifications:read`, else the environment's
 /// allow-list.
@@ -64,7 +63,7 @@ fn parse_check(fields: &mut Fields, index: usize, value: Value) -> Option<Check>
         check.reject("policy", Violation::InvalidValue, "must be 1 to 64 characters of [a-z0-9_]");
     }
     let status =
-        if check.require("status") { check.enumeration::<CheckStatus>("status", CHECK_STATUSES) } else { None };
+        if check.require("status") { check.enumeration::<CheckStatus>("status", CheckStatus::NAMES) } else { None };
     let score = match check.value("score") {
         None => None,
         Some(Value::Number(number)) => number.as_f64(),
