@@ -407,8 +407,7 @@ fn filter_schema() -> Value {
         strict_body(json!({"or": children}), &["or"]),
         strict_body(json!({"not": reference("Filter")}), &["not"]),
         strict_body(json!({
-            "field": {"anyOf": [enumeration(&["status", "decision", "priority", "assigned_to", "escalated_to", "tags", "session_id", "external_ref",
-                "is_demo", "created_at", "entered_review_at", "decided_at", "sla.status"]), {"type": "string", "pattern": "^(metadata|custom_fields)\\..+$"}]},
+            "field": {"type": "string", "pattern": "^(status|decision|priority|assigned_to|escalated_to|tags|session_id|external_ref|is_demo|created_at|entered_review_at|decided_at|sla\\.status|(metadata|custom_fields)\\..+)$"},
             "op": enumeration(&["eq", "neq", "in", "nin", "gt", "gte", "lt", "lte", "contains", "exists"]),
             "value": {"type": ["string", "number", "integer", "boolean", "array", "object", "null"], "description": "A JSON value of the field's type (an array for in and nin, a boolean for exists)."},
         }), &["field", "op"]),
