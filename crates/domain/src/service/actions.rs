@@ -21,7 +21,7 @@ use crate::ports::{
     BlocklistEntry, CaseChange, CaseRepository, Clock, DirectoryRepository, IdGenerator, RecordedEvent,
     SaveChangeError, SessionChange, SessionRepository, StoreError,
 };
-use crate::session::{ExtractedData, Session, SessionStatus};
+use crate::session::{Session, SessionStatus};
 use crate::tenant::Settings;
 use crate::validation::{FieldErrors, Violation};
 
@@ -223,8 +223,8 @@ pub struct Acted {
     pub view: CaseView,
     /// The note it wrote, if any.
     pub note: Option<Note>,
-    /// The session after it, when the action changed the session's evidence.
-    pub extracted_data: Option<ExtractedData>,
+    /// The case's session after the action, when the action read it.
+    pub session: Option<Session>,
 }
 
 impl<R, C, G> CaseService<R, C, G>
@@ -311,15 +311,21 @@ where
                 return Err(ActionError::PreconditionFailed);
             }
             let Some(planned) = planned? else {
-                return Ok(Acted { view: CaseView::at(&stored, now), note: None, extracted_data: None });
+                return Ok(Acted { view: CaseView::at(&stored, now), note: None, session });
             };
             let mut events: Vec<RecordedEvent> = lapse.into_iter().map(|t| self.record(&stored, t.event)).collect();
             events.extend(planned.events.into_iter().map(|event| self.record(&stored, event)));
-            let extracted_data = planned.session.extracted_data.clone();
+            let session = session.map(|mut session| {
+                if let Some(data) = &planned.session.extracted_data {
+                    session.extracted_data = data.clone();
+                    session.updated_at = now;
+                }
+                session
+            });
             let change = CaseChange { case: planned.case, events, note: planned.note, session: planned.session };
             match self.repo.save_change(&change, stored.version).await {
                 Ok(()) => {
-                    return Ok(Acted { view: CaseView::at(&change.case, now), note: change.note, extracted_data });
+                    return Ok(Acted { view: CaseView::at(&change.case, now), note: change.note, session });
                 }
                 Err(SaveChangeError::VersionConflict) if request.if_match.is_some() => {
                     return Err(ActionError::PreconditionFailed);
@@ -513,7 +519,7 @@ where
         Ok(acted.view)
     }
 
-    /// Corrects extracted data; returns the case and the session's new data.
+    /// Corrects extracted data; returns the case and its session as corrected.
     ///
     /// # Errors
     /// [`ActionError`].
@@ -522,7 +528,7 @@ where
         request: &ActionRequest<'_>,
         case_id: CaseId,
         patch: Map<String, Value>,
-    ) -> Result<(CaseView, ExtractedData), ActionError> {
+    ) -> Result<(CaseView, Session), ActionError> {
         let acted = self
             .act(request, case_id, &[], true, |case, context| {
                 let session = context.session.ok_or(ActionError::CaseNotFound)?;
@@ -532,8 +538,8 @@ where
                 Ok(Some(planned))
             })
             .await?;
-        let data = acted.extracted_data.unwrap_or_default();
-        Ok((acted.view, data))
+        let session = acted.session.ok_or(ActionError::CaseNotFound)?;
+        Ok((acted.view, session))
     }
 }
 

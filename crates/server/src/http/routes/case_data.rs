@@ -147,23 +147,14 @@ pub async fn update_pii(api: Api, path: web::Path<String>, payload: web::Payload
         return Err(ApiError::invalid_field("extracted_data", Violation::Required, "is required"));
     };
     let action = api.action(None, false)?;
-    let (view, extracted) = api.state.service.update_pii(&action, case_id(&path)?, data).await?;
+    let (view, session) = api.state.service.update_pii(&action, case_id(&path)?, data).await?;
     let settings = api.state.service.settings(api.tenant()).await?;
     let body = json!({
-        "session_id": view.case.session_id.uuid(),
-        "status": "under_review",
-        "extracted_data": extracted.filtered(settings.api_pii_fields.as_deref()),
-        "updated_at": json::timestamp(view.case.updated_at),
+        "session_id": session.id.uuid(),
+        "status": session.status.as_str(),
+        "extracted_data": session.extracted_data.filtered(settings.api_pii_fields.as_deref()),
+        "updated_at": json::timestamp(session.updated_at),
     });
-    let session = api.state.service.session(api.tenant(), view.case.session_id).await?;
-    let body = match session {
-        Some(session) => {
-            let mut body = body;
-            body["status"] = json!(session.status.as_str());
-            body
-        }
-        None => body,
-    };
     Ok(respond::case(StatusCode::OK, body, view.case.version))
 }
 
