@@ -75,10 +75,11 @@ impl Case {
     ) -> Result<(Transition, Vec<Check>), OverrideError> {
         let now = caller.now;
         let current = self.as_of(now);
+        // The check is a path resource: its 404 answers before any 409.
+        let index = session.checks.iter().rposition(|c| c.policy == input.policy).ok_or(OverrideError::NoSuchCheck)?;
         if current.is_final() {
             return Err(OverrideError::AlreadyDecided);
         }
-        let index = session.checks.iter().rposition(|c| c.policy == input.policy).ok_or(OverrideError::NoSuchCheck)?;
         current.lease_rule(caller.reviewer, now).map_err(OverrideError::AlreadyClaimed)?;
         let mut checks = session.checks.clone();
         let before = checks[index].override_.as_ref().map(|o| o.passed);

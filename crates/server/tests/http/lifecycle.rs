@@ -359,3 +359,76 @@ async fn the_sweeper_persists_lapses_once() {
     let read = app.get(&format!("/api/v1/cases/{}", case["id"].as_str().unwrap())).await.json();
     assert_eq!((read["status"].clone(), read["version"].clone()), (json!("open"), json!(3)));
 }
+
+#[tokio::test]
+async fn more_rows_of_the_rules_table() {
+    let app = spawn_app().await;
+    set_settings(&app, |s| s.dual_review = true).await;
+    let (alice, bob) = (app.reviewer("Alice").await, app.reviewer("Bob").await);
+    let case = claimed(&app, &alice).await;
+    ok(app.post_as(&alice, &path(&case, "approve"), json!({})).await).await;
+    // pending_second_review: no escalation; another reviewer claims it for the second review.
+    app.post(&path(&case, "escalate"), json!({})).await.assert_error(409, "invalid_transition");
+    let held = ok(app.post_as(&bob, &path(&case, "claim"), json!({})).await).await;
+    assert_eq!(
+        (held["status"].clone(), held["assigned_to"].clone()),
+        (json!("pending_second_review"), json!(bob.uuid))
+    );
+    // The recommender cannot decide over Bob's lease either way.
+    app.post_as(&alice, &path(&case, "reject"), json!({"rejection_reason": "x"}))
+        .await
+        .assert_error(409, "case_already_claimed");
+    ok(app.post_as(&bob, &path(&case, "approve"), json!({})).await).await;
+    // A final case refuses overrides and PII corrections.
+    let override_path = format!("/api/v1/cases/{}/checks/face_match/override", case["id"].as_str().unwrap());
+    let session = app.get(&format!("/api/v1/sessions/{}", case["session_id"].as_str().unwrap())).await.json();
+    assert_eq!(session["status"], "approved");
+    app.post(&override_path, json!({})).await.assert_error(404, "not_found");
+    let pii = app
+        .call(
+            Method::PUT,
+            &format!("{}/result/pii", path(&case, "").trim_end_matches('/')),
+            Some(&app.key),
+            Some(json!({"extracted_data": {"gender": "F"}})),
+        )
+        .await;
+    pii.assert_error(409, "case_already_decided");
+}
+
+#[tokio::test]
+async fn an_override_on_a_final_case_is_refused() {
+    let app = spawn_app().await;
+    let alice = app.reviewer("Alice").await;
+    let session =
+        app.session(json!({"status": "under_review", "checks": [{"policy": "face_match", "status": "failed"}]})).await;
+    let case = app.get(&format!("/api/v1/cases/{}", session["case_id"].as_str().unwrap())).await.json();
+    ok(app.post_as(&alice, &path(&case, "approve"), json!({})).await).await;
+    let override_path = format!("/api/v1/cases/{}/checks/face_match/override", case["id"].as_str().unwrap());
+    app.post(&override_path, json!({"passed": true})).await.assert_error(409, "case_already_decided");
+}
+
+#[tokio::test]
+async fn patch_honours_if_match_and_created_resources_carry_location() {
+    let app = spawn_app().await;
+    let reply = app.post("/api/v1/sessions", json!({"status": "under_review"})).await;
+    let session = reply.json();
+    assert_eq!(
+        reply.header("location"),
+        Some(format!("/api/v1/sessions/{}", session["id"].as_str().unwrap()).as_str())
+    );
+    let other = app.session(json!({})).await;
+    let created = app.post("/api/v1/cases", json!({"session_id": other["id"]})).await;
+    let case = created.json();
+    assert_eq!(created.header("location"), Some(format!("/api/v1/cases/{}", case["id"].as_str().unwrap()).as_str()));
+    let patch = |tag: &'static str| {
+        app.client
+            .patch(format!("{}/api/v1/cases/{}", app.address, case["id"].as_str().unwrap()))
+            .header("X-API-Key", &app.key)
+            .header("If-Match", tag)
+            .json(&json!({"priority": "high"}))
+            .send()
+    };
+    assert_eq!(patch("\"9\"").await.unwrap().status(), StatusCode::PRECONDITION_FAILED);
+    let ok_reply = patch("\"1\"").await.unwrap();
+    assert_eq!((ok_reply.status(), ok_reply.headers()["etag"].to_str().unwrap()), (StatusCode::OK, "\"2\""));
+}

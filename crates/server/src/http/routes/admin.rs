@@ -118,7 +118,7 @@ pub async fn create_org_user(api: Api, payload: web::Payload) -> Result<HttpResp
     fields.finish()?;
     let (Some(name), Some(email)) = (name, email) else { return Err(ApiError::invalid_request("Missing fields.")) };
     let user = api.state.service.create_org_user(api.tenant().org_id, NewOrgUser { name, email, role }).await?;
-    Ok(respond::json(StatusCode::CREATED, json::org_user(&user)))
+    Ok(respond::created(json::org_user(&user), format!("/api/v1/org-users/{}", user.id.public())))
 }
 
 fn user_id(path: &str) -> Result<OrgUserId, ApiError> {
@@ -190,7 +190,7 @@ pub async fn create_api_key(api: Api, payload: web::Payload) -> Result<HttpRespo
     let (key, secret) = api.state.service.create_api_key(api.principal(), new).await?;
     let mut body = json::api_key(&key);
     body["key"] = json!(secret);
-    Ok(respond::json(StatusCode::CREATED, body))
+    Ok(respond::created(body, format!("/api/v1/api-keys/{}", key.id.public())))
 }
 
 /// `DELETE /api-keys/{id}`: revokes; refused everywhere from the next request.

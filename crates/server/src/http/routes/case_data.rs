@@ -209,7 +209,8 @@ pub async fn demo(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiEr
             DemoError::Store(store) => store.into(),
         })?;
     let session = sessions::render(&api, &session).await?;
-    Ok(respond::case(StatusCode::CREATED, json::case_with_session(&view, session), view.case.version))
+    let response = respond::case(StatusCode::CREATED, json::case_with_session(&view, session), view.case.version);
+    Ok(respond::located(response, &respond::case_location(view.case.id)))
 }
 
 /// `GET /blocklist`: entries, oldest first (never the hash).

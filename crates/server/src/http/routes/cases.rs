@@ -41,7 +41,11 @@ pub async fn create(api: Api, payload: web::Payload) -> Result<HttpResponse, Api
         CreatedCase::Created(view) => (StatusCode::CREATED, view),
         CreatedCase::Existing(view) => (StatusCode::OK, view),
     };
-    Ok(respond::case(status, json::case(&view), view.case.version))
+    let response = respond::case(status, json::case(&view), view.case.version);
+    if status == StatusCode::CREATED {
+        return Ok(respond::located(response, &respond::case_location(view.case.id)));
+    }
+    Ok(response)
 }
 
 /// `GET /api/v1/cases/{case_id}`: the case with its `session` embedded.

@@ -126,7 +126,7 @@ pub async fn create(api: Api, payload: web::Payload) -> Result<HttpResponse, Api
             ),
             IngestSessionError::Store(store) => store.into(),
         })?;
-    Ok(respond::json(StatusCode::CREATED, render(&api, &session).await?))
+    Ok(respond::created(render(&api, &session).await?, format!("/api/v1/sessions/{}", session.id.public())))
 }
 
 /// `GET /api/v1/sessions/{session_id}`.
