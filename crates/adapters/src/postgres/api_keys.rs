@@ -4,7 +4,7 @@
 
 use casework_domain::Timestamp;
 use casework_domain::directory::{ApiKey, AuthError, Principal, UserRef};
-use casework_domain::id::{ApiKeyId, Id};
+use casework_domain::id::ApiKeyId;
 use casework_domain::page::{Page, PageRequest};
 use casework_domain::ports::{ApiKeyStore, StoreError};
 use casework_domain::tenant::Tenant;
@@ -81,14 +81,19 @@ impl ApiKeyStore for PgStore {
     async fn authenticate(&self, presented: &str, now: Timestamp) -> Result<Principal, AuthError> {
         let secret = ApiKeySecret::parse(presented).ok_or(AuthError::Unauthorized)?;
         let mut connection = self.connection().await.map_err(|e| AuthError::Unavailable(e.0))?;
-        let record: Option<ApiKeyRecord> = api_keys::table
+        // The key and its bound user in one statement: authentication runs on every request.
+        let row: Option<(ApiKeyRecord, Option<(String, bool)>)> = api_keys::table
+            .left_join(
+                org_users::table
+                    .on(org_users::org_id.eq(api_keys::org_id).and(api_keys::org_user_id.eq(org_users::id.nullable()))),
+            )
             .filter(api_keys::key_hash.eq(secret.hash()))
-            .select(ApiKeyRecord::as_select())
+            .select((ApiKeyRecord::as_select(), (org_users::name, org_users::active).nullable()))
             .first(&mut connection)
             .await
             .optional()
             .map_err(|e| auth_error(unavailable_or_unknown(e)))?;
-        let record = record.ok_or(AuthError::Unauthorized)?;
+        let (record, bound_user) = row.ok_or(AuthError::Unauthorized)?;
         let pinned_version = record.api_version.clone();
         let key = record.into_key().map_err(auth_error)?;
         let usable = key.revoked_at.is_none()
@@ -97,18 +102,10 @@ impl ApiKeyStore for PgStore {
         if !usable {
             return Err(AuthError::Unauthorized);
         }
-        let user = match key.org_user_id {
-            None => None,
-            Some(user_id) => org_users::table
-                .filter(org_users::org_id.eq(key.tenant.org_id.uuid()))
-                .filter(org_users::id.eq(user_id.uuid()))
-                .filter(org_users::active.eq(true))
-                .select(org_users::name)
-                .first::<String>(&mut connection)
-                .await
-                .optional()
-                .map_err(|e| auth_error(unavailable_or_unknown(e)))?
-                .map(|name| UserRef { id: Id::from_uuid(user_id.uuid()), name }),
+        // An inactive bound user is no reviewer; the key still acts as itself.
+        let user = match (key.org_user_id, bound_user) {
+            (Some(id), Some((name, true))) => Some(UserRef { id, name }),
+            _ => None,
         };
         if key.last_used_at.is_none_or(|last| now - last >= LAST_USED_RESOLUTION) {
             diesel::update(api_keys::table)
