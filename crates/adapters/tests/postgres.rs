@@ -125,6 +125,10 @@ async fn migrations_go_up_down_and_up_again() {
 #[tokio::test(flavor = "multi_thread")]
 async fn claim_next_query_uses_its_index_in_queue_order() {
     let world = World::new().await;
+    // A queue with rows and fresh statistics, so the planner chooses as it would in service.
+    for _ in 0..60 {
+        world.open_case(Environment::Sandbox).await;
+    }
     let sql = casework_adapters::postgres::cases::CLAIM_NEXT_CANDIDATE_SQL
         .replace("$1", &format!("'{}'", world.org.uuid()))
         .replace("$2", "'sandbox'")
@@ -133,7 +137,7 @@ async fn claim_next_query_uses_its_index_in_queue_order() {
         .replace("$5", "NULL")
         .replace("$6", "NULL");
     let mut connection = AsyncPgConnection::establish(&world.url).await.unwrap();
-    diesel::sql_query("SET enable_seqscan = off").execute(&mut connection).await.unwrap();
+    diesel::sql_query("ANALYZE cases").execute(&mut connection).await.unwrap();
     let plan: Vec<Line> = diesel::sql_query(format!("SELECT \"QUERY PLAN\" AS line FROM (EXPLAIN {sql}) AS p"))
         .load(&mut connection)
         .await
