@@ -79,7 +79,8 @@ impl AppState {
         let metrics = Metrics::new()?;
         let observer = metrics.clone();
         let store = PgStore::new(pool, cipher, blocklist)
-            .observing_pool_waits(Arc::new(move |waited| observer.observe_pool_wait(waited)));
+            .observing_pool_waits(Arc::new(move |waited| observer.observe_pool_wait(waited)))
+            .with_default_rate_limit(config.limits.default_rate_limit_per_minute);
         let clock = ShiftableClock::default();
         let service = CaseService::new(store.clone(), clock.clone(), UuidV7Ids);
         let limiter = match config.limits.rate_limiter {

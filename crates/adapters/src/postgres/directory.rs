@@ -177,7 +177,7 @@ impl PgStore {
         keys: &[(ApiKey, ApiKeySecret)],
     ) -> Result<(), StoreError> {
         let mut connection = self.connection().await?;
-        let defaults = Settings::default();
+        let defaults = &self.new_org_settings;
         let settings: Vec<_> = Environment::ALL
             .iter()
             .map(|environment| {
@@ -186,6 +186,8 @@ impl PgStore {
                     environment_settings::environment.eq(environment.as_str()),
                     environment_settings::claim_ttl_seconds
                         .eq(i32::try_from(defaults.claim_ttl_seconds).unwrap_or(1800)),
+                    environment_settings::rate_limit_per_minute
+                        .eq(i32::try_from(defaults.rate_limit_per_minute).unwrap_or(i32::MAX)),
                     environment_settings::updated_at.eq(org.created_at),
                 )
             })

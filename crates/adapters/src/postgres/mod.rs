@@ -138,6 +138,7 @@ pub struct PgStore {
     blocklist: Arc<BlocklistHasher>,
     settings: Arc<directory::SettingsCache>,
     pool_waits: Option<Arc<dyn Fn(std::time::Duration) + Send + Sync>>,
+    new_org_settings: casework_domain::tenant::Settings,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -150,7 +151,21 @@ impl PgStore {
     /// A store over `pool`, encrypting PII with `cipher` and hashing blocklist entries with
     /// `blocklist`.
     pub fn new(pool: PgPool, cipher: Arc<PiiCipher>, blocklist: Arc<BlocklistHasher>) -> Self {
-        Self { pool, cipher, blocklist, settings: Arc::default(), pool_waits: None }
+        Self {
+            pool,
+            cipher,
+            blocklist,
+            settings: Arc::default(),
+            pool_waits: None,
+            new_org_settings: casework_domain::tenant::Settings::default(),
+        }
+    }
+
+    /// The rate limit new organizations' environments start with (`limits.default_rate_limit_per_minute`).
+    #[must_use]
+    pub fn with_default_rate_limit(mut self, per_minute: u32) -> Self {
+        self.new_org_settings.rate_limit_per_minute = per_minute;
+        self
     }
 
     /// Reports how long each request for a connection waited (for metrics).

@@ -141,3 +141,11 @@ async fn api_keys_are_shown_once_limited_to_the_creator_scopes_and_revoked_at_on
     let live = app.key_with(Environment::Live, &Scope::ALL, None).await;
     app.call(Method::DELETE, &path, Some(&live), None).await.assert_error(404, "not_found");
 }
+
+#[tokio::test]
+async fn new_organizations_start_with_the_configured_rate_limit() {
+    let app = crate::support::spawn_app_with(&[("CASEWORK__LIMITS__DEFAULT_RATE_LIMIT_PER_MINUTE", "77")]).await;
+    let settings = app.get("/api/v1/organization/settings").await.json();
+    assert_eq!(settings["rate_limit_per_minute"], 77);
+    assert_eq!(app.get("/api/v1/cases").await.header("x-ratelimit-limit"), Some("77"));
+}
