@@ -1,4 +1,8 @@
-//! In-process adapters: the default rate limiter, exact for one instance.
+//! In-process adapters: the default rate limiter (exact for one instance), and [`store`], a
+//! complete in-memory implementation of the repository ports for service tests.
+
+mod search;
+pub mod store;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
