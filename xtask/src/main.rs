@@ -41,7 +41,11 @@ fn main() -> ExitCode {
         },
         Some("schema") => tasks::schema(args.get(1).is_some_and(|a| a == "--check")),
         Some("fuzz-api") => tasks::fuzz_api(&args[1..]),
-        _ => usage(),
+        None | Some("help" | "--help" | "-h") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(_) => usage(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -54,7 +58,7 @@ fn main() -> ExitCode {
 
 fn usage() -> anyhow::Result<()> {
     eprintln!("{USAGE}");
-    anyhow::bail!("no command given")
+    anyhow::bail!("unknown command")
 }
 
 /// The workspace root.
