@@ -100,6 +100,15 @@ impl World {
     }
 }
 
+/// The change of `reviewer` claiming `case` at `now`, with its event.
+fn claim_change(case: &Case, reviewer: &OrgUser, now: casework_domain::Timestamp) -> CaseChange {
+    let caller = Caller { actor: Actor::System, reviewer: Some(reviewer.id), is_admin: false, now };
+    let transition = case.claim(&caller, reviewer.id, time::Duration::minutes(30)).unwrap();
+    let event =
+        RecordedEvent { id: UuidV7Ids.generate(), case_id: case.id, tenant: case.tenant, event: transition.event };
+    CaseChange { events: vec![event], case: transition.case, note: None, session: Default::default() }
+}
+
 #[derive(QueryableByName)]
 struct Line {
     #[diesel(sql_type = Text)]
@@ -228,23 +237,8 @@ async fn two_transactions_racing_on_one_version_commit_exactly_once() {
     let world = World::new().await;
     let case = world.open_case(Environment::Sandbox).await;
     let (alice, bob) = (world.user("alice@example.com").await, world.user("bob@example.com").await);
-    let change = |reviewer: &OrgUser| {
-        let caller =
-            Caller { actor: Actor::System, reviewer: Some(reviewer.id), is_admin: false, now: SystemClock.now() };
-        let transition = case.claim(&caller, reviewer.id, time::Duration::minutes(30)).unwrap();
-        CaseChange {
-            events: vec![RecordedEvent {
-                id: UuidV7Ids.generate(),
-                case_id: case.id,
-                tenant: case.tenant,
-                event: transition.event,
-            }],
-            case: transition.case,
-            note: None,
-            session: Default::default(),
-        }
-    };
-    let (a, b) = (change(&alice), change(&bob));
+    let now = SystemClock.now();
+    let (a, b) = (claim_change(&case, &alice, now), claim_change(&case, &bob, now));
     let (first, second) = tokio::join!(world.store.save_change(&a, 1), world.store.save_change(&b, 1));
     let outcomes = [first, second];
     assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
@@ -261,20 +255,7 @@ async fn lists_read_a_lapsed_lease_as_released() {
     let case = world.open_case(Environment::Sandbox).await;
     let alice = world.user("alice@example.com").await;
     let claimed_at = SystemClock.now();
-    let caller = Caller { actor: Actor::System, reviewer: Some(alice.id), is_admin: false, now: claimed_at };
-    let transition = case.claim(&caller, alice.id, time::Duration::minutes(30)).unwrap();
-    let change = CaseChange {
-        events: vec![RecordedEvent {
-            id: UuidV7Ids.generate(),
-            case_id: case.id,
-            tenant: case.tenant,
-            event: transition.event,
-        }],
-        case: transition.case,
-        note: None,
-        session: Default::default(),
-    };
-    world.store.save_change(&change, 1).await.unwrap();
+    world.store.save_change(&claim_change(&case, &alice, claimed_at), 1).await.unwrap();
     let count = |query: CaseQuery, minutes: i64| {
         let store = world.store.clone();
         async move {

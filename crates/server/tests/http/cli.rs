@@ -5,6 +5,8 @@ use std::process::Command;
 use casework_adapters::testing::TestDatabase;
 use serde_json::Value;
 
+use crate::support::casework_command;
+
 struct Run {
     success: bool,
     stdout: Value,
@@ -12,13 +14,7 @@ struct Run {
 }
 
 fn casework(db: &TestDatabase, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_casework"))
-        .args(args)
-        .env("CASEWORK_ENV", "test")
-        .env("CASEWORK_CONFIG_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"))
-        .env("DATABASE_URL", db.url())
-        .output()
-        .unwrap();
+    let output = casework_command(db).args(args).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     Run {
         success: output.status.success(),

@@ -10,6 +10,8 @@ use casework_adapters::testing::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::support::casework_command;
+
 struct Server {
     child: Child,
     address: String,
@@ -26,11 +28,8 @@ impl Server {
         // A file, not a pipe: a full pipe would block the server's logging.
         let log = std::env::temp_dir().join(format!("casework-test-{}.log", uuid::Uuid::new_v4()));
         let log_file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_casework"))
+        let child = casework_command(db)
             .arg("serve")
-            .env("CASEWORK_ENV", "test")
-            .env("CASEWORK_CONFIG_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"))
-            .env("DATABASE_URL", db.url())
             .env("CASEWORK__SERVER__PORT", port.to_string())
             .env("CASEWORK__LOG__LEVEL", "debug")
             .env("CASEWORK__LOG__FORMAT", "json")
@@ -66,13 +65,7 @@ impl Server {
 }
 
 fn admin(db: &TestDatabase, args: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_casework"))
-        .args(args)
-        .env("CASEWORK_ENV", "test")
-        .env("CASEWORK_CONFIG_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"))
-        .env("DATABASE_URL", db.url())
-        .output()
-        .unwrap();
+    let output = casework_command(db).args(args).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }

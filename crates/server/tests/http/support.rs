@@ -208,3 +208,13 @@ async fn new_key(state: &AppState, tenant: Tenant, scopes: &[Scope], user: Optio
     state.store.create_api_key(&key, &secret).await.unwrap();
     secret.expose().to_owned()
 }
+
+/// The `casework` binary, configured for the test environment against `db`.
+pub fn casework_command(db: &casework_adapters::testing::TestDatabase) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_casework"));
+    command
+        .env("CASEWORK_ENV", "test")
+        .env("CASEWORK_CONFIG_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/../../config"))
+        .env("DATABASE_URL", db.url());
+    command
+}
