@@ -61,21 +61,7 @@ impl ApiKeyStore for PgStore {
     }
 
     async fn revoke_key(&self, tenant: Tenant, id: ApiKeyId, now: Timestamp) -> Result<Option<ApiKey>, StoreError> {
-        let mut connection = self.connection().await?;
-        let exists: bool = diesel::select(diesel::dsl::exists(
-            api_keys::table
-                .filter(api_keys::org_id.eq(tenant.org_id.uuid()))
-                .filter(api_keys::environment.eq(tenant.environment.as_str()))
-                .filter(api_keys::id.eq(id.uuid())),
-        ))
-        .get_result(&mut connection)
-        .await
-        .map_err(unavailable_or_unknown)?;
-        drop(connection);
-        if !exists {
-            return Ok(None);
-        }
-        self.revoke_api_key(id, now).await
+        self.revoke(id, Some(tenant), now).await
     }
 
     async fn authenticate(&self, presented: &str, now: Timestamp) -> Result<Principal, AuthError> {

@@ -262,16 +262,38 @@ impl PgStore {
     /// # Errors
     /// [`StoreError`].
     pub async fn revoke_api_key(&self, id: ApiKeyId, now: Timestamp) -> Result<Option<ApiKey>, StoreError> {
+        self.revoke(id, None, now).await
+    }
+
+    /// Revokes key `id` (of `tenant`, when given): one update, then the key as it now is.
+    pub(super) async fn revoke(
+        &self,
+        id: ApiKeyId,
+        tenant: Option<Tenant>,
+        now: Timestamp,
+    ) -> Result<Option<ApiKey>, StoreError> {
+        type Scope = Box<dyn BoxableExpression<api_keys::table, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>>;
+        let in_scope = || -> Scope {
+            match tenant {
+                None => Box::new(api_keys::id.eq(id.uuid())),
+                Some(tenant) => Box::new(
+                    api_keys::id
+                        .eq(id.uuid())
+                        .and(api_keys::org_id.eq(tenant.org_id.uuid()))
+                        .and(api_keys::environment.eq(tenant.environment.as_str())),
+                ),
+            }
+        };
         let mut connection = self.connection().await?;
         diesel::update(api_keys::table)
-            .filter(api_keys::id.eq(id.uuid()))
+            .filter(in_scope())
             .filter(api_keys::revoked_at.is_null())
             .set(api_keys::revoked_at.eq(now))
             .execute(&mut connection)
             .await
             .map_err(unavailable_or_unknown)?;
         let record: Option<ApiKeyRecord> = api_keys::table
-            .filter(api_keys::id.eq(id.uuid()))
+            .filter(in_scope())
             .select(ApiKeyRecord::as_select())
             .first(&mut connection)
             .await

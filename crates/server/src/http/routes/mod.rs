@@ -407,9 +407,11 @@ pub fn endpoints() -> Vec<Endpoint> {
 }
 
 fn with_405(resource: actix_web::Resource, allow: String) -> actix_web::Resource {
-    let allow: &'static str = Box::leak(allow.into_boxed_str());
-    resource
-        .default_service(web::to(move || async move { Err::<HttpResponse, _>(ApiError::method_not_allowed(allow)) }))
+    let allow: Rc<str> = allow.into();
+    resource.default_service(web::to(move || {
+        let refusal = ApiError::method_not_allowed(&allow);
+        async move { Err::<HttpResponse, _>(refusal) }
+    }))
 }
 
 /// An API resource: the conventions middleware (authentication, rate limits, headers, scopes,
