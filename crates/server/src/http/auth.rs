@@ -13,8 +13,9 @@ use casework_domain::page::PageRequest;
 use casework_domain::service::actions::ActionRequest;
 use casework_domain::tenant::Tenant;
 
-use super::action::{action_request, if_match};
+use super::action::action_request;
 use super::body::json_object;
+use super::conventions::IfMatch;
 use super::error::ApiError;
 use super::fields::Fields;
 use super::query::{Query, page_of};
@@ -112,12 +113,13 @@ impl Api {
     /// `needs_reviewer` and neither the body nor the key names one).
     ///
     /// # Errors
-    /// 400 for a malformed `If-Match`; 422 `reviewer_id: required`.
+    /// 422 `reviewer_id: required`.
     pub fn action(
         &self,
         reviewer_id: Option<Result<OrgUserId, IdError>>,
         needs_reviewer: bool,
     ) -> Result<ActionRequest<'_>, ApiError> {
-        action_request(&self.principal, reviewer_id, if_match(&self.request)?, needs_reviewer)
+        let expected = self.request.extensions().get::<IfMatch>().and_then(|m| m.0);
+        action_request(&self.principal, reviewer_id, expected, needs_reviewer)
     }
 }

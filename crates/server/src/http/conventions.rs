@@ -53,6 +53,10 @@ impl Requirements {
     }
 }
 
+/// The request's `If-Match`, parsed once here (`None`: absent or `*`).
+#[derive(Debug, Clone, Copy)]
+pub struct IfMatch(pub Option<u64>);
+
 /// The API version a request is served under, echoed on its response.
 #[derive(Debug, Clone, Copy)]
 pub struct ApiVersion(pub &'static str);
@@ -168,9 +172,10 @@ async fn admitted(
         Ok(key) => key,
         Err(error) => return Ok(refuse(request, error)),
     };
-    if let Err(error) = if_match(request.request()) {
-        return Ok(refuse(request, error));
-    }
+    match if_match(request.request()) {
+        Ok(expected) => request.extensions_mut().insert(IfMatch(expected)),
+        Err(error) => return Ok(refuse(request, error)),
+    };
     if let Some(&missing) =
         requirements.for_method(request.method()).iter().find(|&&scope| !principal.scopes.allows(scope))
     {
