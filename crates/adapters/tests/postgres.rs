@@ -14,7 +14,7 @@ use casework_domain::directory::{ApiKey, AuthError, OrgUser, Role, Scope, Scopes
 use casework_domain::id::{Id, OrgId};
 use casework_domain::page::{CaseQuery, PageRequest, Tab};
 use casework_domain::ports::{
-    ApiKeyStore, CaseChange, CaseRepository, Clock, IdGenerator, OpenCaseError, OpenedCase, RecordedEvent,
+    ApiKeyStore, CaseChange, CaseRepository, Clock, IdGenerator, OpenCaseError, OpenedCase, Pii, RecordedEvent,
     SaveChangeError, SessionRepository, StoreError,
 };
 use casework_domain::session::{ExtractedData, Session, SessionStatus};
@@ -180,7 +180,7 @@ async fn a_session_under_review_opens_its_case_with_event_and_outbox_row() {
     let tenant = world.tenant(Environment::Sandbox);
     let stored = world.store.find_case(tenant, case.id).await.unwrap().unwrap();
     assert_eq!(stored, case);
-    let session = world.store.find_session(tenant, case.session_id).await.unwrap().unwrap();
+    let session = world.store.find_session(tenant, case.session_id, Pii::Include).await.unwrap().unwrap();
     assert_eq!(session.case_id, Some(case.id));
     assert_eq!(session.extracted_data.as_map()["ssn"], json!("123-45-6789"));
     let events = world.store.list_events(tenant, case.id, PageRequest::new(10, 0)).await.unwrap();
@@ -216,7 +216,8 @@ async fn one_case_per_session_even_when_two_requests_race() {
     let outcomes = [first, second];
     assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1, "{outcomes:?}");
     assert_eq!(outcomes.iter().filter(|o| matches!(o, Err(OpenCaseError::CaseExists))).count(), 1, "{outcomes:?}");
-    let session = world.store.find_session(world.tenant(Environment::Live), session.id).await.unwrap().unwrap();
+    let session =
+        world.store.find_session(world.tenant(Environment::Live), session.id, Pii::Include).await.unwrap().unwrap();
     assert_eq!(session.status, SessionStatus::UnderReview);
 }
 
@@ -278,7 +279,7 @@ async fn tenants_and_environments_do_not_see_each_other() {
     let case = world.open_case(Environment::Sandbox).await;
     let live = world.tenant(Environment::Live);
     assert_eq!(world.store.find_case(live, case.id).await.unwrap(), None);
-    assert_eq!(world.store.find_session(live, case.session_id).await.unwrap(), None);
+    assert_eq!(world.store.find_session(live, case.session_id, Pii::Include).await.unwrap(), None);
     let other = Tenant { org_id: Id::from_uuid(uuid::Uuid::now_v7()), environment: Environment::Sandbox };
     assert_eq!(world.store.find_case(other, case.id).await.unwrap(), None);
     let listed = world.store.list_cases(other, &CaseQuery::default(), PageRequest::new(25, 0), SystemClock.now()).await;

@@ -15,7 +15,7 @@ use casework_domain::demo::synthetic_session;
 use casework_domain::directory::{OrgUser, Principal, Role, Scope, Scopes, UserRef};
 use casework_domain::id::{CaseId, Id};
 use casework_domain::page::{CaseQuery, PageRequest, Tab};
-use casework_domain::ports::{Clock, DirectoryRepository, IdGenerator};
+use casework_domain::ports::{Clock, DirectoryRepository, IdGenerator, Pii};
 use casework_domain::search::Search;
 use casework_domain::service::CaseService;
 use casework_domain::service::actions::{ActionError, ActionRequest};
@@ -160,7 +160,11 @@ async fn dual_review_needs_a_second_reviewer_and_sets_the_session() {
     let world = World::new();
     world
         .store
-        .update_settings(world.tenant, &Settings { dual_review: true, ..Settings::default() }, world.clock.now())
+        .update_settings(
+            world.tenant,
+            &(&Settings { dual_review: true, ..Settings::default() }).into(),
+            world.clock.now(),
+        )
         .await
         .unwrap();
     let (alice, bob) = (world.user("alice"), world.user("bob"));
@@ -177,7 +181,7 @@ async fn dual_review_needs_a_second_reviewer_and_sets_the_session() {
     assert_eq!((view.case.id, session.status), (case, SessionStatus::UnderReview));
     let decided = world.service.decide(&request(&bob_key, None), case, decision(Decision::Approved)).await.unwrap();
     assert_eq!((decided.case.status, decided.case.assigned_to), (CaseStatus::Approved, Some(bob.id)));
-    let session = world.service.session(world.tenant, decided.case.session_id).await.unwrap().unwrap();
+    let session = world.service.session(world.tenant, decided.case.session_id, Pii::Include).await.unwrap().unwrap();
     assert_eq!(session.status, SessionStatus::Approved);
 }
 
@@ -215,7 +219,7 @@ async fn the_sweeper_records_each_lapse_once() {
     world.clock.advance(time::Duration::minutes(30));
     assert_eq!(world.service.sweep_lapsed_claims(10).await.unwrap(), 1);
     assert_eq!(world.service.sweep_lapsed_claims(10).await.unwrap(), 0);
-    let (view, _) = world.service.case_with_session(world.tenant, case).await.unwrap().unwrap();
+    let (view, _) = world.service.case_with_session(world.tenant, case, Pii::Include).await.unwrap().unwrap();
     assert_eq!((view.case.status, view.case.version), (CaseStatus::Open, 3));
 }
 

@@ -282,3 +282,14 @@ mod tests {
         }
     }
 }
+
+/// `PATCH /org-users/{id}`: the fields to change, each `None` when left as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrgUserPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New role.
+    pub role: Option<Role>,
+    /// Activate or deactivate.
+    pub active: Option<bool>,
+}

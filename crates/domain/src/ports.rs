@@ -8,12 +8,12 @@ use std::future::Future;
 
 use crate::Timestamp;
 use crate::case::{Case, CaseEvent, Note, Priority, Tag};
-use crate::directory::{ApiKey, AuthError, OrgUser, Principal};
+use crate::directory::{ApiKey, AuthError, OrgUser, OrgUserPatch, Principal};
 use crate::id::{ApiKeyId, BlocklistId, CaseId, EventId, Id, IdKind, OrgId, OrgUserId, SessionId};
 use crate::page::{CaseQuery, Page, PageRequest, SessionQuery};
 use crate::search::Search;
 use crate::session::{Check, ChecksSummary, ExtractedData, Session, SessionStatus};
-use crate::tenant::{Settings, Tenant};
+use crate::tenant::{Settings, SettingsPatch, Tenant};
 
 /// The service's time: what every rule and every SQL comparison uses (never the database's).
 pub trait Clock: Send + Sync + 'static {
@@ -178,6 +178,16 @@ pub enum SaveChangeError {
     Unknown(anyhow::Error),
 }
 
+/// Whether a session read decrypts `extracted_data`: only for callers who may see PII, so a
+/// ciphertext that cannot be decrypted never fails a read that would not show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pii {
+    /// Decrypt it.
+    Include,
+    /// Leave it out (read as empty).
+    Omit,
+}
+
 /// Sessions: the ingestion side.
 pub trait SessionRepository: Send + Sync + 'static {
     /// Stores a new session and, when it arrives `under_review`, opens its case in the same
@@ -199,6 +209,7 @@ pub trait SessionRepository: Send + Sync + 'static {
         &self,
         tenant: Tenant,
         id: SessionId,
+        pii: Pii,
     ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
 
     /// Recomputes, with `summarize`, up to `limit` check summaries left stale by overrides;
@@ -236,6 +247,7 @@ pub trait SessionRepository: Send + Sync + 'static {
         tenant: Tenant,
         query: &SessionQuery,
         page: PageRequest,
+        pii: Pii,
     ) -> impl Future<Output = Result<Page<Session>, StoreError>> + Send;
 }
 
@@ -304,7 +316,8 @@ pub trait CaseRepository: Send + Sync + 'static {
 
     /// Claims the first eligible case of the queue (API.md §2, `next`) under a row lock that
     /// concurrent callers skip: `claim` turns the locked case into the change to save, in the
-    /// same transaction. `Ok(None)` when the queue is empty.
+    /// same transaction, which also reads the case's session (decrypting its PII per `pii`), so a
+    /// session that cannot be read leaves nothing claimed. `Ok(None)` when the queue is empty.
     ///
     /// # Errors
     /// [`SaveChangeError`].
@@ -313,8 +326,9 @@ pub trait CaseRepository: Send + Sync + 'static {
         tenant: Tenant,
         filter: &NextFilter,
         now: Timestamp,
+        pii: Pii,
         claim: F,
-    ) -> impl Future<Output = Result<Option<Case>, SaveChangeError>> + Send
+    ) -> impl Future<Output = Result<Option<(Case, Session)>, SaveChangeError>> + Send
     where
         F: FnOnce(Case) -> Option<CaseChange> + Send;
 
@@ -403,16 +417,17 @@ pub trait DirectoryRepository: Send + Sync + 'static {
     /// [`StoreError`].
     fn settings(&self, tenant: Tenant) -> impl Future<Output = Result<Settings, StoreError>> + Send;
 
-    /// Replaces the environment's settings.
+    /// Writes only the settings `patch` names (validated by the caller), in one statement, so
+    /// concurrent patches of different settings never undo each other; returns the result.
     ///
     /// # Errors
     /// [`StoreError`].
     fn update_settings(
         &self,
         tenant: Tenant,
-        settings: &Settings,
+        patch: &SettingsPatch,
         now: Timestamp,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Settings, StoreError>> + Send;
 
     /// The organization's users, oldest first.
     ///
@@ -430,11 +445,18 @@ pub trait DirectoryRepository: Send + Sync + 'static {
     /// [`InsertUserError`].
     fn insert_org_user(&self, user: &OrgUser) -> impl Future<Output = Result<(), InsertUserError>> + Send;
 
-    /// Saves an org user's name, role and `active` flag.
+    /// Changes only the fields `patch` names, in one statement; the user after it, or `None`
+    /// when the tenant has no such user.
     ///
     /// # Errors
     /// [`StoreError`].
-    fn save_org_user(&self, user: &OrgUser, now: Timestamp) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn update_org_user(
+        &self,
+        tenant: Tenant,
+        id: OrgUserId,
+        patch: &OrgUserPatch,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<OrgUser>, StoreError>> + Send;
 
     /// An org user of the organization, if it exists.
     ///
@@ -557,11 +579,34 @@ pub struct StoredResponse {
     pub request_id: String,
 }
 
+/// One run's hold on an idempotency record: only the run that holds it may complete or
+/// abandon the record, so a slow run whose hold was taken over cannot overwrite the new one's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdempotencyAttempt(uuid::Uuid);
+
+impl IdempotencyAttempt {
+    /// A new, unguessable attempt.
+    pub fn new() -> Self {
+        Self(uuid::Uuid::new_v4())
+    }
+
+    /// The attempt as stored.
+    pub fn uuid(self) -> uuid::Uuid {
+        self.0
+    }
+}
+
+impl Default for IdempotencyAttempt {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// What a request with an idempotency key may do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdempotencyStart {
-    /// First use: run, then complete or abandon.
-    Started,
+    /// First use (or a takeover of a crashed run): run, then complete or abandon as `attempt`.
+    Started(IdempotencyAttempt),
     /// Used before with the same request: answer the stored response.
     Replay(StoredResponse),
     /// Used before with a different request.
@@ -586,21 +631,28 @@ pub trait IdempotencyStore: Send + Sync + 'static {
         lock_until: Timestamp,
     ) -> impl Future<Output = Result<IdempotencyStart, StoreError>> + Send;
 
-    /// Stores the response of a started request.
+    /// Stores the response of a started request, if `attempt` still holds the record (stored
+    /// encrypted: a response may carry PII or a new key's secret); returns whether it did.
     ///
     /// # Errors
     /// [`StoreError`].
     fn complete(
         &self,
         scope: &IdempotencyScope,
+        attempt: IdempotencyAttempt,
         response: &StoredResponse,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Forgets a started request whose response is not kept (5xx), so the client may retry.
+    /// Forgets a started request that changed nothing (a 5xx before any commit), so the client
+    /// may retry; only while `attempt` still holds the record.
     ///
     /// # Errors
     /// [`StoreError`].
-    fn abandon(&self, scope: &IdempotencyScope) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn abandon(
+        &self,
+        scope: &IdempotencyScope,
+        attempt: IdempotencyAttempt,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Deletes records created before `before`, and stale rate-limit windows; returns how many.
     ///

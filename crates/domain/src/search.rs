@@ -14,6 +14,8 @@ use crate::validation::{FieldErrors, Violation, json_type};
 pub const MAX_DEPTH: usize = 5;
 /// At most this many conditions in one filter.
 pub const MAX_CONDITIONS: usize = 50;
+/// At most this many items in the array of an `in` / `nin` condition.
+pub const MAX_IN_ITEMS: usize = 100;
 
 /// A parsed search request.
 #[derive(Debug, Clone, PartialEq)]
@@ -314,6 +316,10 @@ impl Parser {
             };
             if items.is_empty() {
                 self.reject(path, Violation::TooShort, "must hold at least one value");
+                return None;
+            }
+            if items.len() > MAX_IN_ITEMS {
+                self.reject(path, Violation::TooMany, format!("must hold at most {MAX_IN_ITEMS} values"));
                 return None;
             }
             items.iter().enumerate().map(|(i, v)| (format!("{path}[{i}]"), v)).collect()
@@ -639,6 +645,22 @@ mod tests {
         assert_eq!(parse(json!({"q": "ab"})).err().unwrap_or_default(), vec![("q".to_owned(), "too_short")]);
         assert_eq!(parse(json!({"limit": 0})).err().unwrap_or_default(), vec![("limit".to_owned(), "out_of_range")]);
         assert_eq!(parse(json!({"limit": 500})).map(|s| s.page.limit()), Ok(100));
+    }
+
+    #[test]
+    fn in_and_nin_hold_at_most_a_hundred_items() {
+        let items = |n: usize| (0..n).map(|i| json!(format!("v{i}"))).collect::<Vec<_>>();
+        assert!(parse(json!({"filter": {"field": "metadata.k", "op": "in", "value": items(100)}})).is_ok());
+        let errors = parse(json!({"filter": {"and": [
+            {"field": "metadata.k", "op": "nin", "value": items(101)},
+            {"field": "external_ref", "op": "in", "value": items(20_000)}
+        ]}}))
+        .err()
+        .unwrap_or_default();
+        assert_eq!(
+            errors,
+            vec![("filter.and[0].value".to_owned(), "too_many"), ("filter.and[1].value".to_owned(), "too_many")]
+        );
     }
 
     #[test]

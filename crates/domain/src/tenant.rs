@@ -129,6 +129,20 @@ fn in_range(errors: &mut FieldErrors, field: &str, value: i64, min: i64, max: i6
     }
 }
 
+impl From<&Settings> for SettingsPatch {
+    /// A patch that sets every setting to `settings`.
+    fn from(settings: &Settings) -> Self {
+        Self {
+            dual_review: Some(settings.dual_review),
+            claim_ttl_seconds: Some(i64::from(settings.claim_ttl_seconds)),
+            demo_case_limit: Some(i64::from(settings.demo_case_limit)),
+            api_pii_fields: Some(settings.api_pii_fields.clone()),
+            sensitive_data_retention_days: Some(settings.sensitive_data_retention_days.map(i64::from)),
+            rate_limit_per_minute: Some(i64::from(settings.rate_limit_per_minute)),
+        }
+    }
+}
+
 impl SettingsPatch {
     /// The settings after this patch.
     ///

@@ -8,16 +8,17 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use casework_domain::Timestamp;
 use casework_domain::case::{Case, CaseStatus, Note, Tag};
-use casework_domain::directory::{ApiKey, AuthError, OrgUser, Principal, UserRef};
+use casework_domain::directory::{ApiKey, AuthError, OrgUser, OrgUserPatch, Principal, UserRef};
 use casework_domain::id::{ApiKeyId, CaseId, OrgId, OrgUserId, SessionId};
 use casework_domain::page::{CaseQuery, Page, PageRequest, SessionQuery, Tab};
 use casework_domain::ports::{
     ApiKeyStore, BlocklistRecord, CaseChange, CaseRepository, DemoCaseError, DirectoryRepository, InsertUserError,
-    NextFilter, OpenCaseError, OpenedCase, RecordedEvent, SaveChangeError, SessionRepository, StoreError, TabCounts,
+    NextFilter, OpenCaseError, OpenedCase, Pii, RecordedEvent, SaveChangeError, SessionRepository, StoreError,
+    TabCounts,
 };
 use casework_domain::search::Search;
 use casework_domain::session::{Check, ChecksSummary, ExtractedData, Session, SessionStatus};
-use casework_domain::tenant::{Settings, Tenant};
+use casework_domain::tenant::{Settings, SettingsPatch, Tenant};
 
 use super::search::{Candidate, matches_query, matches_search, query_order, search_order};
 use crate::auth::ApiKeySecret;
@@ -152,11 +153,14 @@ impl SessionRepository for MemoryStore {
         Ok(())
     }
 
-    async fn find_session(&self, tenant: Tenant, id: SessionId) -> Result<Option<Session>, StoreError> {
+    async fn find_session(&self, tenant: Tenant, id: SessionId, pii: Pii) -> Result<Option<Session>, StoreError> {
         let state = self.lock()?;
         let session = state.sessions.iter().find(|s| s.tenant == tenant && s.id == id).cloned();
         Ok(session.map(|mut s| {
             s.case_id = state.cases.iter().find(|c| c.session_id == s.id).map(|c| c.id);
+            if pii == Pii::Omit {
+                s.extracted_data = ExtractedData::default();
+            }
             s
         }))
     }
@@ -220,6 +224,7 @@ impl SessionRepository for MemoryStore {
         tenant: Tenant,
         query: &SessionQuery,
         page: PageRequest,
+        pii: Pii,
     ) -> Result<Page<Session>, StoreError> {
         let state = self.lock()?;
         let mut sessions: Vec<Session> = state
@@ -229,6 +234,12 @@ impl SessionRepository for MemoryStore {
             .filter(|s| query.statuses.is_empty() || query.statuses.contains(&s.status))
             .filter(|s| query.external_ref.is_none() || s.external_ref == query.external_ref)
             .cloned()
+            .map(|mut s| {
+                if pii == Pii::Omit {
+                    s.extracted_data = ExtractedData::default();
+                }
+                s
+            })
             .collect();
         sessions.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
         Ok(page_of(&sessions, page))
@@ -310,8 +321,9 @@ impl CaseRepository for MemoryStore {
         tenant: Tenant,
         filter: &NextFilter,
         now: Timestamp,
+        pii: Pii,
         claim: F,
-    ) -> Result<Option<Case>, SaveChangeError>
+    ) -> Result<Option<(Case, Session)>, SaveChangeError>
     where
         F: FnOnce(Case) -> Option<CaseChange> + Send,
     {
@@ -341,10 +353,20 @@ impl CaseRepository for MemoryStore {
         let version = candidate.version;
         let change = claim(candidate)
             .ok_or_else(|| SaveChangeError::Unknown(anyhow::anyhow!("an eligible case refused the claim")))?;
+        let mut session = state
+            .sessions
+            .iter()
+            .find(|s| s.tenant == tenant && s.id == change.case.session_id)
+            .cloned()
+            .ok_or_else(|| SaveChangeError::Unknown(anyhow::anyhow!("a case without its session")))?;
         if !state.apply(&change, version) {
             return Err(SaveChangeError::VersionConflict);
         }
-        Ok(Some(change.case))
+        session.case_id = Some(change.case.id);
+        if pii == Pii::Omit {
+            session.extracted_data = ExtractedData::default();
+        }
+        Ok(Some((change.case, session)))
     }
 
     async fn sweep_lapsed<F>(&self, now: Timestamp, limit: u32, lapse: F) -> Result<u32, StoreError>
@@ -437,9 +459,17 @@ impl DirectoryRepository for MemoryStore {
         Ok(self.lock()?.settings.get(&tenant).cloned().unwrap_or_default())
     }
 
-    async fn update_settings(&self, tenant: Tenant, settings: &Settings, _now: Timestamp) -> Result<(), StoreError> {
-        self.lock()?.settings.insert(tenant, settings.clone());
-        Ok(())
+    async fn update_settings(
+        &self,
+        tenant: Tenant,
+        patch: &SettingsPatch,
+        _now: Timestamp,
+    ) -> Result<Settings, StoreError> {
+        let mut state = self.lock()?;
+        let current = state.settings.get(&tenant).cloned().unwrap_or_default();
+        let next = patch.apply(&current).map_err(|e| StoreError::Unknown(anyhow::anyhow!("invalid patch: {e:?}")))?;
+        state.settings.insert(tenant, next.clone());
+        Ok(next)
     }
 
     async fn list_org_users(&self, org_id: OrgId, page: PageRequest) -> Result<Page<OrgUser>, StoreError> {
@@ -457,12 +487,27 @@ impl DirectoryRepository for MemoryStore {
         Ok(())
     }
 
-    async fn save_org_user(&self, user: &OrgUser, _now: Timestamp) -> Result<(), StoreError> {
+    async fn update_org_user(
+        &self,
+        tenant: Tenant,
+        id: OrgUserId,
+        patch: &OrgUserPatch,
+        _now: Timestamp,
+    ) -> Result<Option<OrgUser>, StoreError> {
         let mut state = self.lock()?;
-        if let Some(stored) = state.users.iter_mut().find(|u| u.org_id == user.org_id && u.id == user.id) {
-            *stored = user.clone();
+        let Some(user) = state.users.iter_mut().find(|u| u.org_id == tenant.org_id && u.id == id) else {
+            return Ok(None);
+        };
+        if let Some(name) = &patch.name {
+            user.name.clone_from(name);
         }
-        Ok(())
+        if let Some(role) = patch.role {
+            user.role = role;
+        }
+        if let Some(active) = patch.active {
+            user.active = active;
+        }
+        Ok(Some(user.clone()))
     }
 
     async fn find_org_user(&self, tenant: Tenant, id: OrgUserId) -> Result<Option<OrgUser>, StoreError> {
@@ -503,10 +548,14 @@ impl ApiKeyStore for MemoryStore {
         if !usable {
             return Err(AuthError::Unauthorized);
         }
-        let user = key
-            .org_user_id
-            .and_then(|id| state.users.iter().find(|u| u.org_id == key.tenant.org_id && u.id == id && u.active))
-            .map(|u| UserRef { id: u.id, name: u.name.clone() });
+        // A key bound to a deactivated (or missing) user authenticates as nothing.
+        let user = match key.org_user_id {
+            None => None,
+            Some(id) => {
+                let bound = state.users.iter().find(|u| u.org_id == key.tenant.org_id && u.id == id && u.active);
+                Some(bound.map(|u| UserRef { id: u.id, name: u.name.clone() }).ok_or(AuthError::Unauthorized)?)
+            }
+        };
         Ok(Principal {
             key_id: key.id,
             key_name: key.name.clone(),

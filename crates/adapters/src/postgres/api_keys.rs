@@ -88,10 +88,12 @@ impl ApiKeyStore for PgStore {
         if !usable {
             return Err(AuthError::Unauthorized);
         }
-        // An inactive bound user is no reviewer; the key still acts as itself.
+        // A key bound to a deactivated user authenticates as nothing (API.md §1): it never falls
+        // back to acting unbound.
         let user = match (key.org_user_id, bound_user) {
+            (None, _) => None,
             (Some(id), Some((name, true))) => Some(UserRef { id, name }),
-            _ => None,
+            (Some(_), _) => return Err(AuthError::Unauthorized),
         };
         if key.last_used_at.is_none_or(|last| now - last >= LAST_USED_RESOLUTION) {
             diesel::update(api_keys::table)

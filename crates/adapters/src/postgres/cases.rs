@@ -9,8 +9,8 @@ use casework_domain::case::{Case, CaseStatus, Note, Tag};
 use casework_domain::id::{CaseId, Id, OrgUserId, SessionId};
 use casework_domain::page::{CaseQuery, CaseSortKey, Page, PageRequest, Tab};
 use casework_domain::ports::{
-    BlocklistRecord, CaseChange, CaseRepository, DemoCaseError, NextFilter, OpenCaseError, OpenedCase, RecordedEvent,
-    SaveChangeError, StoreError, TabCounts,
+    BlocklistRecord, CaseChange, CaseRepository, DemoCaseError, NextFilter, OpenCaseError, OpenedCase, Pii,
+    RecordedEvent, SaveChangeError, StoreError, TabCounts,
 };
 use casework_domain::search::Search;
 use casework_domain::session::{Session, SessionStatus};
@@ -70,17 +70,24 @@ pub(super) fn status_is(status: CaseStatus) -> Condition {
 }
 
 pub(super) fn any_of(conditions: Vec<Condition>) -> Condition {
-    conditions
-        .into_iter()
-        .reduce(|a, b| Box::new(a.or(b)))
-        .unwrap_or_else(|| Box::new(diesel::dsl::sql::<Bool>("false")))
+    balanced(conditions, &|a, b| Box::new(a.or(b))).unwrap_or_else(|| Box::new(diesel::dsl::sql::<Bool>("false")))
 }
 
 pub(super) fn all_of(conditions: Vec<Condition>) -> Condition {
-    conditions
-        .into_iter()
-        .reduce(|a, b| Box::new(a.and(b)))
-        .unwrap_or_else(|| Box::new(diesel::dsl::sql::<Bool>("true")))
+    balanced(conditions, &|a, b| Box::new(a.and(b))).unwrap_or_else(|| Box::new(diesel::dsl::sql::<Bool>("true")))
+}
+
+/// Joins `conditions` as a balanced tree, so its depth (and every recursion over it when the
+/// statement is built, bound or dropped) grows with the logarithm of their number.
+fn balanced(mut conditions: Vec<Condition>, join: &dyn Fn(Condition, Condition) -> Condition) -> Option<Condition> {
+    match conditions.len() {
+        0 => None,
+        1 => conditions.pop(),
+        n => {
+            let right = conditions.split_off(n / 2);
+            Some(join(balanced(conditions, join)?, balanced(right, join)?))
+        }
+    }
 }
 
 /// The effective status is `status` (a lapsed `in_review` reads as `open`).
@@ -334,12 +341,13 @@ impl CaseRepository for PgStore {
         tenant: Tenant,
         filter: &NextFilter,
         now: Timestamp,
+        pii: Pii,
         claim: F,
-    ) -> Result<Option<Case>, SaveChangeError>
+    ) -> Result<Option<(Case, Session)>, SaveChangeError>
     where
         F: FnOnce(Case) -> Option<CaseChange> + Send,
     {
-        queue::claim_next(self, tenant, filter, now, claim).await
+        queue::claim_next(self, tenant, filter, now, pii, claim).await
     }
 
     async fn sweep_lapsed<F>(&self, now: Timestamp, limit: u32, lapse: F) -> Result<u32, StoreError>

@@ -1,10 +1,13 @@
 //! The shared rate limiter and idempotency records on PostgreSQL: both are single statements
-//! under a primary key, so they hold across any number of instances.
+//! under a primary key, so they hold across any number of instances. A stored response is
+//! encrypted with the PII cipher (it may carry PII or a new API key's secret), bound to its
+//! record, and only the attempt holding a record may complete or abandon it.
 
 use casework_domain::Timestamp;
 use casework_domain::id::ApiKeyId;
 use casework_domain::ports::{
-    IdempotencyScope, IdempotencyStart, IdempotencyStore, RateDecision, RateLimiter, StoreError, StoredResponse,
+    IdempotencyAttempt, IdempotencyScope, IdempotencyStart, IdempotencyStore, RateDecision, RateLimiter, StoreError,
+    StoredResponse,
 };
 use casework_domain::tenant::Tenant;
 use diesel::prelude::*;
@@ -13,7 +16,7 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 
 use super::PgStore;
-use super::errors::unavailable_or_unknown;
+use super::errors::{corrupt, unavailable_or_unknown};
 use super::schema::{idempotency_keys, rate_limit_windows};
 
 #[derive(QueryableByName)]
@@ -81,6 +84,17 @@ fn in_scope(scope: &IdempotencyScope) -> InScope {
 /// Records older than this are gone, even before the pruner runs.
 const RETENTION: time::Duration = time::Duration::hours(24);
 
+/// The associated data binding a stored response to its record.
+fn record_identity(scope: &IdempotencyScope) -> Vec<u8> {
+    [
+        scope.tenant.org_id.uuid().as_bytes().as_slice(),
+        scope.tenant.environment.as_str().as_bytes(),
+        scope.api_key.uuid().as_bytes().as_slice(),
+        scope.key.as_bytes(),
+    ]
+    .join(&0u8)
+}
+
 impl IdempotencyStore for PgStore {
     async fn begin(
         &self,
@@ -90,6 +104,7 @@ impl IdempotencyStore for PgStore {
         now: Timestamp,
         lock_until: Timestamp,
     ) -> Result<IdempotencyStart, StoreError> {
+        let attempt = IdempotencyAttempt::new();
         let mut connection = self.connection().await?;
         // An expired record is no record.
         diesel::delete(
@@ -107,6 +122,7 @@ impl IdempotencyStore for PgStore {
                 idempotency_keys::fingerprint.eq(fingerprint),
                 idempotency_keys::request_id.eq(request_id),
                 idempotency_keys::locked_until.eq(lock_until),
+                idempotency_keys::attempt.eq(attempt.uuid()),
                 idempotency_keys::created_at.eq(now),
             ))
             .on_conflict_do_nothing()
@@ -114,25 +130,33 @@ impl IdempotencyStore for PgStore {
             .await
             .map_err(unavailable_or_unknown)?;
         if inserted == 1 {
-            return Ok(IdempotencyStart::Started);
+            return Ok(IdempotencyStart::Started(attempt));
         }
         #[expect(clippy::type_complexity, reason = "one row of the record")]
-        let row: Option<(Vec<u8>, Option<i32>, Option<Value>, Option<Vec<u8>>, String, Timestamp)> =
-            idempotency_keys::table
-                .filter(in_scope(scope))
-                .select((
-                    idempotency_keys::fingerprint,
-                    idempotency_keys::status_code,
-                    idempotency_keys::response_headers,
-                    idempotency_keys::response_body,
-                    idempotency_keys::request_id,
-                    idempotency_keys::locked_until,
-                ))
-                .first(&mut connection)
-                .await
-                .optional()
-                .map_err(unavailable_or_unknown)?;
-        let Some((stored_fingerprint, status, headers, body, original_request_id, locked_until)) = row else {
+        let row: Option<(
+            Vec<u8>,
+            Option<i32>,
+            Option<Value>,
+            Option<Vec<u8>>,
+            Option<String>,
+            String,
+            Timestamp,
+        )> = idempotency_keys::table
+            .filter(in_scope(scope))
+            .select((
+                idempotency_keys::fingerprint,
+                idempotency_keys::status_code,
+                idempotency_keys::response_headers,
+                idempotency_keys::response_body,
+                idempotency_keys::response_key_id,
+                idempotency_keys::request_id,
+                idempotency_keys::locked_until,
+            ))
+            .first(&mut connection)
+            .await
+            .optional()
+            .map_err(unavailable_or_unknown)?;
+        let Some((stored_fingerprint, status, headers, body, key_id, original_request_id, locked_until)) = row else {
             // Deleted between the two statements: the caller may simply retry.
             return Ok(IdempotencyStart::InProgress);
         };
@@ -143,10 +167,17 @@ impl IdempotencyStore for PgStore {
             Some(status) => {
                 let headers: Vec<(String, String)> =
                     headers.and_then(|h| serde_json::from_value(h).ok()).unwrap_or_default();
+                let body = match (key_id, body) {
+                    (Some(key_id), Some(sealed)) => self
+                        .cipher
+                        .decrypt(&key_id, &sealed, &record_identity(scope))
+                        .map_err(|e| corrupt("idempotent response", e))?,
+                    _ => Vec::new(),
+                };
                 Ok(IdempotencyStart::Replay(StoredResponse {
                     status: u16::try_from(status).unwrap_or(500),
                     headers,
-                    body: body.unwrap_or_default(),
+                    body,
                     request_id: original_request_id,
                 }))
             }
@@ -156,36 +187,57 @@ impl IdempotencyStore for PgStore {
                 let taken = diesel::update(
                     idempotency_keys::table.filter(in_scope(scope)).filter(idempotency_keys::locked_until.le(now)),
                 )
-                .set((idempotency_keys::locked_until.eq(lock_until), idempotency_keys::request_id.eq(request_id)))
+                .set((
+                    idempotency_keys::locked_until.eq(lock_until),
+                    idempotency_keys::request_id.eq(request_id),
+                    idempotency_keys::attempt.eq(attempt.uuid()),
+                ))
                 .execute(&mut connection)
                 .await
                 .map_err(unavailable_or_unknown)?;
-                Ok(if taken == 1 { IdempotencyStart::Started } else { IdempotencyStart::InProgress })
+                Ok(if taken == 1 { IdempotencyStart::Started(attempt) } else { IdempotencyStart::InProgress })
             }
         }
     }
 
-    async fn complete(&self, scope: &IdempotencyScope, response: &StoredResponse) -> Result<(), StoreError> {
+    async fn complete(
+        &self,
+        scope: &IdempotencyScope,
+        attempt: IdempotencyAttempt,
+        response: &StoredResponse,
+    ) -> Result<bool, StoreError> {
+        let (key_id, sealed) = self.cipher.encrypt(&response.body, &record_identity(scope));
         let mut connection = self.connection().await?;
-        diesel::update(idempotency_keys::table.filter(in_scope(scope)))
-            .set((
-                idempotency_keys::status_code.eq(i32::from(response.status)),
-                idempotency_keys::response_headers.eq(serde_json::json!(response.headers)),
-                idempotency_keys::response_body.eq(&response.body),
-                idempotency_keys::request_id.eq(&response.request_id),
-            ))
-            .execute(&mut connection)
-            .await
-            .map_err(unavailable_or_unknown)?;
-        Ok(())
+        let updated = diesel::update(
+            idempotency_keys::table
+                .filter(in_scope(scope))
+                .filter(idempotency_keys::attempt.eq(attempt.uuid()))
+                .filter(idempotency_keys::status_code.is_null()),
+        )
+        .set((
+            idempotency_keys::status_code.eq(i32::from(response.status)),
+            idempotency_keys::response_headers.eq(serde_json::json!(response.headers)),
+            idempotency_keys::response_body.eq(sealed),
+            idempotency_keys::response_key_id.eq(key_id),
+            idempotency_keys::request_id.eq(&response.request_id),
+        ))
+        .execute(&mut connection)
+        .await
+        .map_err(unavailable_or_unknown)?;
+        Ok(updated == 1)
     }
 
-    async fn abandon(&self, scope: &IdempotencyScope) -> Result<(), StoreError> {
+    async fn abandon(&self, scope: &IdempotencyScope, attempt: IdempotencyAttempt) -> Result<(), StoreError> {
         let mut connection = self.connection().await?;
-        diesel::delete(idempotency_keys::table.filter(in_scope(scope)).filter(idempotency_keys::status_code.is_null()))
-            .execute(&mut connection)
-            .await
-            .map_err(unavailable_or_unknown)?;
+        diesel::delete(
+            idempotency_keys::table
+                .filter(in_scope(scope))
+                .filter(idempotency_keys::attempt.eq(attempt.uuid()))
+                .filter(idempotency_keys::status_code.is_null()),
+        )
+        .execute(&mut connection)
+        .await
+        .map_err(unavailable_or_unknown)?;
         Ok(())
     }
 

@@ -2,11 +2,11 @@
 //! [`DirectoryRepository`] port, and the administration operations behind `casework admin`.
 
 use casework_domain::Timestamp;
-use casework_domain::directory::{ApiKey, OrgUser, Role, Scope, Scopes};
+use casework_domain::directory::{ApiKey, OrgUser, OrgUserPatch, Role, Scope, Scopes};
 use casework_domain::id::{ApiKeyId, Id, OrgId, OrgUserId};
 use casework_domain::page::{Page, PageRequest};
 use casework_domain::ports::{DirectoryRepository, InsertUserError, StoreError};
-use casework_domain::tenant::{Environment, Organization, Settings, Tenant};
+use casework_domain::tenant::{Environment, Organization, Settings, SettingsPatch, Tenant};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -309,62 +309,64 @@ impl DirectoryRepository for PgStore {
             return Ok(cached);
         }
         let mut connection = self.connection().await?;
-        #[expect(clippy::type_complexity, reason = "one row of six settings columns")]
-        let row: Option<(bool, i32, i32, Option<serde_json::Value>, Option<i32>, i32)> = environment_settings::table
+        let row: Option<SettingsRow> = environment_settings::table
             .filter(environment_settings::org_id.eq(tenant.org_id.uuid()))
             .filter(environment_settings::environment.eq(tenant.environment.as_str()))
-            .select((
-                environment_settings::dual_review,
-                environment_settings::claim_ttl_seconds,
-                environment_settings::demo_case_limit,
-                environment_settings::api_pii_fields,
-                environment_settings::sensitive_data_retention_days,
-                environment_settings::rate_limit_per_minute,
-            ))
+            .select(SETTINGS_COLUMNS)
             .first(&mut connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)?;
-        let Some((dual_review, ttl, demo_limit, pii_fields, retention, rate)) = row else {
-            return Ok(Settings::default());
-        };
-        let settings = settings_of(dual_review, ttl, demo_limit, pii_fields, retention, rate)?;
+        let Some(row) = row else { return Ok(Settings::default()) };
+        let settings = settings_of(row)?;
         self.settings.put(tenant, &settings);
         Ok(settings)
     }
 
-    async fn update_settings(&self, tenant: Tenant, settings: &Settings, now: Timestamp) -> Result<(), StoreError> {
-        let mut connection = self.connection().await?;
+    async fn update_settings(
+        &self,
+        tenant: Tenant,
+        patch: &SettingsPatch,
+        now: Timestamp,
+    ) -> Result<Settings, StoreError> {
+        // A new row starts from the defaults; an existing one changes only the patched columns.
+        let fresh = patch.apply(&Settings::default()).map_err(|e| corrupt("settings patch", format!("{e:?}")))?;
         let int = |value: u32| i32::try_from(value).unwrap_or(i32::MAX);
-        let pii_fields = settings.api_pii_fields.as_ref().map(|fields| serde_json::json!(fields));
-        diesel::insert_into(environment_settings::table)
+        let pii_fields = |fields: &Option<Vec<String>>| fields.as_ref().map(|fields| serde_json::json!(fields));
+        let changes = SettingsChanges {
+            dual_review: patch.dual_review.map(|_| fresh.dual_review),
+            claim_ttl_seconds: patch.claim_ttl_seconds.map(|_| int(fresh.claim_ttl_seconds)),
+            demo_case_limit: patch.demo_case_limit.map(|_| int(fresh.demo_case_limit)),
+            api_pii_fields: patch.api_pii_fields.as_ref().map(|_| pii_fields(&fresh.api_pii_fields)),
+            sensitive_data_retention_days: patch
+                .sensitive_data_retention_days
+                .map(|_| fresh.sensitive_data_retention_days.map(int)),
+            rate_limit_per_minute: patch.rate_limit_per_minute.map(|_| int(fresh.rate_limit_per_minute)),
+            updated_at: now,
+        };
+        let mut connection = self.connection().await?;
+        let row: SettingsRow = diesel::insert_into(environment_settings::table)
             .values((
                 environment_settings::org_id.eq(tenant.org_id.uuid()),
                 environment_settings::environment.eq(tenant.environment.as_str()),
-                environment_settings::dual_review.eq(settings.dual_review),
-                environment_settings::claim_ttl_seconds.eq(int(settings.claim_ttl_seconds)),
-                environment_settings::demo_case_limit.eq(int(settings.demo_case_limit)),
-                environment_settings::api_pii_fields.eq(pii_fields.clone()),
-                environment_settings::sensitive_data_retention_days.eq(settings.sensitive_data_retention_days.map(int)),
-                environment_settings::rate_limit_per_minute.eq(int(settings.rate_limit_per_minute)),
+                environment_settings::dual_review.eq(fresh.dual_review),
+                environment_settings::claim_ttl_seconds.eq(int(fresh.claim_ttl_seconds)),
+                environment_settings::demo_case_limit.eq(int(fresh.demo_case_limit)),
+                environment_settings::api_pii_fields.eq(pii_fields(&fresh.api_pii_fields)),
+                environment_settings::sensitive_data_retention_days.eq(fresh.sensitive_data_retention_days.map(int)),
+                environment_settings::rate_limit_per_minute.eq(int(fresh.rate_limit_per_minute)),
                 environment_settings::updated_at.eq(now),
             ))
             .on_conflict((environment_settings::org_id, environment_settings::environment))
             .do_update()
-            .set((
-                environment_settings::dual_review.eq(settings.dual_review),
-                environment_settings::claim_ttl_seconds.eq(int(settings.claim_ttl_seconds)),
-                environment_settings::demo_case_limit.eq(int(settings.demo_case_limit)),
-                environment_settings::api_pii_fields.eq(pii_fields),
-                environment_settings::sensitive_data_retention_days.eq(settings.sensitive_data_retention_days.map(int)),
-                environment_settings::rate_limit_per_minute.eq(int(settings.rate_limit_per_minute)),
-                environment_settings::updated_at.eq(now),
-            ))
-            .execute(&mut connection)
+            .set(&changes)
+            .returning(SETTINGS_COLUMNS)
+            .get_result(&mut connection)
             .await
             .map_err(unavailable_or_unknown)?;
-        self.settings.put(tenant, settings);
-        Ok(())
+        let settings = settings_of(row)?;
+        self.settings.put(tenant, &settings);
+        Ok(settings)
     }
 
     async fn list_org_users(&self, org_id: OrgId, page: PageRequest) -> Result<Page<OrgUser>, StoreError> {
@@ -398,21 +400,30 @@ impl DirectoryRepository for PgStore {
         })
     }
 
-    async fn save_org_user(&self, user: &OrgUser, now: Timestamp) -> Result<(), StoreError> {
+    async fn update_org_user(
+        &self,
+        tenant: Tenant,
+        id: OrgUserId,
+        patch: &OrgUserPatch,
+        now: Timestamp,
+    ) -> Result<Option<OrgUser>, StoreError> {
+        let changes = OrgUserChanges {
+            name: patch.name.as_deref(),
+            role: patch.role.map(|role| role.as_str()),
+            active: patch.active,
+            updated_at: now,
+        };
         let mut connection = self.connection().await?;
-        diesel::update(org_users::table)
-            .filter(org_users::org_id.eq(user.org_id.uuid()))
-            .filter(org_users::id.eq(user.id.uuid()))
-            .set((
-                org_users::name.eq(&user.name),
-                org_users::role.eq(user.role.as_str()),
-                org_users::active.eq(user.active),
-                org_users::updated_at.eq(now),
-            ))
-            .execute(&mut connection)
+        let record: Option<OrgUserRecord> = diesel::update(org_users::table)
+            .filter(org_users::org_id.eq(tenant.org_id.uuid()))
+            .filter(org_users::id.eq(id.uuid()))
+            .set(&changes)
+            .returning(OrgUserRecord::as_returning())
+            .get_result(&mut connection)
             .await
+            .optional()
             .map_err(unavailable_or_unknown)?;
-        Ok(())
+        record.map(OrgUserRecord::into_user).transpose()
     }
 
     async fn find_org_user(&self, tenant: Tenant, id: OrgUserId) -> Result<Option<OrgUser>, StoreError> {
@@ -429,14 +440,52 @@ impl DirectoryRepository for PgStore {
     }
 }
 
+/// The settings columns, in [`SettingsRow`] order.
+const SETTINGS_COLUMNS: (
+    environment_settings::dual_review,
+    environment_settings::claim_ttl_seconds,
+    environment_settings::demo_case_limit,
+    environment_settings::api_pii_fields,
+    environment_settings::sensitive_data_retention_days,
+    environment_settings::rate_limit_per_minute,
+) = (
+    environment_settings::dual_review,
+    environment_settings::claim_ttl_seconds,
+    environment_settings::demo_case_limit,
+    environment_settings::api_pii_fields,
+    environment_settings::sensitive_data_retention_days,
+    environment_settings::rate_limit_per_minute,
+);
+
+/// One row of [`SETTINGS_COLUMNS`].
+type SettingsRow = (bool, i32, i32, Option<serde_json::Value>, Option<i32>, i32);
+
+/// The columns a settings patch names (`None`: left as it is).
+#[derive(AsChangeset)]
+#[diesel(table_name = environment_settings)]
+struct SettingsChanges {
+    dual_review: Option<bool>,
+    claim_ttl_seconds: Option<i32>,
+    demo_case_limit: Option<i32>,
+    api_pii_fields: Option<Option<serde_json::Value>>,
+    sensitive_data_retention_days: Option<Option<i32>>,
+    rate_limit_per_minute: Option<i32>,
+    updated_at: Timestamp,
+}
+
+/// The columns an org-user patch names.
+#[derive(AsChangeset)]
+#[diesel(table_name = org_users)]
+struct OrgUserChanges<'a> {
+    name: Option<&'a str>,
+    role: Option<&'static str>,
+    active: Option<bool>,
+    updated_at: Timestamp,
+}
+
 /// Settings from their columns.
 fn settings_of(
-    dual_review: bool,
-    ttl: i32,
-    demo_limit: i32,
-    pii_fields: Option<serde_json::Value>,
-    retention: Option<i32>,
-    rate: i32,
+    (dual_review, ttl, demo_limit, pii_fields, retention, rate): SettingsRow,
 ) -> Result<Settings, StoreError> {
     let unsigned = |what: &str, value: i32| u32::try_from(value).map_err(|e| corrupt(what, e));
     let api_pii_fields = pii_fields

@@ -6,7 +6,7 @@ use casework_domain::case::{Case, Note, Tag};
 use casework_domain::id::{CaseId, Id};
 use casework_domain::page::{Page, PageRequest};
 use casework_domain::ports::{
-    BlocklistRecord, CaseChange, DemoCaseError, NextFilter, OpenedCase, SaveChangeError, StoreError,
+    BlocklistRecord, CaseChange, DemoCaseError, NextFilter, OpenedCase, Pii, SaveChangeError, StoreError,
 };
 use casework_domain::session::{Check, ChecksSummary, Session};
 use casework_domain::tenant::Tenant;
@@ -39,8 +39,9 @@ pub(super) async fn claim_next<F>(
     tenant: Tenant,
     filter: &NextFilter,
     now: Timestamp,
+    pii: Pii,
     claim: F,
-) -> Result<Option<Case>, SaveChangeError>
+) -> Result<Option<(Case, Session)>, SaveChangeError>
 where
     F: FnOnce(Case) -> Option<CaseChange> + Send,
 {
@@ -75,7 +76,17 @@ where
             if !write_change(store, connection, &change, version).await? {
                 return Err(TxError::Refused(SaveChangeError::VersionConflict));
             }
-            Ok(Some(change.case))
+            // Read (and decrypt) before the commit: a failure here claims nothing.
+            let session: SessionRecord = sessions::table
+                .filter(sessions::org_id.eq(tenant.org_id.uuid()))
+                .filter(sessions::id.eq(change.case.session_id.uuid()))
+                .select(SessionRecord::as_select())
+                .get_result(connection)
+                .await?;
+            let session = session
+                .into_session(Some(change.case.id.uuid()), &store.cipher, pii)
+                .map_err(|e| TxError::Refused(SaveChangeError::Unknown(anyhow::Error::new(e))))?;
+            Ok(Some((change.case, session)))
         })
         .await;
     match result {

@@ -103,6 +103,8 @@ diesel::table! {
         request_id -> Text,
         locked_until -> Timestamptz,
         created_at -> Timestamptz,
+        response_key_id -> Nullable<Text>,
+        attempt -> Uuid,
     }
 }
 

@@ -12,7 +12,7 @@ use casework_domain::tenant::Tenant;
 use diesel::dsl::{IntervalDsl, not, sql};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Jsonb, Text};
+use diesel::sql_types::{Array, Bool, Jsonb, Text};
 use diesel_async::RunQueryDsl;
 use serde_json::Value;
 
@@ -238,8 +238,8 @@ fn data_key(column: &'static str, key: &str, op: Op, value: &Operand) -> Conditi
             match op {
                 Op::Eq => compare("=", &first),
                 Op::Neq => negate(compare("=", &first)),
-                Op::In => any_of(values.iter().map(|v| compare("=", v)).collect()),
-                Op::Nin => negate(any_of(values.iter().map(|v| compare("=", v)).collect())),
+                Op::In => any_value(column, key, values),
+                Op::Nin => negate(any_value(column, key, values)),
                 Op::Gt => compare(">", &first),
                 Op::Gte => compare(">=", &first),
                 Op::Lt => compare("<", &first),
@@ -249,6 +249,17 @@ fn data_key(column: &'static str, key: &str, op: Op, value: &Operand) -> Conditi
         }
         _ => any_of(vec![]),
     }
+}
+
+/// `(column -> key) = ANY($values)`: the whole array is one bind parameter, however many items.
+fn any_value(column: &'static str, key: &str, values: &[Value]) -> Condition {
+    Box::new(
+        sql::<Bool>(&format!("({column} -> "))
+            .bind::<Text, _>(key.to_owned())
+            .sql(") = ANY(")
+            .bind::<Array<Jsonb>, _>(values.to_vec())
+            .sql(")"),
+    )
 }
 
 /// `CaseRepository::search_cases`.

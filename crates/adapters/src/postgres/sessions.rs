@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use casework_domain::Timestamp;
 use casework_domain::id::{Id, SessionId};
 use casework_domain::page::{Page, PageRequest, SessionQuery};
-use casework_domain::ports::{OpenedCase, SessionRepository, StoreError};
+use casework_domain::ports::{OpenedCase, Pii, SessionRepository, StoreError};
 use casework_domain::session::{ExtractedData, Session, SessionStatus};
 use casework_domain::tenant::{Environment, Tenant};
 use diesel::prelude::*;
@@ -84,9 +84,14 @@ impl SessionRecord {
         }
     }
 
-    fn into_session(self, case_id: Option<Uuid>, cipher: &PiiCipher) -> Result<Session, StoreError> {
-        let extracted_data = match (&self.extracted_data_key_id, &self.extracted_data_ciphertext) {
-            (Some(key_id), Some(sealed)) => {
+    pub(super) fn into_session(
+        self,
+        case_id: Option<Uuid>,
+        cipher: &PiiCipher,
+        pii: Pii,
+    ) -> Result<Session, StoreError> {
+        let extracted_data = match (&self.extracted_data_key_id, &self.extracted_data_ciphertext, pii) {
+            (Some(key_id), Some(sealed), Pii::Include) => {
                 let plaintext = cipher
                     .decrypt(key_id, sealed, &row_identity(self.org_id, self.id))
                     .map_err(|e| StoreError::Unknown(anyhow::Error::new(e)))?;
@@ -168,7 +173,7 @@ impl SessionRepository for PgStore {
         super::queue::wipe_expired_pii(self, now, terminal, limit, redact).await
     }
 
-    async fn find_session(&self, tenant: Tenant, id: SessionId) -> Result<Option<Session>, StoreError> {
+    async fn find_session(&self, tenant: Tenant, id: SessionId, pii: Pii) -> Result<Option<Session>, StoreError> {
         let mut connection = self.connection().await?;
         let record: Option<SessionRecord> = sessions::table
             .filter(sessions::org_id.eq(tenant.org_id.uuid()))
@@ -183,7 +188,7 @@ impl SessionRepository for PgStore {
             return Ok(None);
         };
         let case_id = case_ids(&mut connection, tenant, vec![record.id]).await.map_err(unavailable_or_unknown)?;
-        record.into_session(case_id.values().next().copied(), &self.cipher).map(Some)
+        record.into_session(case_id.values().next().copied(), &self.cipher, pii).map(Some)
     }
 
     async fn list_sessions(
@@ -191,6 +196,7 @@ impl SessionRepository for PgStore {
         tenant: Tenant,
         query: &SessionQuery,
         page: PageRequest,
+        pii: Pii,
     ) -> Result<Page<Session>, StoreError> {
         let mut connection = self.connection().await?;
         let filtered = || {
@@ -223,7 +229,7 @@ impl SessionRepository for PgStore {
             .into_iter()
             .map(|record| {
                 let case_id = cases.get(&record.id).copied();
-                record.into_session(case_id, &self.cipher)
+                record.into_session(case_id, &self.cipher, pii)
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, total: u64::try_from(total).unwrap_or(0), request: page })

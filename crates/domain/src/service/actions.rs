@@ -18,7 +18,7 @@ use crate::case::{
 use crate::directory::{Principal, Scope};
 use crate::id::{CaseId, IdError, OrgUserId};
 use crate::ports::{
-    BlocklistEntry, CaseChange, CaseRepository, Clock, DirectoryRepository, IdGenerator, RecordedEvent,
+    BlocklistEntry, CaseChange, CaseRepository, Clock, DirectoryRepository, IdGenerator, Pii, RecordedEvent,
     SaveChangeError, SessionChange, SessionRepository, StoreError,
 };
 use crate::session::{Session, SessionStatus};
@@ -292,7 +292,11 @@ where
             }
             let reviewer = self.reviewer(request).await?;
             let settings = self.repo.settings(tenant).await?;
-            let session = if needs_session { self.repo.find_session(tenant, stored.session_id).await? } else { None };
+            let session = if needs_session {
+                self.repo.find_session(tenant, stored.session_id, Pii::Include).await?
+            } else {
+                None
+            };
             let now = self.clock.now();
             let caller = Caller {
                 actor: Actor::of_request(principal, reviewer.clone()),

@@ -2,6 +2,7 @@
 
 use super::CaseService;
 use crate::Timestamp;
+pub use crate::directory::OrgUserPatch;
 use crate::directory::{ApiKey, OrgUser, Principal, Role, Scope, Scopes};
 use crate::id::{ApiKeyId, IdError, OrgId, OrgUserId};
 use crate::page::{Page, PageRequest};
@@ -27,6 +28,10 @@ pub enum AdminError {
     /// 422 `invalid_reviewer`: `org_user_id` names no active user.
     #[error("org_user_id names no active org user")]
     InvalidReviewer,
+    /// 403 `reviewer_mismatch`: a bound key without `cases:admin` may create only keys bound
+    /// to its own user.
+    #[error("a bound key may only create keys bound to its own user")]
+    ReviewerMismatch,
     /// 422 `validation_failed`.
     #[error("invalid input")]
     Invalid(FieldErrors),
@@ -44,17 +49,6 @@ pub struct NewOrgUser {
     pub email: String,
     /// Role (default `reviewer`).
     pub role: Role,
-}
-
-/// `PATCH /org-users/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct OrgUserPatch {
-    /// New name.
-    pub name: Option<String>,
-    /// New role.
-    pub role: Option<Role>,
-    /// Activate or deactivate.
-    pub active: Option<bool>,
 }
 
 /// `POST /api-keys`.
@@ -81,12 +75,10 @@ where
     /// # Errors
     /// [`AdminError::Invalid`] for values out of range.
     pub async fn update_settings(&self, tenant: Tenant, patch: &SettingsPatch) -> Result<Settings, AdminError> {
-        let current = self.repo.settings(tenant).await?;
-        let next = patch.apply(&current).map_err(AdminError::Invalid)?;
-        if next != current {
-            self.repo.update_settings(tenant, &next, self.clock.now()).await?;
-        }
-        Ok(next)
+        // Every rule is about one value, so checking against the defaults checks them all; the
+        // write names only the patched columns (a concurrent patch of another setting stays).
+        patch.apply(&Settings::default()).map_err(AdminError::Invalid)?;
+        Ok(self.repo.update_settings(tenant, patch, self.clock.now()).await?)
     }
 
     /// The organization's users.
@@ -136,21 +128,11 @@ where
         id: OrgUserId,
         patch: OrgUserPatch,
     ) -> Result<OrgUser, AdminError> {
-        let mut user = self.org_user(tenant, id).await?;
-        let before = user.clone();
-        if let Some(name) = patch.name {
-            user.name = name;
+        if patch == OrgUserPatch::default() {
+            return self.org_user(tenant, id).await;
         }
-        if let Some(role) = patch.role {
-            user.role = role;
-        }
-        if let Some(active) = patch.active {
-            user.active = active;
-        }
-        if user != before {
-            self.repo.save_org_user(&user, self.clock.now()).await?;
-        }
-        Ok(user)
+        // Only the named fields are written, so a concurrent rename cannot undo a deactivation.
+        self.repo.update_org_user(tenant, id, &patch, self.clock.now()).await?.ok_or(AdminError::NotFound("Org user"))
     }
 
     /// The environment's API keys.
@@ -178,6 +160,13 @@ where
                 _ => return Err(AdminError::InvalidReviewer),
             },
         };
+        // A personal key cannot mint a key that escapes its binding (API.md §1).
+        if let Some(bound) = &principal.user
+            && org_user_id != Some(bound.id)
+            && !principal.scopes.allows(Scope::CasesAdmin)
+        {
+            return Err(AdminError::ReviewerMismatch);
+        }
         let key = ApiKey {
             id: self.ids.generate(),
             tenant: principal.tenant,

@@ -15,7 +15,7 @@ use crate::data::DataMap;
 use crate::id::{CaseId, SessionId};
 use crate::page::{CaseQuery, Page, PageRequest, SessionQuery};
 use crate::ports::{
-    CaseRepository, Clock, DirectoryRepository, IdGenerator, OpenCaseError, OpenedCase, RecordedEvent,
+    CaseRepository, Clock, DirectoryRepository, IdGenerator, OpenCaseError, OpenedCase, Pii, RecordedEvent,
     SessionRepository, StoreError,
 };
 use crate::session::{Check, ChecksSummary, ExtractedData, Session, SessionStatus};
@@ -176,8 +176,8 @@ where
     ///
     /// # Errors
     /// [`StoreError`].
-    pub async fn session(&self, tenant: Tenant, id: SessionId) -> Result<Option<Session>, StoreError> {
-        self.repo.find_session(tenant, id).await
+    pub async fn session(&self, tenant: Tenant, id: SessionId, pii: Pii) -> Result<Option<Session>, StoreError> {
+        self.repo.find_session(tenant, id, pii).await
     }
 
     /// Sessions of the tenant, newest first.
@@ -189,8 +189,9 @@ where
         tenant: Tenant,
         query: &SessionQuery,
         page: PageRequest,
+        pii: Pii,
     ) -> Result<Page<Session>, StoreError> {
-        self.repo.list_sessions(tenant, query, page).await
+        self.repo.list_sessions(tenant, query, page, pii).await
     }
 
     /// Opens the case of a session, or returns the one it has.
@@ -206,7 +207,8 @@ where
         if let Some(existing) = self.repo.find_case_by_session(tenant, session_id).await? {
             return Ok(CreatedCase::Existing(CaseView::at(&existing, self.clock.now())));
         }
-        let session = self.repo.find_session(tenant, session_id).await?.ok_or(CreateCaseError::SessionNotFound)?;
+        let session =
+            self.repo.find_session(tenant, session_id, Pii::Omit).await?.ok_or(CreateCaseError::SessionNotFound)?;
         if !session.status.is_reviewable() {
             return Err(CreateCaseError::SessionNotReviewable(session.status.as_str()));
         }
@@ -236,11 +238,12 @@ where
         &self,
         tenant: Tenant,
         id: CaseId,
+        pii: Pii,
     ) -> Result<Option<(CaseView, Session)>, StoreError> {
         let Some(case) = self.repo.find_case(tenant, id).await? else {
             return Ok(None);
         };
-        let session = self.repo.find_session(tenant, case.session_id).await?;
+        let session = self.repo.find_session(tenant, case.session_id, pii).await?;
         let session = session.ok_or_else(|| StoreError::Unknown(anyhow::anyhow!("case {id} has no session")))?;
         Ok(Some((CaseView::at(&case, self.clock.now()), session)))
     }

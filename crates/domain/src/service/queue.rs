@@ -11,7 +11,7 @@ use crate::id::{CaseId, OrgUserId};
 use crate::page::{Page, PageRequest};
 use crate::ports::{
     BlocklistRecord, CaseChange, CaseRepository, Clock, DemoCaseError, DirectoryRepository, IdGenerator, NextFilter,
-    RecordedEvent, SaveChangeError, SessionChange, SessionRepository, StoreError, TabCounts,
+    Pii, RecordedEvent, SaveChangeError, SessionChange, SessionRepository, StoreError, TabCounts,
 };
 use crate::session::Session;
 use crate::tenant::{Environment, Tenant};
@@ -68,15 +68,13 @@ where
             events.push(self.record(&case, transition.event));
             Some(CaseChange { case: transition.case, events, note: None, session: SessionChange::default() })
         };
-        let claimed = self.repo.claim_next(tenant, &filter, now, claim).await.map_err(|error| match error {
+        let pii = if principal.scopes.allows(Scope::VerificationsRead) { Pii::Include } else { Pii::Omit };
+        let claimed = self.repo.claim_next(tenant, &filter, now, pii, claim).await.map_err(|error| match error {
             SaveChangeError::Unavailable(e) => StoreError::Unavailable(e),
             SaveChangeError::VersionConflict => StoreError::Unknown(anyhow::anyhow!("a locked case changed")),
             SaveChangeError::Unknown(e) => StoreError::Unknown(e),
         })?;
-        let Some(case) = claimed else { return Ok(None) };
-        let session = self.repo.find_session(tenant, case.session_id).await?;
-        let session = session.ok_or_else(|| StoreError::Unknown(anyhow::anyhow!("case {} has no session", case.id)))?;
-        Ok(Some((CaseView::at(&case, now), session)))
+        Ok(claimed.map(|(case, session)| (CaseView::at(&case, now), session)))
     }
 
     /// The tab counts for `reviewer` (none: `mine` is 0).

@@ -7,9 +7,10 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use casework_domain::case::Actor;
-use casework_domain::directory::Principal;
+use casework_domain::directory::{Principal, Scope};
 use casework_domain::id::{IdError, OrgUserId};
 use casework_domain::page::PageRequest;
+use casework_domain::ports::Pii;
 use casework_domain::service::actions::ActionRequest;
 use casework_domain::tenant::Tenant;
 
@@ -65,6 +66,11 @@ impl Api {
     /// The key's (org, environment).
     pub fn tenant(&self) -> Tenant {
         self.principal.tenant
+    }
+
+    /// Whether reads for this request decrypt PII: only with `verifications:read`.
+    pub fn pii(&self) -> Pii {
+        if self.principal.scopes.allows(Scope::VerificationsRead) { Pii::Include } else { Pii::Omit }
     }
 
     /// The actor of a request without an explicit reviewer: the bound user, else the key.

@@ -13,10 +13,11 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, web};
+use casework_adapters::postgres::PgStore;
 use casework_domain::directory::{Principal, Scope};
 use casework_domain::ports::{
-    ApiKeyStore, DirectoryRepository, IdempotencyScope, IdempotencyStart, IdempotencyStore, RateDecision,
-    StoredResponse,
+    ApiKeyStore, DirectoryRepository, IdempotencyAttempt, IdempotencyScope, IdempotencyStart, IdempotencyStore,
+    RateDecision, StoredResponse,
 };
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
@@ -241,11 +242,12 @@ async fn idempotent(
                 "A request with this idempotency key is still being processed.",
             ),
         )),
-        IdempotencyStart::Started => {
+        IdempotencyStart::Started(attempt) => {
             request.set_payload(Payload::from(body));
             let response = next.call(request).await?;
+            // Handlers do every fallible step before their commit, so a 5xx changed nothing.
             if response.status().is_server_error() {
-                if let Err(error) = state.store.abandon(&scope).await {
+                if let Err(error) = state.store.abandon(&scope, attempt).await {
                     tracing::warn!(error = format!("{error:#}"), "could not release an idempotency key");
                 }
                 return Ok(response);
@@ -269,10 +271,31 @@ async fn idempotent(
             let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
             let stored =
                 StoredResponse { status: status.as_u16(), headers: kept_headers, body: bytes.to_vec(), request_id };
-            if let Err(error) = state.store.complete(&scope, &stored).await {
-                tracing::warn!(error = format!("{error:#}"), "could not store an idempotent response");
-            }
+            keep_outcome(state.store.clone(), scope, attempt, stored).await;
             Ok(ServiceResponse::new(http_request, head.set_body(BoxBody::new(bytes))))
+        }
+    }
+}
+
+/// Stores a request's outcome under its idempotency key. When the database refuses, the record
+/// stays locked (a retry is told "in progress", never run again) while a background task keeps
+/// trying for as long as the lock holds, so a committed change is replayed, not repeated.
+async fn keep_outcome(store: PgStore, scope: IdempotencyScope, attempt: IdempotencyAttempt, stored: StoredResponse) {
+    match store.complete(&scope, attempt, &stored).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!("an idempotency record was taken over before this request completed"),
+        Err(error) => {
+            tracing::warn!(error = format!("{error:#}"), "could not store an idempotent response; retrying");
+            tokio::spawn(async move {
+                let deadline = tokio::time::Instant::now() + IDEMPOTENCY_LOCK.unsigned_abs();
+                while tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    if store.complete(&scope, attempt, &stored).await.is_ok() {
+                        return;
+                    }
+                }
+                tracing::error!("gave up storing an idempotent response");
+            });
         }
     }
 }

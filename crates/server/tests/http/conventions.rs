@@ -18,7 +18,7 @@ async fn limit_to(app: &TestApp, limit: u32) {
     let tenant = app.tenant(Environment::Sandbox);
     let mut settings = app.state.store.settings(tenant).await.unwrap();
     settings.rate_limit_per_minute = limit;
-    app.state.store.update_settings(tenant, &settings, app.state.service.now()).await.unwrap();
+    app.state.store.update_settings(tenant, &(&settings).into(), app.state.service.now()).await.unwrap();
 }
 
 async fn burst(app: &TestApp, count: usize) -> Vec<reqwest::Response> {

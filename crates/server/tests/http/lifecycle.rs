@@ -26,7 +26,7 @@ async fn set_settings(app: &TestApp, change: impl FnOnce(&mut Settings)) {
     let tenant = app.tenant(Environment::Sandbox);
     let mut settings = app.state.store.settings(tenant).await.unwrap();
     change(&mut settings);
-    app.state.store.update_settings(tenant, &settings, app.state.service.now()).await.unwrap();
+    app.state.store.update_settings(tenant, &(&settings).into(), app.state.service.now()).await.unwrap();
 }
 
 async fn claimed(app: &TestApp, reviewer: &Reviewer) -> Value {

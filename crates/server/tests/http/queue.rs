@@ -65,7 +65,7 @@ async fn next_skips_assigned_cases_and_own_recommendations() {
     let tenant = app.tenant(Environment::Sandbox);
     let mut settings = app.state.store.settings(tenant).await.unwrap();
     settings.dual_review = true;
-    app.state.store.update_settings(tenant, &settings, app.state.service.now()).await.unwrap();
+    app.state.store.update_settings(tenant, &(&settings).into(), app.state.service.now()).await.unwrap();
     let assigned = app.case().await;
     let path = format!("/api/v1/cases/{}/assign", assigned["id"].as_str().unwrap());
     app.post(&path, json!({"assignee_id": bob.uuid})).await;

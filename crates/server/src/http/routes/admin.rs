@@ -36,6 +36,11 @@ impl From<AdminError> for ApiError {
                     "`org_user_id` names no active org user of this organization.",
                 )
             }
+            AdminError::ReviewerMismatch => Self::new(
+                StatusCode::FORBIDDEN,
+                "reviewer_mismatch",
+                "A key bound to an org user may only create keys bound to that same user (or needs `cases:admin`).",
+            ),
             AdminError::Invalid(errors) => Self::validation(errors),
             AdminError::Store(store) => store.into(),
         }

@@ -147,8 +147,8 @@ pub async fn update_pii(api: Api, path: web::Path<String>, payload: web::Payload
         return Err(ApiError::invalid_field("extracted_data", Violation::Required, "is required"));
     };
     let action = api.action(None, false)?;
-    let (view, session) = api.state.service.update_pii(&action, case_id(&path)?, data).await?;
     let settings = api.state.service.settings(api.tenant()).await?;
+    let (view, session) = api.state.service.update_pii(&action, case_id(&path)?, data).await?;
     let body = json!({
         "session_id": session.id.uuid(),
         "status": session.status.as_str(),
@@ -198,6 +198,7 @@ pub async fn tags(api: Api) -> Result<HttpResponse, ApiError> {
 /// 403 `sandbox_only`, 409 `demo_limit_reached`.
 pub async fn demo(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     api.body(payload).await?.finish()?;
+    let settings = api.state.service.settings(api.tenant()).await?;
     let (view, session) =
         api.state.service.demo_case(api.principal(), api.actor()).await.map_err(|error| match error {
             DemoError::SandboxOnly => {
@@ -208,7 +209,7 @@ pub async fn demo(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiEr
             }
             DemoError::Store(store) => store.into(),
         })?;
-    let session = sessions::render(&api, &session).await?;
+    let session = sessions::render(&api, &settings, &session);
     let response = respond::case(StatusCode::CREATED, json::case_with_session(&view, session), view.case.version);
     Ok(respond::located(response, &respond::case_location(view.case.id)))
 }

@@ -54,9 +54,14 @@ pub async fn create(api: Api, payload: web::Payload) -> Result<HttpResponse, Api
 /// 401, 403, 404, 503.
 pub async fn get(api: Api, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = CaseId::parse(&path).map_err(|_| ApiError::not_found("Case"))?;
-    let (view, session) =
-        api.state.service.case_with_session(api.tenant(), id).await?.ok_or_else(|| ApiError::not_found("Case"))?;
-    let session = sessions::render(&api, &session).await?;
+    let (view, session) = api
+        .state
+        .service
+        .case_with_session(api.tenant(), id, api.pii())
+        .await?
+        .ok_or_else(|| ApiError::not_found("Case"))?;
+    let settings = api.state.service.settings(api.tenant()).await?;
+    let session = sessions::render(&api, &settings, &session);
     Ok(respond::case(StatusCode::OK, json::case_with_session(&view, session), view.case.version))
 }
 

@@ -172,10 +172,11 @@ pub async fn next(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiEr
     });
     fields.finish()?;
     let action = api.action(reviewer_id, true)?;
+    let settings = api.state.service.settings(api.tenant()).await?;
     let Some((view, session)) = api.state.service.next(&action, priority, tag).await? else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "queue_empty", "No case is waiting in the queue."));
     };
-    let session = sessions::render(&api, &session).await?;
+    let session = sessions::render(&api, &settings, &session);
     Ok(respond::case(StatusCode::OK, json::case_with_session(&view, session), view.case.version))
 }
 

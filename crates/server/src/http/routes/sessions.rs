@@ -29,10 +29,10 @@ pub fn pii_access<'a>(api: &Api, settings: &'a Settings) -> PiiAccess<'a> {
     api.principal().scopes.allows(Scope::VerificationsRead).then_some(settings.api_pii_fields.as_deref())
 }
 
-/// The session as this request may see it.
-pub async fn render(api: &Api, session: &Session) -> Result<Value, ApiError> {
-    let settings = api.state.service.settings(api.tenant()).await?;
-    Ok(json::session(session, pii_access(api, &settings)))
+/// The session as this request may see it. A mutation reads `settings` before it commits, so
+/// nothing after the commit can fail.
+pub fn render(api: &Api, settings: &Settings, session: &Session) -> Value {
+    json::session(session, pii_access(api, settings))
 }
 
 /// A client data map field (`metadata`), with its limits.
@@ -117,6 +117,7 @@ fn parse_new_session(body: Map<String, Value>) -> Result<NewSession, ApiError> {
 pub async fn create(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     let body = api.json(payload).await?;
     let new = parse_new_session(body)?;
+    let settings = api.state.service.settings(api.tenant()).await?;
     let session =
         api.state.service.ingest_session(api.tenant(), api.actor(), new).await.map_err(|error| match error {
             IngestSessionError::StatusNotIngestible(_) => ApiError::invalid_field(
@@ -126,7 +127,7 @@ pub async fn create(api: Api, payload: web::Payload) -> Result<HttpResponse, Api
             ),
             IngestSessionError::Store(store) => store.into(),
         })?;
-    Ok(respond::created(render(&api, &session).await?, format!("/api/v1/sessions/{}", session.id.public())))
+    Ok(respond::created(render(&api, &settings, &session), format!("/api/v1/sessions/{}", session.id.public())))
 }
 
 /// `GET /api/v1/sessions/{session_id}`.
@@ -135,8 +136,10 @@ pub async fn create(api: Api, payload: web::Payload) -> Result<HttpResponse, Api
 /// 401, 403, 404, 503.
 pub async fn get(api: Api, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = SessionId::parse(&path).map_err(|_| ApiError::not_found("Session"))?;
-    let session = api.state.service.session(api.tenant(), id).await?.ok_or_else(|| ApiError::not_found("Session"))?;
-    Ok(respond::json(StatusCode::OK, render(&api, &session).await?))
+    let session =
+        api.state.service.session(api.tenant(), id, api.pii()).await?.ok_or_else(|| ApiError::not_found("Session"))?;
+    let settings = api.state.service.settings(api.tenant()).await?;
+    Ok(respond::json(StatusCode::OK, render(&api, &settings, &session)))
 }
 
 /// `GET /api/v1/sessions`: newest first; `status`, `external_ref`; `limit` default 50.
@@ -150,7 +153,7 @@ pub async fn list(api: Api) -> Result<HttpResponse, ApiError> {
     let page = query.page(50);
     query.finish()?;
     let filter = SessionQuery { statuses, external_ref };
-    let sessions = api.state.service.sessions(api.tenant(), &filter, page).await?;
+    let sessions = api.state.service.sessions(api.tenant(), &filter, page, api.pii()).await?;
     let settings = api.state.service.settings(api.tenant()).await?;
     let access = pii_access(&api, &settings);
     Ok(respond::list(sessions, |session| json::session(session, access)))
