@@ -10,13 +10,13 @@
 
 #![expect(clippy::expect_used, clippy::panic, reason = "test support: a failure here is a failed test")]
 
-use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::migration::MigrationSource;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use secrecy::SecretString;
+use sha2::{Digest, Sha256};
 
 use crate::crypto::{BlocklistHasher, PiiCipher};
 use crate::postgres::{MIGRATIONS, PgStore, PoolOptions, build_pool, run_migrations};
@@ -51,13 +51,22 @@ pub fn url_for(server: &str, database: &str) -> String {
     }
 }
 
+/// The template's name, keyed by the content of every migration (names and `up.sql` text), so
+/// an edited migration is never tested against a template built from its older text.
 fn template_name() -> String {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut hasher = Sha256::new();
     let migrations = MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS).unwrap_or_default();
+    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
     for migration in &migrations {
-        migration.name().to_string().hash(&mut hasher);
+        let name = migration.name().to_string();
+        let up = std::fs::read(directory.join(&name).join("up.sql"))
+            .unwrap_or_else(|error| panic!("read the migration {name}: {error}"));
+        hasher.update(name.as_bytes());
+        hasher.update((up.len() as u64).to_le_bytes());
+        hasher.update(&up);
     }
-    format!("casework_test_template_{:016x}", hasher.finish())
+    let digest = hasher.finalize();
+    format!("casework_test_template_{}", hex::encode(&digest[..8]))
 }
 
 async fn execute(connection: &mut AsyncPgConnection, sql: &str) -> Result<usize, diesel::result::Error> {
@@ -135,6 +144,22 @@ impl TestDatabase {
     /// Its URL.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Runs `sql` (a test's own statement, never built from input) and returns, for every row,
+    /// the text column the statement names `value`.
+    ///
+    /// # Panics
+    /// When the statement fails.
+    pub async fn texts(&self, sql: &str) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            value: String,
+        }
+        let mut connection = AsyncPgConnection::establish(&self.url).await.expect("connect to the test database");
+        let rows: Vec<Row> = diesel::sql_query(sql).load(&mut connection).await.expect("test query");
+        rows.into_iter().map(|row| row.value).collect()
     }
 
     /// Pool options for it (small pool, short timeouts).

@@ -14,8 +14,8 @@ use casework_domain::directory::{ApiKey, AuthError, OrgUser, Role, Scope, Scopes
 use casework_domain::id::{Id, OrgId};
 use casework_domain::page::{CaseQuery, PageRequest, Tab};
 use casework_domain::ports::{
-    ApiKeyStore, CaseChange, CaseRepository, Clock, IdGenerator, OpenCaseError, OpenedCase, Pii, RecordedEvent,
-    SaveChangeError, SessionRepository, StoreError,
+    ApiKeyStore, CaseChange, CaseRepository, Clock, IdGenerator, IdempotencyScope, IdempotencyStart, IdempotencyStore,
+    OpenCaseError, OpenedCase, Pii, RecordedEvent, SaveChangeError, SessionRepository, StoreError, StoredResponse,
 };
 use casework_domain::session::{ExtractedData, Session, SessionStatus};
 use casework_domain::tenant::{Environment, Organization, Tenant};
@@ -396,4 +396,47 @@ async fn an_exhausted_pool_is_unavailable_within_its_wait_timeout() {
     assert!(started.elapsed() < Duration::from_secs(2), "answered within the wait timeout");
     drop(held);
     assert!(store.find_case(tenant, Id::from_uuid(uuid::Uuid::now_v7())).await.is_ok(), "usable again");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_attempt_holding_an_idempotency_record_may_complete_or_abandon_it() {
+    let world = World::new().await;
+    let (key, secret) = key(&world, Environment::Sandbox, None);
+    world.store.create_api_key(&key, &secret).await.unwrap();
+    let scope = IdempotencyScope { tenant: key.tenant, api_key: key.id, key: "retry-me".into() };
+    let now = SystemClock.now();
+    let lock = time::Duration::seconds(60);
+    let IdempotencyStart::Started(slow) = world.store.begin(&scope, &[7; 32], "req_1", now, now + lock).await.unwrap()
+    else {
+        panic!("the first request starts");
+    };
+    // The first run stalls past its lock; a retry takes the record over.
+    let later = now + lock + time::Duration::seconds(1);
+    let IdempotencyStart::Started(taker) =
+        world.store.begin(&scope, &[7; 32], "req_2", later, later + lock).await.unwrap()
+    else {
+        panic!("a stalled run is taken over");
+    };
+    let response = |body: &str| StoredResponse {
+        status: 200,
+        headers: vec![],
+        body: body.as_bytes().to_vec(),
+        request_id: "req".into(),
+    };
+    // The stalled run can neither overwrite nor delete the record it lost.
+    assert!(!world.store.complete(&scope, slow, &response("stale")).await.unwrap());
+    world.store.abandon(&scope, slow).await.unwrap();
+    assert_eq!(
+        world.store.begin(&scope, &[7; 32], "req_3", later, later + lock).await.unwrap(),
+        IdempotencyStart::InProgress
+    );
+    assert!(world.store.complete(&scope, taker, &response("fresh")).await.unwrap());
+    let IdempotencyStart::Replay(stored) =
+        world.store.begin(&scope, &[7; 32], "req_4", later, later + lock).await.unwrap()
+    else {
+        panic!("a completed record replays");
+    };
+    assert_eq!(stored.body, b"fresh");
+    let bodies: Vec<Line> = world.query("SELECT encode(response_body, 'escape') AS line FROM idempotency_keys").await;
+    assert!(bodies.iter().all(|l| !l.line.contains("fresh")), "the response is stored encrypted");
 }

@@ -18,4 +18,5 @@ mod outage;
 mod processes;
 mod queue;
 mod search;
+mod security;
 mod sessions;

@@ -23,7 +23,7 @@ pub struct TestApp {
     pub org: OrgId,
     /// An all-scope sandbox key with no bound user.
     pub key: String,
-    _db: TestDatabase,
+    pub db: TestDatabase,
 }
 
 /// A reviewer and their personal key.
@@ -99,7 +99,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     tokio::spawn(server);
     let org = Organization { id: UuidV7Ids.generate(), name: "Acme".into(), created_at: state.service.now() };
     state.store.create_organization(&org, &[]).await.unwrap();
-    let mut app = TestApp { address, client: reqwest::Client::new(), state, org: org.id, key: String::new(), _db: db };
+    let mut app = TestApp { address, client: reqwest::Client::new(), state, org: org.id, key: String::new(), db };
     app.key = app.key_with(Environment::Sandbox, &Scope::ALL, None).await;
     app
 }
