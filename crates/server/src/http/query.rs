@@ -35,6 +35,17 @@ impl Query {
         self.values(name).last()
     }
 
+    /// Free text, if given; one holding U+0000 (which PostgreSQL cannot store) is recorded.
+    /// Every other parameter parses into a typed value, which cannot hold it.
+    pub fn text(&mut self, name: &str) -> Option<String> {
+        let text = self.single(name)?.to_owned();
+        if text.contains('\0') {
+            self.errors.push(name, Violation::InvalidValue, "must not contain the character U+0000");
+            return None;
+        }
+        Some(text)
+    }
+
     /// Every value of `name` (repeated and comma-separated), parsed; bad ones are recorded.
     pub fn list<T: FromStr>(&mut self, name: &str, allowed: &str) -> Vec<T> {
         self.list_with(name, |text| text.parse().ok(), &format!("is not one of: {allowed}"))

@@ -20,3 +20,4 @@ mod queue;
 mod search;
 mod security;
 mod sessions;
+mod sweep;

@@ -149,7 +149,7 @@ pub async fn get(api: Api, path: web::Path<String>) -> Result<HttpResponse, ApiE
 pub async fn list(api: Api) -> Result<HttpResponse, ApiError> {
     let mut query = api.query()?;
     let statuses = query.list::<SessionStatus>("status", &SESSION_STATUSES.join(", "));
-    let external_ref = query.single("external_ref").map(str::to_owned);
+    let external_ref = query.text("external_ref");
     let page = query.page(50);
     query.finish()?;
     let filter = SessionQuery { statuses, external_ref };
