@@ -1,5 +1,7 @@
 //! Tenancy: an organization has two environments, and every resource belongs to one of them.
 
+use std::ops::RangeInclusive;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -120,8 +122,18 @@ pub struct SettingsPatch {
     pub rate_limit_per_minute: Option<i64>,
 }
 
-fn in_range(errors: &mut FieldErrors, field: &str, value: i64, min: i64, max: i64) -> u32 {
-    if (min..=max).contains(&value) {
+/// `claim_ttl_seconds`: 60 s to a day.
+pub const CLAIM_TTL_SECONDS: RangeInclusive<i64> = 60..=86_400;
+/// `demo_case_limit`.
+pub const DEMO_CASE_LIMIT: RangeInclusive<i64> = 0..=100;
+/// `rate_limit_per_minute` (and the configured default for new environments).
+pub const RATE_LIMIT_PER_MINUTE: RangeInclusive<i64> = 1..=100_000;
+/// `sensitive_data_retention_days`.
+pub const RETENTION_DAYS: RangeInclusive<i64> = 1..=3650;
+
+fn in_range(errors: &mut FieldErrors, field: &str, value: i64, range: RangeInclusive<i64>) -> u32 {
+    let (min, max) = (*range.start(), *range.end());
+    if range.contains(&value) {
         u32::try_from(value).unwrap_or(0)
     } else {
         errors.push(field, Violation::OutOfRange, format!("must be between {min} and {max}"));
@@ -155,17 +167,17 @@ impl SettingsPatch {
             next.dual_review = flag;
         }
         if let Some(ttl) = self.claim_ttl_seconds {
-            next.claim_ttl_seconds = in_range(&mut errors, "claim_ttl_seconds", ttl, 60, 86_400);
+            next.claim_ttl_seconds = in_range(&mut errors, "claim_ttl_seconds", ttl, CLAIM_TTL_SECONDS);
         }
         if let Some(limit) = self.demo_case_limit {
-            next.demo_case_limit = in_range(&mut errors, "demo_case_limit", limit, 0, 100);
+            next.demo_case_limit = in_range(&mut errors, "demo_case_limit", limit, DEMO_CASE_LIMIT);
         }
         if let Some(rate) = self.rate_limit_per_minute {
-            next.rate_limit_per_minute = in_range(&mut errors, "rate_limit_per_minute", rate, 1, 100_000);
+            next.rate_limit_per_minute = in_range(&mut errors, "rate_limit_per_minute", rate, RATE_LIMIT_PER_MINUTE);
         }
         if let Some(days) = self.sensitive_data_retention_days {
             next.sensitive_data_retention_days =
-                days.map(|d| in_range(&mut errors, "sensitive_data_retention_days", d, 1, 3650));
+                days.map(|d| in_range(&mut errors, "sensitive_data_retention_days", d, RETENTION_DAYS));
         }
         if let Some(fields) = &self.api_pii_fields {
             for (index, key) in fields.iter().flatten().enumerate() {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use casework_adapters::postgres::PoolOptions;
+use casework_domain::tenant::RATE_LIMIT_PER_MINUTE;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::Value;
@@ -155,6 +156,55 @@ pub enum ConfigError {
     /// A required secret is missing, or production uses a development value.
     #[error("insecure configuration: {0}")]
     Insecure(String),
+    /// A value outside what the service can use.
+    #[error("configuration key `{key}` is {value}, outside its allowed range {allowed}")]
+    OutOfRange {
+        /// The dotted key.
+        key: &'static str,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        allowed: String,
+    },
+}
+
+/// Checks that `value` of `key` lies in `range`.
+fn within<T: PartialOrd + std::fmt::Display>(
+    key: &'static str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<(), ConfigError> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    Err(ConfigError::OutOfRange {
+        key,
+        value: value.to_string(),
+        allowed: format!("{} to {}", range.start(), range.end()),
+    })
+}
+
+/// Every number within what the service (and its database) accepts, by the domain's rules where
+/// the domain has one, and a log filter that parses: a bad value stops `serve`, `migrate` and
+/// `admin` alike, naming the key.
+fn check_ranges(config: &Config) -> Result<(), ConfigError> {
+    let rate = i64::from(config.limits.default_rate_limit_per_minute);
+    within("limits.default_rate_limit_per_minute", rate, RATE_LIMIT_PER_MINUTE)?;
+    within("limits.max_body_bytes", config.limits.max_body_bytes, 1024..=64 * 1024 * 1024)?;
+    within("database.pool_max_size", config.database.pool_max_size, 1..=1000)?;
+    within("database.pool_wait_timeout_ms", config.database.pool_wait_timeout_ms, 1..=600_000)?;
+    within("database.statement_timeout_ms", config.database.statement_timeout_ms, 1..=3_600_000)?;
+    within("workers.claim_sweep_interval_ms", config.workers.claim_sweep_interval_ms, 10..=3_600_000)?;
+    within("workers.webhook_concurrency", config.workers.webhook_concurrency, 1..=1024)?;
+    within("server.workers", config.server.workers, 0..=1024)?;
+    within("server.shutdown_timeout", config.server.shutdown_timeout, 0..=3600)?;
+    if tracing_subscriber::EnvFilter::try_new(&config.log.level).is_err() || config.log.level.trim().is_empty() {
+        return Err(ConfigError::Invalid(format!(
+            "log.level `{}` is not a log filter (e.g. `info` or `warn,casework=debug`)",
+            config.log.level
+        )));
+    }
+    Ok(())
 }
 
 /// The `config/` folder: `CASEWORK_CONFIG_DIR`, else `./config`.
@@ -237,6 +287,7 @@ pub fn load_from(dir: &Path, environment: &str, env_vars: &[(String, String)]) -
     let mut config: Config =
         builder.build().and_then(|c| c.try_deserialize()).map_err(|e| ConfigError::Invalid(e.to_string()))?;
     config.environment = environment.to_owned();
+    check_ranges(&config)?;
     check_secrets(&config, dir)?;
     Ok(config)
 }
@@ -297,6 +348,29 @@ mod tests {
         assert_eq!(config.limits.max_body_bytes, 1_048_576);
         assert_eq!(config.database.url.expose_secret(), "postgres://x/y");
         assert_eq!(config.log.format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn values_out_of_range_are_named_with_their_range() {
+        for (variable, key) in [
+            ("CASEWORK__LIMITS__DEFAULT_RATE_LIMIT_PER_MINUTE", "limits.default_rate_limit_per_minute"),
+            ("CASEWORK__DATABASE__POOL_MAX_SIZE", "database.pool_max_size"),
+            ("CASEWORK__WORKERS__CLAIM_SWEEP_INTERVAL_MS", "workers.claim_sweep_interval_ms"),
+            ("CASEWORK__WORKERS__WEBHOOK_CONCURRENCY", "workers.webhook_concurrency"),
+        ] {
+            for value in ["0", "10000000"] {
+                let env = vars(&[("DATABASE_URL", "postgres://x/y"), (variable, value)]);
+                match load_from(&dir(), "test", &env) {
+                    Err(ConfigError::OutOfRange { key: named, .. }) => assert_eq!(named, key),
+                    other => panic!("{variable}={value}: {other:?}"),
+                }
+            }
+        }
+        let env =
+            vars(&[("DATABASE_URL", "postgres://x/y"), ("CASEWORK__LIMITS__DEFAULT_RATE_LIMIT_PER_MINUTE", "100000")]);
+        assert!(load_from(&dir(), "test", &env).is_ok());
+        let env = vars(&[("DATABASE_URL", "postgres://x/y"), ("CASEWORK__LOG__LEVEL", "loud=[")]);
+        assert!(matches!(load_from(&dir(), "test", &env), Err(ConfigError::Invalid(e)) if e.contains("log.level")));
     }
 
     #[test]

@@ -45,7 +45,12 @@ pub fn run(cli: Cli) -> ExitCode {
     let config = match config::load() {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("casework: {error}");
+            if matches!(cli.command, Command::Admin(_)) {
+                // Admin subcommands answer every failure in their JSON shape (API.md §6).
+                eprintln!("{}", serde_json::json!({"error": "invalid_configuration", "detail": error.to_string()}));
+            } else {
+                eprintln!("casework: {error}");
+            }
             return ExitCode::FAILURE;
         }
     };

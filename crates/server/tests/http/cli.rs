@@ -103,3 +103,22 @@ fn help_lists_every_admin_subcommand() {
         assert!(help.contains(subcommand), "{help}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_out_of_range_setting_stops_every_command_naming_its_key() {
+    let db = TestDatabase::new().await;
+    for args in [&["admin", "bootstrap", "--org-name", "Acme"][..], &["migrate"], &["serve", "--no-workers"]] {
+        let output = casework_command(&db)
+            .args(args)
+            .env("CASEWORK__LIMITS__DEFAULT_RATE_LIMIT_PER_MINUTE", "10000000")
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("limits.default_rate_limit_per_minute") && stderr.contains("1 to 100000"), "{stderr}");
+        if args[0] == "admin" {
+            let error: Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+            assert_eq!(error["error"], "invalid_configuration");
+        }
+    }
+}
