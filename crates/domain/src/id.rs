@@ -57,6 +57,18 @@ id_kinds! {
     BlocklistKind, BlocklistId, "blk_", "Blocklist entry";
 }
 
+/// Whether `text` is shaped like a public id (API.md §1: a lowercase prefix, `_`, 24 base62
+/// characters), whatever its kind and check digits: in a filter such an id names nothing rather
+/// than being malformed.
+pub fn is_public_id_shaped(text: &str) -> bool {
+    text.split_once('_').is_some_and(|(prefix, body)| {
+        !prefix.is_empty()
+            && prefix.bytes().all(|b| b.is_ascii_lowercase())
+            && body.len() == BODY_LEN
+            && body.bytes().all(|b| b.is_ascii_alphanumeric())
+    })
+}
+
 /// The identifier of one resource of kind `K`.
 pub struct Id<K> {
     uuid: Uuid,

@@ -44,6 +44,11 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// No rows at all.
+    pub fn empty(request: PageRequest) -> Self {
+        Self { items: Vec::new(), total: 0, request }
+    }
+
     /// Converts every row.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page { items: self.items.into_iter().map(f).collect(), total: self.total, request: self.request }

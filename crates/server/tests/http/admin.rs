@@ -149,3 +149,19 @@ async fn new_organizations_start_with_the_configured_rate_limit() {
     assert_eq!(settings["rate_limit_per_minute"], 77);
     assert_eq!(app.get("/api/v1/cases").await.header("x-ratelimit-limit"), Some("77"));
 }
+
+#[tokio::test]
+async fn null_sets_the_nullable_settings_back_to_their_defaults() {
+    let app = spawn_app().await;
+    let path = "/api/v1/organization/settings";
+    let set = json!({"api_pii_fields": ["first_name"], "sensitive_data_retention_days": 30});
+    let reply = app.call(Method::PATCH, path, Some(&app.key), Some(set)).await;
+    assert_eq!(reply.json()["sensitive_data_retention_days"], 30, "{}", reply.text);
+    for field in ["api_pii_fields", "sensitive_data_retention_days"] {
+        let reply = app.call(Method::PATCH, path, Some(&app.key), Some(json!({field: null}))).await;
+        assert_eq!(reply.status, StatusCode::OK, "{field}: {}", reply.text);
+        assert_eq!(reply.json()[field], serde_json::Value::Null);
+    }
+    let reply = app.call(Method::PATCH, path, Some(&app.key), Some(json!({"dual_review": null}))).await;
+    assert_eq!(reply.field_errors(), [("dual_review".to_owned(), "invalid_type".to_owned())]);
+}

@@ -165,3 +165,27 @@ async fn cases_of_the_other_environment_are_not_listed() {
     let reply = app.call(reqwest::Method::GET, "/api/v1/cases", Some(&live), None).await;
     assert_eq!(reply.json()["pagination"]["total"], 0);
 }
+
+#[tokio::test]
+async fn a_well_formed_id_that_names_nothing_filters_to_nothing() {
+    let app = spawn_app().await;
+    let case = app.case().await;
+    let session = case["session_id"].as_str().unwrap();
+    let real = app.get(&format!("/api/v1/cases?session_id={session}")).await;
+    assert_eq!(real.json()["pagination"]["total"], 1);
+    // Bad check digits, digits past 128 bits, another kind's prefix: well-formed, naming nothing.
+    for id in ["ses_000000000000000000000000", "ses_zzzzzzzzzzzzzzzzzzzzzzzz", "orguser_0000000000000000000000AB"] {
+        for filter in ["session_id", "assigned_to"] {
+            let reply = app.get(&format!("/api/v1/cases?{filter}={id}")).await;
+            assert_eq!(reply.status, StatusCode::OK, "{filter}={id}: {}", reply.text);
+            assert_eq!(reply.json()["pagination"]["total"], 0, "{filter}={id}");
+        }
+    }
+    // Alongside a real id it adds nothing (OR within a parameter).
+    let reply = app.get(&format!("/api/v1/cases?session_id={session},ses_000000000000000000000000")).await;
+    assert_eq!(reply.json()["pagination"]["total"], 1);
+    for malformed in ["nope", "ses_123", "SES_000000000000000000000000"] {
+        let reply = app.get(&format!("/api/v1/cases?session_id={malformed}")).await;
+        assert_eq!(reply.field_errors(), [("session_id".to_owned(), "invalid_value".to_owned())], "{malformed}");
+    }
+}

@@ -67,25 +67,27 @@ pub async fn settings(api: Api) -> Result<HttpResponse, ApiError> {
     Ok(respond::json(StatusCode::OK, settings_json(&settings)))
 }
 
+/// A nullable setting of a patch: `Some(None)` when sent as null, `Some(value)` when given.
+fn nullable<T>(fields: &Fields, name: &str, value: Option<T>) -> Option<Option<T>> {
+    if fields.is_null(name) { Some(None) } else { value.map(Some) }
+}
+
 /// `PATCH /organization/settings`: any subset, each value validated.
 ///
 /// # Errors
 /// 422 naming each bad value.
 pub async fn update_settings(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     let mut fields = api.body(payload).await?;
-    let nullable = |fields: &Fields, name: &str| fields.is_null(name);
-    let pii_null = nullable(&fields, "api_pii_fields");
-    let retention_null = nullable(&fields, "sensitive_data_retention_days");
+    // Null sets these two back to their default ("all fields", "keep"): read either way, so a
+    // null is a value, not an unknown field.
+    let pii_fields = fields.strings("api_pii_fields");
+    let retention_days = fields.integer("sensitive_data_retention_days");
     let patch = SettingsPatch {
         dual_review: fields.boolean("dual_review"),
         claim_ttl_seconds: fields.integer("claim_ttl_seconds"),
         demo_case_limit: fields.integer("demo_case_limit"),
-        api_pii_fields: if pii_null { Some(None) } else { fields.strings("api_pii_fields").map(Some) },
-        sensitive_data_retention_days: if retention_null {
-            Some(None)
-        } else {
-            fields.integer("sensitive_data_retention_days").map(Some)
-        },
+        api_pii_fields: nullable(&fields, "api_pii_fields", pii_fields),
+        sensitive_data_retention_days: nullable(&fields, "sensitive_data_retention_days", retention_days),
         rate_limit_per_minute: fields.integer("rate_limit_per_minute"),
     };
     for name in ["dual_review", "claim_ttl_seconds", "demo_case_limit", "rate_limit_per_minute"] {

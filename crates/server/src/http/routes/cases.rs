@@ -3,11 +3,12 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use casework_domain::case::{CaseStatus, Priority, Tag};
-use casework_domain::id::{CaseId, Id, IdKind, OrgUserId, OrgUserKind, SessionId, SessionKind};
+
+use casework_domain::id::{CaseId, Id, IdKind, OrgUserId, OrgUserKind, SessionId, SessionKind, is_public_id_shaped};
 use casework_domain::json;
-use casework_domain::page::{CaseQuery, CaseSort, CaseSortKey, Tab};
+use casework_domain::page::{CaseQuery, CaseSort, CaseSortKey, Page, Tab};
 use casework_domain::search::Search;
-use casework_domain::service::{CreateCaseError, CreatedCase};
+use casework_domain::service::{CaseView, CreateCaseError, CreatedCase};
 
 use super::sessions;
 use crate::http::auth::Api;
@@ -80,8 +81,30 @@ fn parse_sort(text: &str) -> Option<CaseSort> {
     Some(CaseSort { key, reversed })
 }
 
-fn ids<K: IdKind>(query: &mut Query, name: &str) -> Vec<Id<K>> {
-    query.list_with(name, |text| Id::<K>::parse(text).ok(), "is not an id (a public id or a UUID)")
+/// The ids of filter `name`, and whether it named only ids that cannot exist (well-formed public
+/// ids whose check digits or value are off): such a filter matches nothing, it is not malformed.
+fn ids<K: IdKind>(query: &mut Query, name: &str) -> (Vec<Id<K>>, bool) {
+    let mut nameless = 0;
+    let ids: Vec<Option<Id<K>>> = query.list_with(
+        name,
+        |text| match Id::<K>::parse(text) {
+            Ok(id) => Some(Some(id)),
+            Err(_) if is_public_id_shaped(text) => Some(None),
+            Err(_) => None,
+        },
+        "is not an id (a public id or a UUID)",
+    );
+    let ids: Vec<Id<K>> = ids
+        .into_iter()
+        .filter_map(|id| {
+            id.or_else(|| {
+                nameless += 1;
+                None
+            })
+        })
+        .collect();
+    let matches_nothing = ids.is_empty() && nameless > 0;
+    (ids, matches_nothing)
 }
 
 /// `GET /api/v1/cases`: filters, tabs and sort of API.md §3 row 1; `limit` default 25.
@@ -95,8 +118,8 @@ pub async fn list(api: Api) -> Result<HttpResponse, ApiError> {
     let tab = query.parsed_with("tab", parse_tab, &format!("must be one of: {TABS}"));
     let sort = query.parsed_with("sort", parse_sort, &format!("must be one of: {SORTS}")).unwrap_or_default();
     let tags = query.list_with("tag", |text| Tag::parse(text).ok(), "must be 1 to 64 characters of [a-z0-9_:-]");
-    let assigned_to = ids::<OrgUserKind>(&mut query, "assigned_to");
-    let session_ids = ids::<SessionKind>(&mut query, "session_id");
+    let (assigned_to, no_assignee) = ids::<OrgUserKind>(&mut query, "assigned_to");
+    let (session_ids, no_session) = ids::<SessionKind>(&mut query, "session_id");
     let created_after = query.timestamp("created_after");
     let created_before = query.timestamp("created_before");
     let page = query.page(25);
@@ -106,6 +129,9 @@ pub async fn list(api: Api) -> Result<HttpResponse, ApiError> {
         None => api.principal().user.as_ref().map(|user| user.id),
     };
     query.finish()?;
+    if no_assignee || no_session {
+        return Ok(respond::list(Page::<CaseView>::empty(page), json::case));
+    }
     let filter = CaseQuery {
         statuses,
         tab,
