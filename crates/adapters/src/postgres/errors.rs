@@ -59,9 +59,20 @@ pub fn classify(error: DieselError) -> Failure {
             Some(name) => Failure::Constraint { name: name.to_owned() },
             None => Failure::Unknown(anyhow::Error::new(error)),
         },
-        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) | DieselError::BrokenTransactionManager => {
-            Failure::Unavailable(anyhow::Error::new(error))
-        }
+        // The connection went away (an I/O failure carries no SQLSTATE and reads as "unable to
+        // send"), the server is a standby after a failover, or a retryable conflict.
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection
+            | DatabaseErrorKind::UnableToSendCommand
+            | DatabaseErrorKind::ReadOnlyTransaction
+            | DatabaseErrorKind::SerializationFailure,
+            _,
+        ) => Failure::Unavailable(anyhow::Error::new(error)),
+        // A transaction whose connection died under it: its state on the server is unknown.
+        DieselError::BrokenTransactionManager
+        | DieselError::AlreadyInTransaction
+        | DieselError::NotInTransaction
+        | DieselError::RollbackErrorOnCommit { .. } => Failure::Unavailable(anyhow::Error::new(error)),
         DieselError::DatabaseError(_, info) if is_unavailable_message(info.message()) => {
             Failure::Unavailable(anyhow::Error::new(error))
         }
