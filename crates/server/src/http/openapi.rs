@@ -1,14 +1,16 @@
 //! The OpenAPI 3.1 document at `/api/v1/openapi.json`, generated from the route table
 //! ([`super::routes::endpoints`]: paths, methods, scopes, parameters, bodies) with the schemas of
-//! the contract's objects, and a documentation page at `/docs` rendered from it by the binary
-//! itself (no CDN, no script).
+//! the contract's objects, and the interactive viewer at `/docs` (Swagger UI, served from the
+//! binary: no CDN).
 
 use actix_web::HttpResponse;
 use actix_web::http::Method;
+use actix_web::http::header;
 use casework_domain::case::{CaseStatus, Priority, RejectionReasonCode};
 use casework_domain::session::SessionStatus;
 use serde_json::{Map, Value, json};
 use utoipa::openapi::OpenApi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use super::routes::{Endpoint, endpoints};
 
@@ -499,42 +501,16 @@ pub async fn document() -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(text)
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+/// `GET /docs`: to the interactive viewer.
+pub async fn docs() -> HttpResponse {
+    HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish()
 }
 
-/// `GET /docs`: the document rendered as one HTML page.
-pub async fn docs() -> HttpResponse {
-    let mut html = String::from(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Casework API</title><style>\
-         body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}\
-         h2{border-bottom:1px solid #ddd;padding-bottom:.3rem}code{background:#f3f3f3;padding:.1rem .3rem;border-radius:3px}\
-         .op{margin:1rem 0;padding:.6rem 1rem;border-left:4px solid #4a7;background:#fafafa}.m{font-weight:bold;text-transform:uppercase}\
-         </style></head><body><h1>Casework API</h1>\
-         <p>The review-case API of an identity-verification platform. The machine-readable document is at \
-         <a href=\"/api/v1/openapi.json\"><code>/api/v1/openapi.json</code></a>. Authenticate with <code>X-API-Key</code>.</p>",
-    );
-    html.push_str("<h2>Endpoints</h2>");
-    for endpoint in endpoints() {
-        let scopes: Vec<&str> = endpoint.scopes.iter().map(|s| s.as_str()).collect();
-        html.push_str(&format!(
-            "<div class=\"op\"><span class=\"m\">{}</span> <code>/api/v1{}</code><p>{}</p><p>Scopes: <code>{}</code>. Success: {} <code>{}</code>{}{}</p></div>",
-            endpoint.method,
-            escape(endpoint.path),
-            escape(endpoint.summary),
-            scopes.join(", "),
-            endpoint.status,
-            endpoint.response,
-            endpoint.request.map(|r| format!(". Body: <code>{r}</code>")).unwrap_or_default(),
-            if endpoint.query.is_empty() { String::new() } else { format!(". Query: <code>{}</code>", endpoint.query.join(", ")) },
-        ));
-    }
-    html.push_str("<h2>Error codes</h2><ul>");
-    for code in ERROR_CODES {
-        html.push_str(&format!("<li><code>{code}</code></li>"));
-    }
-    html.push_str("</ul></body></html>");
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html)
+/// The interactive viewer at `/docs/` (Swagger UI, its assets compiled into the binary: no
+/// CDN), reading `/api/v1/openapi.json`; "Authorize" takes an API key for "Try it out".
+pub fn viewer() -> SwaggerUi {
+    let config = Config::from("/api/v1/openapi.json").persist_authorization(true).try_it_out_enabled(true);
+    SwaggerUi::new("/docs/{_:.*}").config(config)
 }
 
 #[cfg(test)]

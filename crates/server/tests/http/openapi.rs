@@ -63,9 +63,17 @@ async fn the_document_lists_every_route_and_nothing_more() {
 #[tokio::test]
 async fn docs_render_from_the_binary() {
     let app = spawn_app().await;
+    // `/docs` leads to the viewer, whose page and scripts come from the binary itself.
     let reply = app.call(Method::GET, "/docs", None, None).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert!(reply.header("content-type").unwrap().starts_with("text/html"));
-    assert!(reply.text.contains("/api/v1/cases/{case_id}/claim"));
+    assert!(reply.text.contains("swagger-ui-bundle.js"), "{}", reply.text);
     assert!(!reply.text.contains("http://") && !reply.text.contains("https://"), "no external assets");
+    for asset in ["swagger-ui-bundle.js", "swagger-ui.css", "swagger-initializer.js"] {
+        let reply = app.call(Method::GET, &format!("/docs/{asset}"), None, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{asset}");
+        assert!(reply.text.len() > 100, "{asset}");
+    }
+    let initializer = app.call(Method::GET, "/docs/swagger-initializer.js", None, None).await;
+    assert!(initializer.text.contains("/api/v1/openapi.json"), "{}", initializer.text);
 }

@@ -451,7 +451,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(open("/health/live", web::get().to(health::live)))
         .service(open("/health/ready", web::get().to(health::ready)))
         .service(open("/metrics", web::get().to(health::metrics)))
-        .service(open("/docs", web::get().to(super::openapi::docs)));
+        .service(open("/docs", web::get().to(super::openapi::docs)))
+        .service(super::openapi::viewer());
     let table = endpoints();
     let mut scope = web::scope("/api/v1").service(open("/openapi.json", web::get().to(super::openapi::document)));
     let mut paths: Vec<&str> = Vec::new();
