@@ -19,6 +19,8 @@ pub enum Role {
     Admin,
 }
 
+crate::spelled!(Role: Reviewer, SeniorReviewer, Admin);
+
 impl Role {
     /// The wire and database spelling.
     pub fn as_str(self) -> &'static str {

@@ -7,7 +7,6 @@
 //! - [`directory`]: org users (reviewers), API keys, scopes and the authenticated principal.
 //! - [`session`]: verification sessions, their checks and extracted data (the evidence).
 //! - [`case`]: the case entity, its lifecycle as pure transition functions, events and notes.
-//! - [`json`]: the public JSON shapes, shared by HTTP responses and webhook payloads.
 //! - [`demo`]: synthetic sessions for demo cases and development seeds.
 //! - [`page`]: pagination shared by every listing.
 //! - [`ports`]: the traits the adapters implement (repositories, authenticator, clock, ids).
@@ -30,6 +29,13 @@ macro_rules! string_enum {
                 match self { $(Self::$variant => $text,)* }
             }
         }
+        impl crate::Spelled for $name {
+            const TYPE_NAME: &'static str = stringify!($name);
+            const VALUES: &'static [Self] = Self::ALL;
+            fn spelling(self) -> &'static str {
+                self.as_str()
+            }
+        }
         impl std::str::FromStr for $name {
             type Err = crate::tenant::UnknownValue;
             fn from_str(text: &str) -> Result<Self, Self::Err> {
@@ -39,12 +45,37 @@ macro_rules! string_enum {
     };
 }
 
+/// An enumeration with one spelling per value (the same on the wire and in the database), so
+/// outer layers can render and describe it without repeating its values.
+pub trait Spelled: Copy + Send + Sync + 'static {
+    /// The type's name, as schemas call it (`CaseStatus`).
+    const TYPE_NAME: &'static str;
+    /// Every value, in declaration order.
+    const VALUES: &'static [Self];
+    /// This value's spelling.
+    fn spelling(self) -> &'static str;
+}
+
+/// Implements [`Spelled`] for an enumeration with an `as_str` spelling.
+macro_rules! spelled {
+    ($name:ident: $($variant:ident),+) => {
+        impl crate::Spelled for $name {
+            const TYPE_NAME: &'static str = stringify!($name);
+            const VALUES: &'static [Self] = &[$(Self::$variant),+];
+            fn spelling(self) -> &'static str {
+                self.as_str()
+            }
+        }
+    };
+}
+
+pub(crate) use spelled;
+
 pub mod case;
 pub mod data;
 pub mod demo;
 pub mod directory;
 pub mod id;
-pub mod json;
 pub mod page;
 pub mod ports;
 pub mod search;

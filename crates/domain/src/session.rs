@@ -140,6 +140,8 @@ pub enum Outcome {
     Failed,
 }
 
+crate::spelled!(Outcome: Passed, Pending, Failed);
+
 impl Outcome {
     /// The wire spelling.
     pub fn as_str(self) -> &'static str {

@@ -19,6 +19,8 @@ pub enum Environment {
     Sandbox,
 }
 
+crate::spelled!(Environment: Live, Sandbox);
+
 impl Environment {
     /// Both environments, live first.
     pub const ALL: [Self; 2] = [Self::Live, Self::Sandbox];

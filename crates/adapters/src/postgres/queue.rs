@@ -280,7 +280,7 @@ where
             let mut refreshed = 0;
             for (org_id, id, checks) in stale {
                 let Ok(checks) = parse_checks(&checks) else { continue };
-                let summary = casework_domain::json::checks_summary(&summarize(&checks));
+                let summary = super::records::summary_json(&summarize(&checks));
                 diesel::update(sessions::table)
                     .filter(sessions::org_id.eq(org_id))
                     .filter(sessions::id.eq(id))

@@ -2,13 +2,14 @@
 //! entities: enumerations are text here, JSON documents are `serde_json::Value`, and decoding a
 //! row can fail (a stored value the domain does not accept is reported, never unwrapped).
 
+use casework_api::webhook::{self, CaseData, Envelope};
+use casework_api::wire::format_time;
 use casework_domain::Timestamp;
 use casework_domain::case::{
     Actor, Case, CaseEvent, CaseStatus, Decision, Lease, Note, Priority, Recommendation, RejectionReasonCode, Tag, Tags,
 };
 use casework_domain::data::DataMap;
 use casework_domain::id::{EventId, Id, IdKind};
-use casework_domain::json;
 use casework_domain::ports::{RecordedEvent, StoreError};
 use casework_domain::service::CaseView;
 use casework_domain::session::{Check, CheckOverride, CheckStatus, ChecksSummary, SessionStatus};
@@ -97,7 +98,7 @@ fn recommendation_json(recommendation: &Recommendation) -> Value {
         "rejection_reason": recommendation.rejection_reason,
         "rejection_reason_code": recommendation.rejection_reason_code.map(|c| c.as_str()),
         "add_to_blocklist": recommendation.add_to_blocklist,
-        "at": json::timestamp(recommendation.at),
+        "at": format_time(recommendation.at),
     })
 }
 
@@ -234,7 +235,9 @@ impl EventRecord {
             actor_type: actor_type.to_owned(),
             actor_id,
             actor_name,
-            changes: json::changes(event),
+            changes: Value::Object(
+                event.changes.iter().map(|(field, change)| (field.clone(), change.clone())).collect(),
+            ),
             reason: event.reason.clone(),
             at: event.at,
         }
@@ -261,13 +264,10 @@ impl OutboxRecord {
         let name = recorded.event.event_type.webhook_event()?;
         let at = recorded.event.at;
         let event_id = recorded.id;
-        let payload = json!({
-            "id": event_id.public(),
-            "event": name,
-            "created_at": json::timestamp(at),
-            "idempotency_key": format!("idk_{}", &event_id.public()["evt_".len()..]),
-            "is_sandbox": recorded.tenant.environment == Environment::Sandbox,
-            "data": {"case": json::case(&CaseView::at(case, at))},
+        let is_sandbox = recorded.tenant.environment == Environment::Sandbox;
+        let payload = to_json(&webhook::CaseEvent {
+            envelope: Envelope::new(event_id, name.clone(), at.into(), is_sandbox),
+            data: CaseData { case: (&CaseView::at(case, at)).into() },
         });
         Some(Self {
             org_id: recorded.tenant.org_id.uuid(),
@@ -293,16 +293,12 @@ impl OutboxRecord {
         let name = format!("session.{}", status.as_str());
         let at = case.updated_at;
         let is_sandbox = case.tenant.environment == Environment::Sandbox;
-        let payload = json!({
-            "id": event_id.public(),
-            "event": name,
-            "created_at": json::timestamp(at),
-            "idempotency_key": format!("idk_{}", &event_id.public()["evt_".len()..]),
-            "is_sandbox": is_sandbox,
-            "session_id": case.session_id.uuid(),
-            "external_ref": external_ref,
-            "status": status.as_str(),
-            "data": {"case": json::case(&CaseView::at(case, at))},
+        let payload = to_json(&webhook::SessionEvent {
+            envelope: Envelope::new(event_id, name.clone(), at.into(), is_sandbox),
+            session_id: case.session_id.uuid(),
+            external_ref: external_ref.map(str::to_owned),
+            status: status.into(),
+            data: CaseData { case: (&CaseView::at(case, at)).into() },
         });
         Self {
             org_id: case.tenant.org_id.uuid(),
@@ -370,7 +366,18 @@ impl NoteRecord {
 
 /// Checks as stored: their public JSON shape.
 pub fn checks_json(checks: &[Check]) -> Value {
-    Value::Array(checks.iter().map(json::check).collect())
+    to_json(&checks.iter().map(casework_api::session::Check::from).collect::<Vec<_>>())
+}
+
+/// A checks summary as stored: its public JSON shape.
+pub fn summary_json(summary: &ChecksSummary) -> Value {
+    to_json(&casework_api::session::ChecksSummary::from(summary))
+}
+
+/// A wire value as a JSON document (serializing these types cannot fail: no maps with
+/// non-string keys, no failing serializers).
+fn to_json(value: &impl serde::Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
 /// Checks from their stored JSON.

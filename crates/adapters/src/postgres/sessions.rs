@@ -74,7 +74,7 @@ impl SessionRecord {
             metadata: session.metadata.to_value(),
             status: session.status.as_str().to_owned(),
             checks: checks_json(&session.checks),
-            checks_summary: casework_domain::json::checks_summary(&session.checks_summary),
+            checks_summary: super::records::summary_json(&session.checks_summary),
             extracted_data_ciphertext: ciphertext,
             extracted_data_key_id: key_id,
             sensitive_data_expired: session.sensitive_data_expired,

@@ -103,6 +103,8 @@ pub enum SlaStatus {
     Missed,
 }
 
+crate::spelled!(SlaStatus: OnTrack, Approaching, Overdue, Met, Missed);
+
 impl SlaStatus {
     /// The wire spelling.
     pub fn as_str(self) -> &'static str {

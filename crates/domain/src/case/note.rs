@@ -37,6 +37,8 @@ pub enum AuthorType {
     Api,
 }
 
+crate::spelled!(AuthorType: Org, Api);
+
 impl AuthorType {
     /// The wire spelling.
     pub fn as_str(self) -> &'static str {

@@ -11,7 +11,6 @@ use casework_domain::case::Actor;
 use casework_domain::demo::synthetic_session;
 use casework_domain::directory::{ApiKey, OrgUser, Role, Scope, Scopes};
 use casework_domain::id::{ApiKeyId, OrgId, OrgUserId};
-use casework_domain::json;
 use casework_domain::ports::{DirectoryRepository, IdGenerator, StoreError};
 use casework_domain::tenant::{Environment, Organization, Tenant};
 use clap::Subcommand;
@@ -207,7 +206,7 @@ async fn execute(state: &AppState, command: AdminCommand) -> Result<Value, Failu
                 CreateUserError::OrgNotFound => Failure::new("not_found", "Organization not found."),
                 CreateUserError::Store(store) => store.into(),
             })?;
-            Ok(json::org_user(&user))
+            Ok(to_value(&casework_api::admin::OrgUser::from(&user)))
         }
         AdminCommand::CreateKey { org, env, name, scopes, user } => {
             let org_id = parse_org(&org)?;
@@ -251,11 +250,10 @@ async fn execute(state: &AppState, command: AdminCommand) -> Result<Value, Failu
                 CreateKeyError::UserNotFound => Failure::new("invalid_reviewer", "--user names no org user."),
                 CreateKeyError::Store(store) => store.into(),
             })?;
-            let mut value = json::api_key(&key);
-            if let Value::Object(object) = &mut value {
-                object.insert("key".into(), json!(secret.expose()));
-            }
-            Ok(value)
+            Ok(to_value(&casework_api::admin::CreatedApiKey {
+                api_key: (&key).into(),
+                key: secret.expose().to_owned(),
+            }))
         }
         AdminCommand::RevokeKey { id } => {
             let id = ApiKeyId::parse(&id).map_err(|_| Failure::new("not_found", "API key not found."))?;
@@ -264,7 +262,7 @@ async fn execute(state: &AppState, command: AdminCommand) -> Result<Value, Failu
                 .revoke_api_key(id, now)
                 .await?
                 .ok_or_else(|| Failure::new("not_found", "API key not found."))?;
-            Ok(json!({"id": key.id.public(), "revoked_at": key.revoked_at.map(json::timestamp)}))
+            Ok(json!({"id": key.id.public(), "revoked_at": key.revoked_at.map(casework_api::wire::format_time)}))
         }
         AdminCommand::SeedDemo { org, env, count } => {
             let tenant = Tenant { org_id: parse_org(&org)?, environment: parse_environment(&env)? };
@@ -285,4 +283,9 @@ async fn execute(state: &AppState, command: AdminCommand) -> Result<Value, Failu
             Ok(json!({"session_ids": session_ids, "case_ids": case_ids}))
         }
     }
+}
+
+/// A wire type as the JSON value a subcommand prints.
+fn to_value(value: &impl serde::Serialize) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
 }

@@ -5,7 +5,6 @@ use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
 use casework_domain::directory::Principal;
 use casework_domain::id::{IdError, OrgUserId};
-use casework_domain::json;
 use casework_domain::service::actions::{ActionError, ActionRequest, reviewer_required};
 use casework_domain::validation::{FieldErrors, Violation};
 use serde_json::json;
@@ -86,7 +85,7 @@ impl From<ActionError> for ApiError {
             ),
             ActionError::AlreadyDecided => conflict("case_already_decided", "The case is already decided."),
             ActionError::AlreadyClaimed(claimed) => {
-                let until = json::timestamp(claimed.expires_at);
+                let until = casework_api::wire::format_time(claimed.expires_at);
                 conflict("case_already_claimed", &format!("Case is claimed by another reviewer until {until}."))
                     .with_field("claimed_by", json!(claimed.holder.uuid()))
                     .with_field("claim_expires_at", json!(until))

@@ -1,13 +1,21 @@
-//! Success responses: JSON bodies, the list envelope, and `ETag` on single cases.
+//! Success responses: a wire type (`casework_api`) as the JSON body, the list envelope, and
+//! `ETag` on single cases.
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
+use casework_api::list::List;
 use casework_domain::page::Page;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The JSON of a wire type (these serialize infallibly: string keys, no failing serializer).
+fn body(value: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
 
 /// A JSON response.
-pub fn json(status: StatusCode, body: Value) -> HttpResponse {
-    HttpResponse::build(status).content_type("application/json").body(body.to_string())
+pub fn json(status: StatusCode, value: &impl Serialize) -> HttpResponse {
+    HttpResponse::build(status).content_type("application/json").body(body(value))
 }
 
 /// The path a case can be read at.
@@ -16,11 +24,11 @@ pub fn case_location(id: casework_domain::id::CaseId) -> String {
 }
 
 /// One case: its JSON with `ETag: "<version>"`.
-pub fn case(status: StatusCode, body: Value, version: u64) -> HttpResponse {
+pub fn case(status: StatusCode, value: &impl Serialize, version: u64) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("application/json")
         .insert_header(("ETag", format!("\"{version}\"")))
-        .body(body.to_string())
+        .body(body(value))
 }
 
 /// `response` with `Location: location`.
@@ -32,18 +40,19 @@ pub fn located(mut response: HttpResponse, location: &str) -> HttpResponse {
 }
 
 /// A created resource: its JSON with `Location` (the path it can be read at).
-pub fn created(body: Value, location: String) -> HttpResponse {
-    located(json(StatusCode::CREATED, body), &location)
+pub fn created(value: &impl Serialize, location: String) -> HttpResponse {
+    located(json(StatusCode::CREATED, value), &location)
 }
 
-/// `{"data": [...], "pagination": {"total", "limit", "offset"}}`.
-pub fn list<T>(page: Page<T>, render: impl Fn(&T) -> Value) -> HttpResponse {
-    let data: Vec<Value> = page.items.iter().map(render).collect();
-    json(
-        StatusCode::OK,
-        json!({
-            "data": data,
-            "pagination": {"total": page.total, "limit": page.request.limit(), "offset": page.request.offset()},
-        }),
-    )
+/// `{"data": [...], "pagination": {"total", "limit", "offset"}}`, each item as wire type `T`.
+pub fn list<T, U>(page: &Page<U>) -> HttpResponse
+where
+    T: Serialize + ToSchema + for<'a> From<&'a U>,
+{
+    list_with(page, |item| T::from(item))
+}
+
+/// The list envelope, each item rendered by `render`.
+pub fn list_with<T: Serialize + ToSchema, U>(page: &Page<U>, render: impl Fn(&U) -> T) -> HttpResponse {
+    json(StatusCode::OK, &List::of(page, render))
 }

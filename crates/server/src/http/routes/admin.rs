@@ -2,13 +2,12 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use casework_api::admin::{ApiKey as ApiKeyBody, CreatedApiKey, OrgUser as OrgUserBody, Settings as SettingsBody};
 use casework_domain::directory::{Role, Scope, Scopes};
 use casework_domain::id::{ApiKeyId, OrgUserId};
-use casework_domain::json;
 use casework_domain::service::admin::{AdminError, NewApiKey, NewOrgUser, OrgUserPatch};
-use casework_domain::tenant::{Settings, SettingsPatch};
+use casework_domain::tenant::SettingsPatch;
 use casework_domain::validation::Violation;
-use serde_json::{Value, json};
 use validator::ValidateEmail;
 
 use crate::http::action::user_field;
@@ -47,24 +46,13 @@ impl From<AdminError> for ApiError {
     }
 }
 
-fn settings_json(settings: &Settings) -> Value {
-    json!({
-        "dual_review": settings.dual_review,
-        "claim_ttl_seconds": settings.claim_ttl_seconds,
-        "demo_case_limit": settings.demo_case_limit,
-        "api_pii_fields": settings.api_pii_fields,
-        "sensitive_data_retention_days": settings.sensitive_data_retention_days,
-        "rate_limit_per_minute": settings.rate_limit_per_minute,
-    })
-}
-
 /// `GET /organization/settings`.
 ///
 /// # Errors
 /// 401, 403, 503.
 pub async fn settings(api: Api) -> Result<HttpResponse, ApiError> {
     let settings = api.state.service.settings(api.tenant()).await?;
-    Ok(respond::json(StatusCode::OK, settings_json(&settings)))
+    Ok(respond::json(StatusCode::OK, &SettingsBody::from(&settings)))
 }
 
 /// A nullable setting of a patch: `Some(None)` when sent as null, `Some(value)` when given.
@@ -97,7 +85,7 @@ pub async fn update_settings(api: Api, payload: web::Payload) -> Result<HttpResp
     }
     fields.finish()?;
     let settings = api.state.service.update_settings(api.tenant(), &patch).await?;
-    Ok(respond::json(StatusCode::OK, settings_json(&settings)))
+    Ok(respond::json(StatusCode::OK, &SettingsBody::from(&settings)))
 }
 
 /// `GET /org-users`.
@@ -107,7 +95,7 @@ pub async fn update_settings(api: Api, payload: web::Payload) -> Result<HttpResp
 pub async fn org_users(api: Api) -> Result<HttpResponse, ApiError> {
     let page = api.page()?;
     let users = api.state.service.org_users(api.tenant().org_id, page).await?;
-    Ok(respond::list(users, json::org_user))
+    Ok(respond::list::<OrgUserBody, _>(&users))
 }
 
 /// `POST /org-users`.
@@ -125,7 +113,7 @@ pub async fn create_org_user(api: Api, payload: web::Payload) -> Result<HttpResp
     fields.finish()?;
     let (Some(name), Some(email)) = (name, email) else { return Err(ApiError::invalid_request("Missing fields.")) };
     let user = api.state.service.create_org_user(api.tenant().org_id, NewOrgUser { name, email, role }).await?;
-    Ok(respond::created(json::org_user(&user), format!("/api/v1/org-users/{}", user.id.public())))
+    Ok(respond::created(&OrgUserBody::from(&user), format!("/api/v1/org-users/{}", user.id.public())))
 }
 
 fn user_id(path: &str) -> Result<OrgUserId, ApiError> {
@@ -138,7 +126,7 @@ fn user_id(path: &str) -> Result<OrgUserId, ApiError> {
 /// 404.
 pub async fn org_user(api: Api, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let user = api.state.service.org_user(api.tenant(), user_id(&path)?).await?;
-    Ok(respond::json(StatusCode::OK, json::org_user(&user)))
+    Ok(respond::json(StatusCode::OK, &OrgUserBody::from(&user)))
 }
 
 /// `PATCH /org-users/{id}`: `name`, `role`, `active`.
@@ -158,7 +146,7 @@ pub async fn update_org_user(
     };
     fields.finish()?;
     let user = api.state.service.update_org_user(api.tenant(), user_id(&path)?, patch).await?;
-    Ok(respond::json(StatusCode::OK, json::org_user(&user)))
+    Ok(respond::json(StatusCode::OK, &OrgUserBody::from(&user)))
 }
 
 /// `GET /api-keys`: the environment's keys, never their secrets.
@@ -168,7 +156,7 @@ pub async fn update_org_user(
 pub async fn api_keys(api: Api) -> Result<HttpResponse, ApiError> {
     let page = api.page()?;
     let keys = api.state.service.api_keys(api.tenant(), page).await?;
-    Ok(respond::list(keys, json::api_key))
+    Ok(respond::list::<ApiKeyBody, _>(&keys))
 }
 
 /// `POST /api-keys`: 201 with the secret `key`, shown this once.
@@ -195,9 +183,8 @@ pub async fn create_api_key(api: Api, payload: web::Payload) -> Result<HttpRespo
     let Some(name) = name else { return Err(ApiError::invalid_request("Missing fields.")) };
     let new = NewApiKey { name, scopes: scopes.into_iter().collect::<Scopes>(), org_user_id, expires_at };
     let (key, secret) = api.state.service.create_api_key(api.principal(), new).await?;
-    let mut body = json::api_key(&key);
-    body["key"] = json!(secret);
-    Ok(respond::created(body, format!("/api/v1/api-keys/{}", key.id.public())))
+    let body = CreatedApiKey { api_key: (&key).into(), key: secret };
+    Ok(respond::created(&body, format!("/api/v1/api-keys/{}", key.id.public())))
 }
 
 /// `DELETE /api-keys/{id}`: revokes; refused everywhere from the next request.
@@ -207,5 +194,5 @@ pub async fn create_api_key(api: Api, payload: web::Payload) -> Result<HttpRespo
 pub async fn revoke_api_key(api: Api, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = ApiKeyId::parse(&path).map_err(|_| ApiError::not_found("API key"))?;
     let key = api.state.service.revoke_api_key(api.tenant(), id).await?;
-    Ok(respond::json(StatusCode::OK, json::api_key(&key)))
+    Ok(respond::json(StatusCode::OK, &ApiKeyBody::from(&key)))
 }

@@ -3,12 +3,14 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use casework_api::activity::{BlocklistEntry, Event, Note as NoteBody};
+use casework_api::case::{Case as CaseBody, CaseWithSession};
+use casework_api::list::{Counts, PiiResult, TagCount, TagCounts};
 use casework_domain::case::{CasePatch, NoteContent, Priority, Tag, Tags};
 use casework_domain::id::{CaseId, OrgUserId};
-use casework_domain::json;
 use casework_domain::service::queue::DemoError;
 use casework_domain::validation::Violation;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::sessions;
 use crate::http::auth::Api;
@@ -82,7 +84,7 @@ pub async fn update(api: Api, path: web::Path<String>, payload: web::Payload) ->
     fields.finish()?;
     let action = api.action(None, false)?;
     let view = api.state.service.update(&action, case_id(&path)?, patch).await?;
-    Ok(respond::case(StatusCode::OK, json::case(&view), view.case.version))
+    Ok(respond::case(StatusCode::OK, &CaseBody::from(&view), view.case.version))
 }
 
 /// `POST /cases/{case_id}/notes`.
@@ -102,7 +104,7 @@ pub async fn add_note(api: Api, path: web::Path<String>, payload: web::Payload) 
     };
     let action = api.action(None, false)?;
     let note = api.state.service.add_note(&action, case_id(&path)?, content).await?;
-    Ok(respond::json(StatusCode::CREATED, json::note(&note)))
+    Ok(respond::json(StatusCode::CREATED, &NoteBody::from(&note)))
 }
 
 /// `GET /cases/{case_id}/notes`: oldest first.
@@ -117,7 +119,7 @@ pub async fn notes(api: Api, path: web::Path<String>) -> Result<HttpResponse, Ap
         .notes(api.tenant(), case_id(&path)?, page)
         .await?
         .ok_or_else(|| ApiError::not_found("Case"))?;
-    Ok(respond::list(notes, json::note))
+    Ok(respond::list::<NoteBody, _>(&notes))
 }
 
 /// `GET /cases/{case_id}/events`: the audit trail, oldest first.
@@ -132,7 +134,7 @@ pub async fn events(api: Api, path: web::Path<String>) -> Result<HttpResponse, A
         .events(api.tenant(), case_id(&path)?, page)
         .await?
         .ok_or_else(|| ApiError::not_found("Case"))?;
-    Ok(respond::list(events, json::event))
+    Ok(respond::list::<Event, _>(&events))
 }
 
 /// `PUT /cases/{case_id}/result/pii`.
@@ -149,13 +151,8 @@ pub async fn update_pii(api: Api, path: web::Path<String>, payload: web::Payload
     let action = api.action(None, false)?;
     let settings = api.state.service.settings(api.tenant()).await?;
     let (view, session) = api.state.service.update_pii(&action, case_id(&path)?, data).await?;
-    let body = json!({
-        "session_id": session.id.uuid(),
-        "status": session.status.as_str(),
-        "extracted_data": session.extracted_data.filtered(settings.api_pii_fields.as_deref()),
-        "updated_at": json::timestamp(session.updated_at),
-    });
-    Ok(respond::case(StatusCode::OK, body, view.case.version))
+    let body = PiiResult::new(&session, settings.api_pii_fields.as_deref());
+    Ok(respond::case(StatusCode::OK, &body, view.case.version))
 }
 
 /// `GET /cases/counts`: the tabs in one round trip.
@@ -170,16 +167,7 @@ pub async fn counts(api: Api) -> Result<HttpResponse, ApiError> {
         None => api.principal().user.as_ref().map(|user| user.id),
     };
     let counts = api.state.service.counts(api.tenant(), reviewer).await?;
-    Ok(respond::json(
-        StatusCode::OK,
-        json!({
-            "unassigned": counts.unassigned,
-            "mine": counts.mine,
-            "pending_second_review": counts.pending_second_review,
-            "escalated": counts.escalated,
-            "all": counts.all,
-        }),
-    ))
+    Ok(respond::json(StatusCode::OK, &Counts::from(&counts)))
 }
 
 /// `GET /cases/tags`: distinct tags with counts, sorted by tag.
@@ -188,8 +176,8 @@ pub async fn counts(api: Api) -> Result<HttpResponse, ApiError> {
 /// 401, 403, 503.
 pub async fn tags(api: Api) -> Result<HttpResponse, ApiError> {
     let tags = api.state.service.tags(api.tenant()).await?;
-    let data: Vec<Value> = tags.iter().map(|(tag, count)| json!({"tag": tag.as_str(), "count": count})).collect();
-    Ok(respond::json(StatusCode::OK, json!({"data": data})))
+    let data = tags.iter().map(|(tag, count)| TagCount { tag: tag.as_str().to_owned(), count: *count }).collect();
+    Ok(respond::json(StatusCode::OK, &TagCounts { data }))
 }
 
 /// `POST /cases/demo`: a demo case on a synthetic session (sandbox only).
@@ -210,7 +198,8 @@ pub async fn demo(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiEr
             DemoError::Store(store) => store.into(),
         })?;
     let session = sessions::render(&api, &settings, &session);
-    let response = respond::case(StatusCode::CREATED, json::case_with_session(&view, session), view.case.version);
+    let body = CaseWithSession { case: (&view).into(), session };
+    let response = respond::case(StatusCode::CREATED, &body, view.case.version);
     Ok(respond::located(response, &respond::case_location(view.case.id)))
 }
 
@@ -221,5 +210,5 @@ pub async fn demo(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiEr
 pub async fn blocklist(api: Api) -> Result<HttpResponse, ApiError> {
     let page = api.page()?;
     let entries = api.state.service.blocklist(api.tenant(), page).await?;
-    Ok(respond::list(entries, json::blocklist_entry))
+    Ok(respond::list::<BlocklistEntry, _>(&entries))
 }

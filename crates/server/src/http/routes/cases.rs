@@ -4,8 +4,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use casework_domain::case::{CaseStatus, Priority, Tag};
 
+use casework_api::case::{Case as CaseBody, CaseWithSession};
 use casework_domain::id::{CaseId, Id, IdKind, OrgUserId, OrgUserKind, SessionId, SessionKind, is_public_id_shaped};
-use casework_domain::json;
 use casework_domain::page::{CaseQuery, CaseSort, CaseSortKey, Page, Tab};
 use casework_domain::search::Search;
 use casework_domain::service::{CaseView, CreateCaseError, CreatedCase};
@@ -42,7 +42,7 @@ pub async fn create(api: Api, payload: web::Payload) -> Result<HttpResponse, Api
         CreatedCase::Created(view) => (StatusCode::CREATED, view),
         CreatedCase::Existing(view) => (StatusCode::OK, view),
     };
-    let response = respond::case(status, json::case(&view), view.case.version);
+    let response = respond::case(status, &CaseBody::from(&view), view.case.version);
     if status == StatusCode::CREATED {
         return Ok(respond::located(response, &respond::case_location(view.case.id)));
     }
@@ -63,7 +63,8 @@ pub async fn get(api: Api, path: web::Path<String>) -> Result<HttpResponse, ApiE
         .ok_or_else(|| ApiError::not_found("Case"))?;
     let settings = api.state.service.settings(api.tenant()).await?;
     let session = sessions::render(&api, &settings, &session);
-    Ok(respond::case(StatusCode::OK, json::case_with_session(&view, session), view.case.version))
+    let body = CaseWithSession { case: (&view).into(), session };
+    Ok(respond::case(StatusCode::OK, &body, view.case.version))
 }
 
 fn parse_tab(text: &str) -> Option<Tab> {
@@ -130,7 +131,7 @@ pub async fn list(api: Api) -> Result<HttpResponse, ApiError> {
     };
     query.finish()?;
     if no_assignee || no_session {
-        return Ok(respond::list(Page::<CaseView>::empty(page), json::case));
+        return Ok(respond::list::<CaseBody, _>(&Page::<CaseView>::empty(page)));
     }
     let filter = CaseQuery {
         statuses,
@@ -145,7 +146,7 @@ pub async fn list(api: Api) -> Result<HttpResponse, ApiError> {
         sort,
     };
     let cases = api.state.service.cases(api.tenant(), &filter, page).await?;
-    Ok(respond::list(cases, json::case))
+    Ok(respond::list::<CaseBody, _>(&cases))
 }
 
 /// `POST /api/v1/cases/search`: the filter language of API.md §4.
@@ -156,5 +157,5 @@ pub async fn search(api: Api, payload: web::Payload) -> Result<HttpResponse, Api
     let body = api.json(payload).await?;
     let search = Search::parse(&body).map_err(ApiError::validation)?;
     let cases = api.state.service.search(api.tenant(), &search).await?;
-    Ok(respond::list(cases, json::case))
+    Ok(respond::list::<CaseBody, _>(&cases))
 }

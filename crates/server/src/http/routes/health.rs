@@ -12,7 +12,7 @@ use crate::state::AppState;
 
 /// `GET /health/live`.
 pub async fn live() -> HttpResponse {
-    respond::json(StatusCode::OK, json!({"status": "ok"}))
+    respond::json(StatusCode::OK, &json!({"status": "ok"}))
 }
 
 /// `GET /health/ready`.
@@ -21,7 +21,7 @@ pub async fn live() -> HttpResponse {
 /// 503 `service_unavailable` while the database is unreachable or migrations are pending.
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     match state.store.migrations_are_current().await {
-        Ok(true) => Ok(respond::json(StatusCode::OK, json!({"status": "ready"}))),
+        Ok(true) => Ok(respond::json(StatusCode::OK, &json!({"status": "ready"}))),
         Ok(false) => Err(ApiError::unavailable(anyhow::anyhow!("migrations are pending"))),
         Err(cause) => Err(ApiError::unavailable(cause)),
     }

@@ -3,13 +3,13 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use casework_api::case::{Case as CaseBody, CaseWithSession};
+use casework_api::list::OverrideAccepted;
 use casework_domain::case::lifecycle::DecisionInput;
 use casework_domain::case::{Decision, NoteContent, OverrideInput, Priority, RejectionReasonCode, Tag};
 use casework_domain::id::CaseId;
-use casework_domain::json;
 use casework_domain::session::is_valid_policy;
 use casework_domain::validation::Violation;
-use serde_json::json;
 
 use super::sessions;
 use crate::http::action::user_field;
@@ -34,7 +34,7 @@ fn notes(fields: &mut Fields) -> Option<NoteContent> {
 }
 
 fn case_response(view: &casework_domain::service::CaseView) -> HttpResponse {
-    respond::case(StatusCode::OK, json::case(view), view.case.version)
+    respond::case(StatusCode::OK, &CaseBody::from(view), view.case.version)
 }
 
 /// Claim and release: a body of `{reviewer_id?}` and the case.
@@ -177,7 +177,8 @@ pub async fn next(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiEr
         return Err(ApiError::new(StatusCode::NOT_FOUND, "queue_empty", "No case is waiting in the queue."));
     };
     let session = sessions::render(&api, &settings, &session);
-    Ok(respond::case(StatusCode::OK, json::case_with_session(&view, session), view.case.version))
+    let body = CaseWithSession { case: (&view).into(), session };
+    Ok(respond::case(StatusCode::OK, &body, view.case.version))
 }
 
 /// `POST /cases/{case_id}/checks/{policy}/override`: 202; the summary follows asynchronously.
@@ -205,6 +206,6 @@ pub async fn override_check(
         .service
         .override_check(&action, case_id, OverrideInput { policy: policy.clone(), passed, reason })
         .await?;
-    let body = json!({"case_id": view.case.id.uuid(), "policy": policy, "status": "accepted"});
-    Ok(respond::json(StatusCode::ACCEPTED, body))
+    let body = OverrideAccepted { case_id: view.case.id.uuid(), policy, status: "accepted" };
+    Ok(respond::json(StatusCode::ACCEPTED, &body))
 }

@@ -2,10 +2,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use casework_api::session::{PiiAccess, Session as SessionBody};
 use casework_domain::data::DataMap;
 use casework_domain::directory::Scope;
 use casework_domain::id::SessionId;
-use casework_domain::json::{self, PiiAccess};
 use casework_domain::page::SessionQuery;
 use casework_domain::service::{IngestSessionError, NewSession};
 use casework_domain::session::{
@@ -31,8 +31,8 @@ pub fn pii_access<'a>(api: &Api, settings: &'a Settings) -> PiiAccess<'a> {
 
 /// The session as this request may see it. A mutation reads `settings` before it commits, so
 /// nothing after the commit can fail.
-pub fn render(api: &Api, settings: &Settings, session: &Session) -> Value {
-    json::session(session, pii_access(api, settings))
+pub fn render(api: &Api, settings: &Settings, session: &Session) -> SessionBody {
+    SessionBody::new(session, pii_access(api, settings))
 }
 
 /// A client data map field (`metadata`), with its limits.
@@ -127,7 +127,7 @@ pub async fn create(api: Api, payload: web::Payload) -> Result<HttpResponse, Api
             ),
             IngestSessionError::Store(store) => store.into(),
         })?;
-    Ok(respond::created(render(&api, &settings, &session), format!("/api/v1/sessions/{}", session.id.public())))
+    Ok(respond::created(&render(&api, &settings, &session), format!("/api/v1/sessions/{}", session.id.public())))
 }
 
 /// `GET /api/v1/sessions/{session_id}`.
@@ -139,7 +139,7 @@ pub async fn get(api: Api, path: web::Path<String>) -> Result<HttpResponse, ApiE
     let session =
         api.state.service.session(api.tenant(), id, api.pii()).await?.ok_or_else(|| ApiError::not_found("Session"))?;
     let settings = api.state.service.settings(api.tenant()).await?;
-    Ok(respond::json(StatusCode::OK, render(&api, &settings, &session)))
+    Ok(respond::json(StatusCode::OK, &render(&api, &settings, &session)))
 }
 
 /// `GET /api/v1/sessions`: newest first; `status`, `external_ref`; `limit` default 50.
@@ -156,5 +156,5 @@ pub async fn list(api: Api) -> Result<HttpResponse, ApiError> {
     let sessions = api.state.service.sessions(api.tenant(), &filter, page, api.pii()).await?;
     let settings = api.state.service.settings(api.tenant()).await?;
     let access = pii_access(&api, &settings);
-    Ok(respond::list(sessions, |session| json::session(session, access)))
+    Ok(respond::list_with(&sessions, |session| SessionBody::new(session, access)))
 }
