@@ -28,6 +28,7 @@ pub struct Event {
     /// Field → `{from, to}`; for PII only the field names.
     pub changes: DataMap,
     /// A reason given with the action.
+    #[schema(required = true)]
     pub reason: Option<String>,
     /// When.
     pub at: Time,
@@ -57,6 +58,7 @@ pub struct Actor {
     #[schema(rename = "type")]
     pub actor_type: &'static str,
     /// The user's or key's UUID; null for the system.
+    #[schema(required = true)]
     pub id: Option<Uuid>,
     /// Their name at the time (`casework` for the system).
     pub name: String,
@@ -89,6 +91,7 @@ pub struct Note {
     #[schema(schema_with = crate::wire::spelling::<AuthorType>)]
     pub author_type: Spelling<AuthorType>,
     /// The reviewer's UUID.
+    #[schema(required = true)]
     pub author_id: Option<Uuid>,
     /// 1–10 000 characters, trimmed.
     pub content: String,

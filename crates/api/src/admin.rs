@@ -18,8 +18,10 @@ pub struct Settings {
     /// Demo cases per sandbox environment (0 – 100).
     pub demo_case_limit: u32,
     /// The `extracted_data` keys the API returns (null: all).
+    #[schema(required = true)]
     pub api_pii_fields: Option<Vec<String>>,
     /// Days a terminal session keeps its PII (null: kept).
+    #[schema(required = true)]
     pub sensitive_data_retention_days: Option<u32>,
     /// Per API key (1 – 100 000).
     pub rate_limit_per_minute: u32,
@@ -87,14 +89,18 @@ pub struct ApiKey {
     #[schema(schema_with = crate::wire::spelling::<Environment>)]
     pub environment: Spelling<Environment>,
     /// The org user it acts as.
+    #[schema(required = true)]
     pub org_user_id: Option<Uuid>,
     /// When it stops working.
+    #[schema(required = true)]
     pub expires_at: Option<Time>,
     /// Written at most once a minute.
+    #[schema(required = true)]
     pub last_used_at: Option<Time>,
     /// Creation time.
     pub created_at: Time,
     /// When it was revoked.
+    #[schema(required = true)]
     pub revoked_at: Option<Time>,
 }
 

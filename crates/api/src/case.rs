@@ -25,30 +25,40 @@ pub struct Case {
     pub status: Spelling<CaseStatus>,
     /// Null until final.
     #[schema(schema_with = crate::wire::optional_spelling::<Decision>)]
+    #[schema(required = true)]
     pub decision: Option<Spelling<Decision>>,
     /// Queue priority.
     #[schema(schema_with = crate::wire::spelling::<Priority>)]
     pub priority: Spelling<Priority>,
     /// Org user UUID: the lease holder, an assignee, or the decider.
+    #[schema(required = true)]
     pub assigned_to: Option<Uuid>,
     /// Start of the current claim.
+    #[schema(required = true)]
     pub claimed_at: Option<Time>,
     /// End of the current claim lease.
+    #[schema(required = true)]
     pub claim_expires_at: Option<Time>,
     /// Set once, at creation (the SLA anchor).
     pub entered_review_at: Time,
     /// When the case was finally decided.
+    #[schema(required = true)]
     pub decided_at: Option<Time>,
     /// Org user UUID.
+    #[schema(required = true)]
     pub escalated_to: Option<Uuid>,
     /// Why it was escalated.
+    #[schema(required = true)]
     pub escalation_reason: Option<String>,
     /// Dual review: the first reviewer's recommendation.
+    #[schema(required = true)]
     pub recommendation: Option<Recommendation>,
     /// Free text, with a rejection.
+    #[schema(required = true)]
     pub rejection_reason: Option<String>,
     /// The rejection's code.
     #[schema(schema_with = crate::wire::optional_spelling::<RejectionReasonCode>)]
+    #[schema(required = true)]
     pub rejection_reason_code: Option<Spelling<RejectionReasonCode>>,
     /// Sorted and unique.
     pub tags: Vec<String>,
@@ -89,11 +99,14 @@ pub struct Recommendation {
     /// The recommender's UUID.
     pub reviewer_id: Uuid,
     /// Their notes.
+    #[schema(required = true)]
     pub notes: Option<String>,
     /// With a recommended rejection.
+    #[schema(required = true)]
     pub rejection_reason: Option<String>,
     /// With a recommended rejection.
     #[schema(schema_with = crate::wire::optional_spelling::<RejectionReasonCode>)]
+    #[schema(required = true)]
     pub rejection_reason_code: Option<Spelling<RejectionReasonCode>>,
     /// Whether the rejection should add to the blocklist.
     pub add_to_blocklist: bool,

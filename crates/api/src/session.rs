@@ -23,6 +23,7 @@ pub struct Session {
     /// The session's UUID.
     pub uuid: Uuid,
     /// The integrator's reference.
+    #[schema(required = true)]
     pub external_ref: Option<String>,
     /// Client key/values.
     pub metadata: DataMap,
@@ -41,6 +42,7 @@ pub struct Session {
     /// The PII was wiped by retention.
     pub sensitive_data_expired: bool,
     /// The UUID of its case.
+    #[schema(required = true)]
     pub case_id: Option<Uuid>,
     /// Creation time.
     pub created_at: Time,
@@ -78,12 +80,14 @@ pub struct Check {
     #[schema(schema_with = crate::wire::spelling::<CheckStatus>)]
     pub status: Spelling<CheckStatus>,
     /// The score, if the check produces one.
+    #[schema(required = true)]
     pub score: Option<f64>,
     /// Free details.
     pub details: DataMap,
     /// A reviewer's override.
     #[serde(rename = "override")]
     #[schema(rename = "override")]
+    #[schema(required = true)]
     pub override_: Option<CheckOverride>,
 }
 
@@ -93,8 +97,10 @@ pub struct CheckOverride {
     /// The overridden result.
     pub passed: bool,
     /// Why.
+    #[schema(required = true)]
     pub reason: Option<String>,
     /// Who, when a reviewer acted.
+    #[schema(required = true)]
     pub reviewer_id: Option<Uuid>,
     /// When.
     pub at: Time,

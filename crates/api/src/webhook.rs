@@ -60,6 +60,7 @@ pub struct SessionEvent {
     /// The session's UUID.
     pub session_id: Uuid,
     /// The integrator's reference.
+    #[schema(required = true)]
     pub external_ref: Option<String>,
     /// The session's new status.
     #[schema(schema_with = crate::wire::spelling::<SessionStatus>)]

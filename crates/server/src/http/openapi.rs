@@ -6,10 +6,11 @@
 use actix_web::HttpResponse;
 use actix_web::http::Method;
 use actix_web::http::header;
-use casework_domain::case::{CaseStatus, Priority, RejectionReasonCode};
-use casework_domain::session::SessionStatus;
+use casework_api::list::List;
+use casework_domain::case::{Priority, RejectionReasonCode};
 use serde_json::{Map, Value, json};
-use utoipa::openapi::OpenApi;
+use utoipa::ToSchema;
+use utoipa::openapi::{OpenApi, RefOr, Schema};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use super::routes::{Endpoint, endpoints};
@@ -52,8 +53,58 @@ pub const ERROR_CODES: &[&str] = &[
     "service_unavailable",
 ];
 
-fn nullable(kind: &str) -> Value {
-    json!({"type": [kind, "null"]})
+/// Named schemas, as utoipa collects them.
+type Components = Vec<(String, RefOr<Schema>)>;
+
+/// A response body the route table names: its wire type's schemas, under a component name.
+#[derive(Clone, Copy)]
+pub struct Wire {
+    /// The component name (`CaseList`).
+    pub name: &'static str,
+    collect: fn(&'static str, &mut Components),
+}
+
+impl std::fmt::Debug for Wire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl std::fmt::Display for Wire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// Wire type `T`, published as component `name`.
+pub const fn wire<T: ToSchema>(name: &'static str) -> Wire {
+    Wire { name, collect: collect::<T> }
+}
+
+/// The list envelope of wire type `T`, published as component `name` (with `T` under its own).
+pub const fn list<T: ToSchema>(name: &'static str) -> Wire {
+    Wire { name, collect: collect_list::<T> }
+}
+
+fn collect<T: ToSchema>(name: &'static str, out: &mut Components) {
+    out.push((name.to_owned(), T::schema()));
+    T::schemas(out);
+}
+
+fn collect_list<T: ToSchema>(name: &'static str, out: &mut Components) {
+    collect::<List<T>>(name, out);
+    out.push((T::name().into_owned(), T::schema()));
+    T::schemas(out);
+}
+
+/// The components of every response body the route table names, and of what they refer to,
+/// generated from the wire types.
+fn response_schemas() -> Map<String, Value> {
+    let mut collected = Vec::new();
+    for endpoint in endpoints() {
+        (endpoint.response.collect)(endpoint.response.name, &mut collected);
+    }
+    collected.into_iter().map(|(name, schema)| (name, serde_json::to_value(schema).unwrap_or_default())).collect()
 }
 
 fn string() -> Value {
@@ -62,10 +113,6 @@ fn string() -> Value {
 
 fn time() -> Value {
     json!({"type": "string", "format": "date-time"})
-}
-
-fn nullable_time() -> Value {
-    json!({"type": ["string", "null"], "format": "date-time"})
 }
 
 fn object(properties: Value, required: &[&str]) -> Value {
@@ -106,42 +153,14 @@ fn reference(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-fn list_of(item: &str) -> Value {
-    object(
-        json!({"data": {"type": "array", "items": reference(item)}, "pagination": reference("Pagination")}),
-        &["data", "pagination"],
-    )
-}
-
 fn enumeration(values: &[&str]) -> Value {
     json!({"type": "string", "enum": values})
 }
 
 fn schemas() -> Map<String, Value> {
     let data_map = json!({"type": "object", "additionalProperties": true});
-    let case_status = enumeration(CaseStatus::NAMES);
     let priority = enumeration(Priority::NAMES);
-    let rejection_codes = or_null(enumeration(RejectionReasonCode::NAMES));
-    let session_status = enumeration(SessionStatus::NAMES);
-    let case_properties = json!({
-        "id": string(), "uuid": string(), "session_id": string(), "status": case_status, "decision": {"type": ["string", "null"], "enum": ["approved", "rejected", null]},
-        "priority": priority, "assigned_to": nullable("string"), "claimed_at": nullable_time(), "claim_expires_at": nullable_time(),
-        "entered_review_at": time(), "decided_at": nullable_time(), "escalated_to": nullable("string"), "escalation_reason": nullable("string"),
-        "recommendation": {"oneOf": [{"type": "null"}, reference("Recommendation")]}, "rejection_reason": nullable("string"),
-        "rejection_reason_code": rejection_codes, "tags": {"type": "array", "items": string()}, "metadata": data_map, "custom_fields": data_map,
-        "sla": reference("Sla"), "is_demo": {"type": "boolean"}, "version": {"type": "integer", "minimum": 1}, "created_at": time(), "updated_at": time(),
-    });
-    let case_required: Vec<&str> =
-        case_properties.as_object().map(|p| p.keys().map(String::as_str).collect()).unwrap_or_default();
-    let mut with_session = case_properties.clone();
-    with_session["session"] = reference("Session");
-    let mut with_session_required = case_required.clone();
-    with_session_required.push("session");
     let reviewer = json!({"reviewer_id": id_string()});
-    let page = object(
-        json!({"total": {"type": "integer"}, "limit": {"type": "integer"}, "offset": {"type": "integer"}}),
-        &["total", "limit", "offset"],
-    );
     let error = object(
         json!({
             "error": enumeration(ERROR_CODES), "detail": string(), "status_code": {"type": "integer"}, "request_id": string(),
@@ -161,122 +180,8 @@ fn schemas() -> Map<String, Value> {
     let mut settings_patch = settings.clone();
     settings_patch["api_pii_fields"] = json!({"type": ["array", "null"], "items": enumeration(&["first_name", "last_name", "date_of_birth",
         "address", "document_number", "nationality", "gender", "ssn", "document_type", "document_expiration_date", "document_issuing_state"])});
-    let api_key = json!({
-        "id": string(), "uuid": string(), "name": string(), "scopes": {"type": "array", "items": string()}, "environment": enumeration(&["live", "sandbox"]),
-        "org_user_id": nullable("string"), "expires_at": nullable_time(), "last_used_at": nullable_time(), "created_at": time(), "revoked_at": nullable_time(),
-    });
-    let mut api_key_with_secret = api_key.clone();
-    api_key_with_secret["key"] = string();
-    let org_user = json!({"id": string(), "uuid": string(), "name": string(), "email": string(),
-        "role": enumeration(&["reviewer", "senior_reviewer", "admin"]), "active": {"type": "boolean"}, "created_at": time()});
     let entries = [
         ("Error", error),
-        ("Pagination", page),
-        (
-            "Sla",
-            object(
-                json!({"status": enumeration(&["on_track", "approaching", "overdue", "met", "missed"]), "due_at": time(), "age_seconds": {"type": "integer"}}),
-                &["status", "due_at", "age_seconds"],
-            ),
-        ),
-        (
-            "Recommendation",
-            object(
-                json!({"decision": enumeration(&["approved", "rejected"]), "reviewer_id": string(), "notes": nullable("string"),
-            "rejection_reason": nullable("string"), "rejection_reason_code": nullable("string"), "add_to_blocklist": {"type": "boolean"}, "at": time()}),
-                &["decision", "reviewer_id", "at"],
-            ),
-        ),
-        ("Case", json!({"type": "object", "properties": case_properties, "required": case_required})),
-        ("CaseWithSession", json!({"type": "object", "properties": with_session, "required": with_session_required})),
-        ("CaseList", list_of("Case")),
-        (
-            "Check",
-            object(
-                json!({"policy": string(), "status": enumeration(&["pending", "passed", "failed", "error", "skipped", "requires_retry"]),
-            "score": nullable("number"), "details": data_map, "override": {"type": ["object", "null"]}}),
-                &["policy", "status", "score", "details", "override"],
-            ),
-        ),
-        (
-            "ChecksSummary",
-            object(
-                json!({"total": {"type": "integer"}, "passed": {"type": "integer"}, "failed": {"type": "integer"}, "overridden": {"type": "integer"},
-            "pending": {"type": "integer"}, "outcome": enumeration(&["passed", "pending", "failed"])}),
-                &["total", "passed", "failed", "overridden", "pending", "outcome"],
-            ),
-        ),
-        (
-            "Session",
-            object(
-                json!({"id": string(), "uuid": string(), "external_ref": nullable("string"), "metadata": data_map, "status": session_status,
-            "is_sandbox": {"type": "boolean"}, "checks": {"type": "array", "items": reference("Check")}, "checks_summary": reference("ChecksSummary"),
-            "extracted_data": data_map, "sensitive_data_expired": {"type": "boolean"}, "case_id": nullable("string"), "created_at": time(), "updated_at": time()}),
-                &["id", "uuid", "status", "checks", "checks_summary", "case_id"],
-            ),
-        ),
-        ("SessionList", list_of("Session")),
-        (
-            "Note",
-            object(
-                json!({"id": string(), "uuid": string(), "case_id": string(), "author_name": string(), "author_type": enumeration(&["org", "api"]),
-            "author_id": nullable("string"), "content": string(), "created_at": time()}),
-                &["id", "uuid", "case_id", "content", "created_at"],
-            ),
-        ),
-        ("NoteList", list_of("Note")),
-        (
-            "Event",
-            object(
-                json!({"id": string(), "uuid": string(), "case_id": string(), "type": string(), "actor": {"type": "object"},
-            "changes": data_map, "reason": nullable("string"), "at": time()}),
-                &["id", "uuid", "case_id", "type", "actor", "changes", "at"],
-            ),
-        ),
-        ("EventList", list_of("Event")),
-        (
-            "Counts",
-            object(
-                json!({"unassigned": {"type": "integer"}, "mine": {"type": "integer"}, "pending_second_review": {"type": "integer"},
-            "escalated": {"type": "integer"}, "all": {"type": "integer"}}),
-                &["unassigned", "mine", "pending_second_review", "escalated", "all"],
-            ),
-        ),
-        (
-            "TagList",
-            object(
-                json!({"data": {"type": "array", "items": object(json!({"tag": string(), "count": {"type": "integer"}}), &["tag", "count"])}}),
-                &["data"],
-            ),
-        ),
-        (
-            "BlocklistEntry",
-            object(
-                json!({"id": string(), "uuid": string(), "case_id": string(), "created_at": time()}),
-                &["id", "uuid", "case_id", "created_at"],
-            ),
-        ),
-        ("BlocklistList", list_of("BlocklistEntry")),
-        (
-            "PiiResult",
-            object(
-                json!({"session_id": string(), "status": string(), "extracted_data": data_map, "updated_at": time()}),
-                &["session_id", "status", "extracted_data", "updated_at"],
-            ),
-        ),
-        (
-            "OverrideAccepted",
-            object(
-                json!({"case_id": string(), "policy": string(), "status": enumeration(&["accepted"])}),
-                &["case_id", "policy", "status"],
-            ),
-        ),
-        ("Settings", json!({"type": "object", "properties": settings.clone()})),
-        ("OrgUser", json!({"type": "object", "properties": org_user})),
-        ("OrgUserList", list_of("OrgUser")),
-        ("ApiKey", json!({"type": "object", "properties": api_key})),
-        ("NewApiKeyResult", json!({"type": "object", "properties": api_key_with_secret, "required": ["key"]})),
-        ("ApiKeyList", list_of("ApiKey")),
         ("Empty", body(json!({}), &[])),
         (
             "NewSession",
@@ -367,7 +272,9 @@ fn schemas() -> Map<String, Value> {
             ),
         ),
     ];
-    entries.into_iter().map(|(name, schema)| (name.to_owned(), schema)).collect()
+    let mut schemas: Map<String, Value> = entries.into_iter().map(|(name, schema)| (name.to_owned(), schema)).collect();
+    schemas.extend(response_schemas());
+    schemas
 }
 
 const SCOPES: &[&str] = &[
@@ -442,7 +349,7 @@ fn operation(endpoint: &Endpoint) -> Value {
     let mut responses = Map::new();
     responses.insert(
         endpoint.status.to_string(),
-        json!({"description": "Success.", "content": {"application/json": {"schema": reference(endpoint.response)}}}),
+        json!({"description": "Success.", "content": {"application/json": {"schema": reference(endpoint.response.name)}}}),
     );
     if endpoint.path == "/cases" && endpoint.method == Method::POST {
         responses.insert("200".into(), json!({"description": "The session's existing case.", "content": {"application/json": {"schema": reference("Case")}}}));
@@ -535,5 +442,16 @@ mod tests {
             }
         }
         assert_eq!(super::openapi().paths.paths.len(), 25);
+    }
+
+    #[test]
+    fn every_reference_names_a_component() {
+        let document = serde_json::to_value(super::openapi()).unwrap_or_default();
+        let text = document.to_string();
+        let schemas = &document["components"]["schemas"];
+        for reference in text.split("#/components/schemas/").skip(1) {
+            let name: String = reference.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            assert!(schemas.get(&name).is_some(), "{name} is referenced but not defined");
+        }
     }
 }

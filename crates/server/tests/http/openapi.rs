@@ -77,3 +77,137 @@ async fn docs_render_from_the_binary() {
     let initializer = app.call(Method::GET, "/docs/swagger-initializer.js", None, None).await;
     assert!(initializer.text.contains("/api/v1/openapi.json"), "{}", initializer.text);
 }
+
+/// The ways `value` departs from `schema` (a subset of JSON Schema: `$ref`, `allOf`, `oneOf`,
+/// `type`, `enum`, `properties`, `required`, `items`), each named by its JSON path.
+fn departures(document: &Value, schema: &Value, value: &Value, path: &str) -> Vec<String> {
+    if let Some(name) = schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+        return departures(document, &document["components"]["schemas"][name], value, path);
+    }
+    if let Some(parts) = schema["allOf"].as_array() {
+        return parts.iter().flat_map(|part| departures_open(document, part, value, path)).collect();
+    }
+    if let Some(options) = schema["oneOf"].as_array() {
+        let fits = options.iter().filter(|option| departures(document, option, value, path).is_empty()).count();
+        return if fits == 1 { vec![] } else { vec![format!("{path}: fits {fits} of oneOf")] };
+    }
+    let mut found = Vec::new();
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(kind) => vec![kind.as_str()],
+        Value::Array(kinds) => kinds.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let actual = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    if !types.is_empty() && !types.contains(&actual) && !(actual == "integer" && types.contains(&"number")) {
+        found.push(format!("{path}: {actual}, documented {types:?}"));
+    }
+    if let (Some(values), false) = (schema["enum"].as_array(), value.is_null() && types.contains(&"null")) {
+        if !values.contains(value) {
+            found.push(format!("{path}: {value} is not one of {values:?}"));
+        }
+    }
+    if let (Value::Object(object), Some(properties)) = (value, schema["properties"].as_object()) {
+        for required in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+            if !object.contains_key(required) {
+                found.push(format!("{path}.{required}: missing"));
+            }
+        }
+        for (key, item) in object {
+            match properties.get(key) {
+                Some(property) => found.extend(departures(document, property, item, &format!("{path}.{key}"))),
+                None if schema.get("additionalProperties").is_none() => {
+                    found.push(format!("{path}.{key}: not documented"));
+                }
+                None => {}
+            }
+        }
+    }
+    if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
+        for (index, item) in items.iter().enumerate() {
+            found.extend(departures(document, item_schema, item, &format!("{path}[{index}]")));
+        }
+    }
+    found
+}
+
+/// Like [`departures`], for one part of an `allOf`: the other parts document the other keys.
+fn departures_open(document: &Value, schema: &Value, value: &Value, path: &str) -> Vec<String> {
+    let resolved = match schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+        Some(name) => document["components"]["schemas"][name].clone(),
+        None => schema.clone(),
+    };
+    let mut open = resolved;
+    open["additionalProperties"] = Value::Bool(true);
+    departures(document, &open, value, path)
+}
+
+#[tokio::test]
+async fn responses_match_the_documented_schemas() {
+    use serde_json::json;
+    let app = spawn_app().await;
+    let reviewer = app.reviewer("Rita").await;
+    let document = app.call(Method::GET, "/api/v1/openapi.json", None, None).await.json();
+    let conforms = |method: &str, path: &str, status: u16, reply: &crate::support::Reply| {
+        assert_eq!(reply.status.as_u16(), status, "{method} {path}: {}", reply.text);
+        let schema =
+            &document["paths"][path][method]["responses"][status.to_string()]["content"]["application/json"]["schema"];
+        let found = departures(&document, schema, &reply.json(), "$");
+        assert!(found.is_empty(), "{method} {path}: {found:#?}");
+    };
+    let demo = app.post("/api/v1/cases/demo", json!({})).await;
+    conforms("post", "/api/v1/cases/demo", 201, &demo);
+    let case = demo.json();
+    let policy = case["session"]["checks"][0]["policy"].as_str().unwrap().to_owned();
+    let case_path = format!("/api/v1/cases/{}", case["id"].as_str().unwrap());
+    let claimed = app.post_as(&reviewer, &format!("{case_path}/claim"), json!({})).await;
+    conforms("post", "/api/v1/cases/{case_id}/claim", 200, &claimed);
+    let note = app.post_as(&reviewer, &format!("{case_path}/notes"), json!({"content": "Looks fine."})).await;
+    conforms("post", "/api/v1/cases/{case_id}/notes", 201, &note);
+    let pii = app
+        .call(
+            Method::PUT,
+            &format!("{case_path}/result/pii"),
+            Some(&reviewer.key),
+            Some(json!({"extracted_data": {"first_name": "Ada"}})),
+        )
+        .await;
+    conforms("put", "/api/v1/cases/{case_id}/result/pii", 200, &pii);
+    let overridden =
+        app.post_as(&reviewer, &format!("{case_path}/checks/{policy}/override"), json!({"passed": true})).await;
+    conforms("post", "/api/v1/cases/{case_id}/checks/{policy}/override", 202, &overridden);
+    let rejected = app
+        .post_as(
+            &reviewer,
+            &format!("{case_path}/reject"),
+            json!({"rejection_reason": "Forged.", "add_to_blocklist": true}),
+        )
+        .await;
+    conforms("post", "/api/v1/cases/{case_id}/reject", 200, &rejected);
+    let key = app.post("/api/v1/api-keys", json!({"name": "tool", "scopes": ["cases:read"]})).await;
+    conforms("post", "/api/v1/api-keys", 201, &key);
+    let mut checked = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let Some(operation) = item.get("get") else { continue };
+        let concrete = path
+            .replace("{case_id}", case["id"].as_str().unwrap())
+            .replace("{session_id}", case["session_id"].as_str().unwrap())
+            .replace("{id}", &reviewer.id.public());
+        let reply = app.get(&concrete).await;
+        if reply.status != StatusCode::OK {
+            continue;
+        }
+        let schema = &operation["responses"]["200"]["content"]["application/json"]["schema"];
+        let found = departures(&document, schema, &reply.json(), "$");
+        assert!(found.is_empty(), "GET {path}: {found:#?}");
+        checked += 1;
+    }
+    assert_eq!(checked, 13, "every GET answered and was checked");
+}
