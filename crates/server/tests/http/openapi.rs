@@ -110,10 +110,10 @@ fn departures(document: &Value, schema: &Value, value: &Value, path: &str) -> Ve
     if !documented {
         found.push(format!("{path}: {actual}, documented {types:?}"));
     }
-    if let (Some(values), false) = (schema["enum"].as_array(), value.is_null() && types.contains(&"null")) {
-        if !values.contains(value) {
-            found.push(format!("{path}: {value} is not one of {values:?}"));
-        }
+    if let (Some(values), false) = (schema["enum"].as_array(), value.is_null() && types.contains(&"null"))
+        && !values.contains(value)
+    {
+        found.push(format!("{path}: {value} is not one of {values:?}"));
     }
     if let (Value::Object(object), Some(properties)) = (value, schema["properties"].as_object()) {
         for required in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
