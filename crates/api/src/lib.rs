@@ -19,6 +19,7 @@ pub mod activity;
 pub mod admin;
 pub mod case;
 pub mod list;
+pub mod request;
 pub mod session;
 pub mod webhook;
 pub mod wire;

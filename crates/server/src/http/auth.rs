@@ -6,6 +6,7 @@
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use casework_api::request::Input;
 use casework_domain::case::Actor;
 use casework_domain::directory::{Principal, Scope};
 use casework_domain::id::{IdError, OrgUserId};
@@ -89,6 +90,15 @@ impl Api {
     /// 413, 415 or 400 (see [`json_object`]).
     pub async fn json(&self, payload: web::Payload) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
         json_object(&self.request, payload, self.state.config.limits.max_body_bytes).await
+    }
+
+    /// The JSON body as request type `T`, turned into the domain's values.
+    ///
+    /// # Errors
+    /// 413, 415 or 400 (see [`json_object`]); 422 for unknown fields, a wrong JSON type and
+    /// every value that breaks a rule.
+    pub async fn input<T: Input>(&self, payload: web::Payload) -> Result<T::Domain, ApiError> {
+        Ok(casework_api::request::read::<T>(self.json(payload).await?)?)
     }
 
     /// The JSON body, to read field by field.

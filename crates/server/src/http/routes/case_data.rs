@@ -6,58 +6,17 @@ use actix_web::{HttpResponse, web};
 use casework_api::activity::{BlocklistEntry, Event, Note as NoteBody};
 use casework_api::case::{Case as CaseBody, CaseWithSession};
 use casework_api::list::{Counts, PiiResult, TagCount, TagCounts};
-use casework_domain::case::{CasePatch, NoteContent, Priority, Tag, Tags};
+use casework_api::request::case::{CasePatchRequest, Empty, NoteRequest, PiiRequest};
 use casework_domain::id::{CaseId, OrgUserId};
 use casework_domain::service::queue::DemoError;
-use casework_domain::validation::Violation;
-use serde_json::Value;
 
 use super::sessions;
 use crate::http::auth::Api;
 use crate::http::error::ApiError;
-use crate::http::fields::Fields;
 use crate::http::respond;
 
 fn case_id(path: &str) -> Result<CaseId, ApiError> {
     CaseId::parse(path).map_err(|_| ApiError::not_found("Case"))
-}
-
-/// A data-map patch field: an object, never null as a whole.
-fn map_patch(fields: &mut Fields, name: &str, present_null: bool) -> Option<serde_json::Map<String, Value>> {
-    if present_null {
-        let _null = fields.value(name);
-        fields.reject(name, Violation::InvalidType, "must be an object (set a key to null to remove it)");
-        return None;
-    }
-    fields.object(name)
-}
-
-fn parse_tags(fields: &mut Fields) -> Option<Tags> {
-    let items = fields.array("tags")?;
-    let mut tags = Vec::new();
-    let mut valid = true;
-    for (index, item) in items.iter().enumerate() {
-        let path = format!("tags[{index}]");
-        match item.as_str().map(Tag::parse) {
-            Some(Ok(tag)) => tags.push(tag),
-            Some(Err(violation)) => {
-                valid = false;
-                fields.reject(&path, violation, "must be 1 to 64 characters of [a-z0-9_:-]");
-            }
-            None => {
-                valid = false;
-                fields.reject(&path, Violation::InvalidType, "must be a string");
-            }
-        }
-    }
-    match Tags::new(tags) {
-        Ok(tags) if valid => Some(tags),
-        Ok(_) => None,
-        Err(violation) => {
-            fields.reject("tags", violation, "at most 20 distinct tags");
-            None
-        }
-    }
 }
 
 /// `PATCH /cases/{case_id}`.
@@ -65,23 +24,7 @@ fn parse_tags(fields: &mut Fields) -> Option<Tags> {
 /// # Errors
 /// 422 for the fields, 409 `case_already_decided` for `priority` on a final case.
 pub async fn update(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
-    let body = api.json(payload).await?;
-    let nulls: Vec<String> = body.iter().filter(|(_, v)| v.is_null()).map(|(k, _)| k.clone()).collect();
-    let mut fields = Fields::new(body, "");
-    let is_null = |name: &str| nulls.iter().any(|n| n == name);
-    let patch = CasePatch {
-        metadata: map_patch(&mut fields, "metadata", is_null("metadata")),
-        custom_fields: map_patch(&mut fields, "custom_fields", is_null("custom_fields")),
-        priority: fields.enumeration::<Priority>("priority", Priority::NAMES),
-        tags: parse_tags(&mut fields),
-    };
-    for name in ["priority", "tags"] {
-        if is_null(name) {
-            let _null = fields.value(name);
-            fields.reject(name, Violation::InvalidType, "must not be null");
-        }
-    }
-    fields.finish()?;
+    let patch = api.input::<CasePatchRequest>(payload).await?;
     let action = api.action(None, false)?;
     let view = api.state.service.update(&action, case_id(&path)?, patch).await?;
     Ok(respond::case(StatusCode::OK, &CaseBody::from(&view), view.case.version))
@@ -92,16 +35,7 @@ pub async fn update(api: Api, path: web::Path<String>, payload: web::Payload) ->
 /// # Errors
 /// 422 for the content, 404 for the case.
 pub async fn add_note(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
-    let mut fields = api.body(payload).await?;
-    let content = fields.required_string("content", 0, usize::MAX).and_then(|text| {
-        NoteContent::parse(&text)
-            .map_err(|violation| fields.reject("content", violation, "must be 1 to 10000 characters"))
-            .ok()
-    });
-    fields.finish()?;
-    let Some(content) = content else {
-        return Err(ApiError::invalid_field("content", Violation::Required, "is required"));
-    };
+    let content = api.input::<NoteRequest>(payload).await?;
     let action = api.action(None, false)?;
     let note = api.state.service.add_note(&action, case_id(&path)?, content).await?;
     Ok(respond::json(StatusCode::CREATED, &NoteBody::from(&note)))
@@ -142,12 +76,7 @@ pub async fn events(api: Api, path: web::Path<String>) -> Result<HttpResponse, A
 /// # Errors
 /// 422 for the data, 409 `sensitive_data_expired`, the lease and final refusals.
 pub async fn update_pii(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
-    let mut fields = api.body(payload).await?;
-    let data = if fields.require("extracted_data") { fields.object("extracted_data") } else { None };
-    fields.finish()?;
-    let Some(data) = data else {
-        return Err(ApiError::invalid_field("extracted_data", Violation::Required, "is required"));
-    };
+    let data = api.input::<PiiRequest>(payload).await?;
     let action = api.action(None, false)?;
     let settings = api.state.service.settings(api.tenant()).await?;
     let (view, session) = api.state.service.update_pii(&action, case_id(&path)?, data).await?;
@@ -185,7 +114,7 @@ pub async fn tags(api: Api) -> Result<HttpResponse, ApiError> {
 /// # Errors
 /// 403 `sandbox_only`, 409 `demo_limit_reached`.
 pub async fn demo(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiError> {
-    api.body(payload).await?.finish()?;
+    api.input::<Empty>(payload).await?;
     let settings = api.state.service.settings(api.tenant()).await?;
     let (view, session) =
         api.state.service.demo_case(api.principal(), api.actor()).await.map_err(|error| match error {

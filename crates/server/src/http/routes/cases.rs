@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use casework_domain::case::{CaseStatus, Priority, Tag};
 
 use casework_api::case::{Case as CaseBody, CaseWithSession};
+use casework_api::request::case::NewCase;
 use casework_domain::id::{CaseId, Id, IdKind, OrgUserId, OrgUserKind, SessionId, SessionKind, is_public_id_shaped};
 use casework_domain::page::{CaseQuery, CaseSort, CaseSortKey, Page, Tab};
 use casework_domain::search::Search;
@@ -24,11 +25,8 @@ const SORTS: &str = "created_at, entered_review_at, priority (each reversible wi
 /// # Errors
 /// 401, 403, 413/415/400, 422, 404 for an unknown session, 409 `session_not_reviewable`, 503.
 pub async fn create(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiError> {
-    let mut fields = api.body(payload).await?;
-    let session_id = fields.required_string("session_id", 0, 64);
-    fields.finish()?;
-    let session_id =
-        session_id.and_then(|text| SessionId::parse(&text).ok()).ok_or_else(|| ApiError::not_found("Session"))?;
+    let session_id = api.input::<NewCase>(payload).await?;
+    let session_id = SessionId::parse(&session_id).map_err(|_| ApiError::not_found("Session"))?;
     let created =
         api.state.service.create_case(api.tenant(), api.actor(), session_id).await.map_err(|error| match error {
             CreateCaseError::SessionNotFound => ApiError::not_found("Session"),
