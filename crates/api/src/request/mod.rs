@@ -16,7 +16,7 @@ use std::str::FromStr;
 
 use casework_domain::Timestamp;
 use casework_domain::id::{IdError, OrgUserId};
-use casework_domain::validation::{FieldErrors, Violation, check_length};
+use casework_domain::validation::{FieldErrors, Violation, check_length, json_type};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
@@ -33,11 +33,12 @@ pub trait Input: DeserializeOwned {
     fn into_domain(self) -> Result<Self::Domain, FieldErrors>;
 }
 
-/// Reads `body` as request `T` and checks it: unknown fields (every one), then the JSON types
-/// (the first wrong one, at its path), then every value.
+/// Reads `body` as request `T` and checks it, reporting every violation at once: each unknown
+/// field, each field of the wrong JSON type (set aside so the others are still read), then every
+/// value rule of what remains.
 ///
 /// # Errors
-/// The unknown fields with the first type error, or with every value error.
+/// Every violation found, each at its JSON path.
 pub fn read<T: Input>(mut body: Map<String, Value>) -> Result<T::Domain, FieldErrors> {
     let known = field_names::<T>();
     let mut errors = FieldErrors::default();
@@ -46,18 +47,86 @@ pub fn read<T: Input>(mut body: Map<String, Value>) -> Result<T::Domain, FieldEr
         body.remove(&key);
         errors.push(key, Violation::UnknownField, "is not a field of this request");
     }
-    match parse::<T>(body) {
-        Ok(input) => match input.into_domain() {
-            Ok(domain) if errors.is_empty() => Ok(domain),
-            Ok(_) => Err(errors),
+    let mut set_aside: Vec<String> = Vec::new();
+    let input = loop {
+        match parse::<T>(body.clone()) {
+            Ok(input) => break input,
             Err(violations) => {
+                // Set the field of the first type error aside and read the rest again: each
+                // pass removes one field, so this ends.
+                let field = violations.iter().next().map(|e| top_level(&e.field).to_owned()).unwrap_or_default();
                 errors.extend(violations);
-                Err(errors)
+                if body.remove(&field).is_none() {
+                    return Err(errors);
+                }
+                set_aside.push(field);
             }
-        },
+        }
+    };
+    match input.into_domain() {
+        Ok(domain) if errors.is_empty() => Ok(domain),
+        Ok(_) => Err(errors),
         Err(violations) => {
-            errors.extend(violations);
+            // A field set aside for its type is not also "missing".
+            for violation in violations.iter() {
+                if !(violation.violation == Violation::Required && set_aside.contains(&violation.field)) {
+                    errors.push(violation.field.clone(), violation.violation, violation.message.clone());
+                }
+            }
             Err(errors)
+        }
+    }
+}
+
+/// The body field a JSON path starts in (`checks` of `checks[1].policy`).
+fn top_level(path: &str) -> &str {
+    path.split(['.', '[']).next().unwrap_or(path)
+}
+
+/// An item of an array of objects, read on its own so that one item of the wrong type does not
+/// hide the others' errors: the item, or its violations (paths relative to the item).
+#[derive(Debug)]
+pub enum Item<T> {
+    /// Read.
+    Read(T),
+    /// Not of its type.
+    Wrong(FieldErrors),
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Item<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        Ok(match value {
+            Value::Object(object) => match parse::<T>(object) {
+                Ok(item) => Self::Read(item),
+                Err(errors) => Self::Wrong(errors),
+            },
+            other => {
+                let mut errors = FieldErrors::default();
+                errors.push("", Violation::InvalidType, format!("must be an object, not {}", json_type(&other)));
+                Self::Wrong(errors)
+            }
+        })
+    }
+}
+
+impl<T> Item<T> {
+    /// The item, or its violations under `path` (`checks[1]`).
+    ///
+    /// # Errors
+    /// The item's violations, each prefixed with `path`.
+    pub fn at(self, path: &str) -> Result<T, FieldErrors> {
+        match self {
+            Self::Read(item) => Ok(item),
+            Self::Wrong(errors) => {
+                let mut prefixed = FieldErrors::default();
+                for error in errors.iter() {
+                    let field =
+                        if error.field.is_empty() { path.to_owned() } else { format!("{path}.{}", error.field) };
+                    prefixed.push(field, error.violation, error.message.clone());
+                }
+                Err(prefixed)
+            }
         }
     }
 }

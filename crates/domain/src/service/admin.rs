@@ -149,6 +149,11 @@ where
     /// [`AdminError::InsufficientScope`] for a scope the creator lacks,
     /// [`AdminError::InvalidReviewer`] for an unknown or inactive `org_user_id`.
     pub async fn create_api_key(&self, principal: &Principal, new: NewApiKey) -> Result<(ApiKey, String), AdminError> {
+        if new.expires_at.is_some_and(|at| at <= self.clock.now()) {
+            let mut errors = FieldErrors::default();
+            errors.push("expires_at", crate::validation::Violation::InvalidValue, "must be in the future");
+            return Err(AdminError::Invalid(errors));
+        }
         if let Some(missing) = new.scopes.iter().find(|&scope| !principal.scopes.allows(scope)) {
             return Err(AdminError::InsufficientScope(missing));
         }
