@@ -18,6 +18,7 @@
 pub mod activity;
 pub mod admin;
 pub mod case;
+pub mod error;
 pub mod list;
 pub mod request;
 pub mod session;

@@ -539,6 +539,40 @@ fn parse_page(body: &Map<String, Value>, errors: &mut FieldErrors) -> PageReques
     PageRequest::new(u32::try_from(limit).unwrap_or(u32::MAX), u64::try_from(offset).unwrap_or(0))
 }
 
+/// Parses a filter (the value of a search's `filter`), every violation at its JSON path under
+/// `filter`.
+///
+/// # Errors
+/// Every violation, and `too_many` past [`MAX_CONDITIONS`].
+pub fn parse_filter(value: &Value) -> Result<Option<Filter>, FieldErrors> {
+    if value.is_null() {
+        return Ok(None);
+    }
+    let mut parser = Parser { errors: FieldErrors::default(), conditions: 0 };
+    let filter = parser.node(value, "filter", 1);
+    if parser.conditions > MAX_CONDITIONS {
+        parser.reject("filter", Violation::TooMany, format!("at most {MAX_CONDITIONS} conditions"));
+    }
+    parser.errors.into_result(filter)
+}
+
+impl SortField {
+    /// Every spelling, in declaration order.
+    pub const NAMES: [&'static str; 5] = ["created_at", "entered_review_at", "decided_at", "updated_at", "priority"];
+
+    /// The field a spelling names.
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "created_at" => Self::CreatedAt,
+            "entered_review_at" => Self::EnteredReviewAt,
+            "decided_at" => Self::DecidedAt,
+            "updated_at" => Self::UpdatedAt,
+            "priority" => Self::Priority,
+            _ => return None,
+        })
+    }
+}
+
 impl Search {
     /// Parses a `POST /cases/search` body.
     ///

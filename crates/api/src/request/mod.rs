@@ -10,6 +10,8 @@
 
 pub mod admin;
 pub mod case;
+pub mod query;
+pub mod search;
 pub mod session;
 
 use std::str::FromStr;

@@ -7,10 +7,8 @@ use casework_domain::directory::Principal;
 use casework_domain::id::{IdError, OrgUserId};
 use casework_domain::service::actions::{ActionError, ActionRequest, reviewer_required};
 use casework_domain::validation::{FieldErrors, Violation};
-use serde_json::json;
 
 use super::error::ApiError;
-use super::fields::Fields;
 
 /// `If-Match`: `"N"`, `W/"N"` or `*` (any version: no precondition).
 ///
@@ -26,12 +24,6 @@ pub fn if_match(request: &HttpRequest) -> Result<Option<u64>, ApiError> {
     let quoted = text.strip_prefix("W/").unwrap_or(text);
     let version = quoted.strip_prefix('"').and_then(|t| t.strip_suffix('"')).ok_or_else(malformed)?;
     version.parse::<u64>().map(Some).map_err(|_| malformed())
-}
-
-/// A body field naming an org user: absent, an id, or a malformed id (refused later, as
-/// `invalid_reviewer`, once the case is known to exist).
-pub fn user_field(fields: &mut Fields, name: &str) -> Option<Result<OrgUserId, IdError>> {
-    fields.string(name, 0, 64).map(|text| OrgUserId::parse(&text))
 }
 
 /// The request of an action; `needs_reviewer` refuses, before any lookup, a request that has
@@ -87,8 +79,7 @@ impl From<ActionError> for ApiError {
             ActionError::AlreadyClaimed(claimed) => {
                 let until = casework_api::wire::format_time(claimed.expires_at);
                 conflict("case_already_claimed", &format!("Case is claimed by another reviewer until {until}."))
-                    .with_field("claimed_by", json!(claimed.holder.uuid()))
-                    .with_field("claim_expires_at", json!(until))
+                    .with_claim(claimed.holder.uuid(), claimed.expires_at)
             }
             ActionError::NotClaimed => {
                 conflict("case_not_claimed", "The case is not claimed (or its claim has lapsed).")

@@ -19,7 +19,6 @@ use super::action::action_request;
 use super::body::json_object;
 use super::conventions::IfMatch;
 use super::error::ApiError;
-use super::fields::Fields;
 use super::query::{Query, page_of};
 use crate::state::AppState;
 
@@ -99,14 +98,6 @@ impl Api {
     /// every value that breaks a rule.
     pub async fn input<T: Input>(&self, payload: web::Payload) -> Result<T::Domain, ApiError> {
         Ok(casework_api::request::read::<T>(self.json(payload).await?)?)
-    }
-
-    /// The JSON body, to read field by field.
-    ///
-    /// # Errors
-    /// 413, 415 or 400 (see [`json_object`]).
-    pub async fn body(&self, payload: web::Payload) -> Result<Fields, ApiError> {
-        Ok(Fields::new(self.json(payload).await?, ""))
     }
 
     /// The query string.

@@ -6,10 +6,11 @@ use std::fmt;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use casework_api::error::{ErrorBody, FieldErrorBody};
+use casework_api::wire::Time;
 use casework_domain::directory::{AuthError, Scope};
 use casework_domain::ports::StoreError;
 use casework_domain::validation::{FieldErrors, Violation};
-use serde_json::{Map, Value, json};
 
 /// Seconds a client should wait after a 503.
 const RETRY_AFTER_UNAVAILABLE: u64 = 2;
@@ -23,7 +24,7 @@ struct Inner {
     code: &'static str,
     detail: String,
     errors: Option<FieldErrors>,
-    extra: Map<String, Value>,
+    claim: Option<(uuid::Uuid, casework_domain::Timestamp)>,
     headers: Vec<(&'static str, String)>,
     cause: Option<anyhow::Error>,
 }
@@ -48,7 +49,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             errors: None,
-            extra: Map::new(),
+            claim: None,
             headers: Vec::new(),
             cause: None,
         }))
@@ -153,10 +154,10 @@ impl ApiError {
         self
     }
 
-    /// Adds a top-level body field beside the standard ones.
+    /// Names the lease holder and the lease's end (409 `case_already_claimed`).
     #[must_use]
-    pub fn with_field(mut self, key: &str, value: Value) -> Self {
-        self.0.extra.insert(key.to_owned(), value);
+    pub fn with_claim(mut self, holder: uuid::Uuid, until: casework_domain::Timestamp) -> Self {
+        self.0.claim = Some((holder, until));
         self
     }
 
@@ -171,21 +172,16 @@ impl ApiError {
     }
 
     /// The JSON body (CONVENTIONS.md, Errors).
-    pub fn body(&self, request_id: &str) -> Value {
-        let mut body = Map::new();
-        body.insert("error".into(), json!(self.0.code));
-        body.insert("detail".into(), json!(self.0.detail));
-        body.insert("status_code".into(), json!(self.0.status.as_u16()));
-        body.insert("request_id".into(), json!(request_id));
-        if let Some(errors) = &self.0.errors {
-            let list: Vec<Value> = errors
-                .iter()
-                .map(|e| json!({"field": e.field, "code": e.violation.code(), "message": e.message}))
-                .collect();
-            body.insert("errors".into(), Value::Array(list));
+    pub fn body(&self, request_id: &str) -> ErrorBody {
+        ErrorBody {
+            error: self.0.code,
+            detail: self.0.detail.clone(),
+            status_code: self.0.status.as_u16(),
+            request_id: request_id.to_owned(),
+            errors: self.0.errors.as_ref().map(FieldErrorBody::all),
+            claimed_by: self.0.claim.map(|(holder, _)| holder),
+            claim_expires_at: self.0.claim.map(|(_, until)| Time(until)),
         }
-        body.extend(self.0.extra.clone());
-        Value::Object(body)
     }
 
     /// The generic error of a status produced outside the handlers (routing, the framework).

@@ -140,7 +140,7 @@ pub(crate) fn with_error_body(response: ServiceResponse<BoxBody>, request_id: &s
     if let Some(cause) = error.cause() {
         tracing::error!(code = error.code(), error = format!("{cause:#}"), "request failed");
     }
-    let body = error.body(request_id).to_string();
+    let body = serde_json::to_string(&error.body(request_id)).unwrap_or_default();
     let (request, old) = response.into_parts();
     let mut new = HttpResponse::build(status);
     for (name, value) in old.headers() {

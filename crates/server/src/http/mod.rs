@@ -1,11 +1,12 @@
-//! The HTTP edge: routes, extractors and the error envelope. Handlers extract, convert DTOs into
-//! domain values, call the service and map the result; they never touch SQL.
+//! The HTTP edge: routes, extractors and the error envelope. Handlers read a request type of
+//! `casework_api::request` (which turns into domain values), call the service and answer with a
+//! wire type of `casework_api`; they never touch SQL.
 //!
 //! Modules: [`routes`] (the route table and one module per resource), [`auth`] (the [`auth::Api`]
 //! extractor handlers take), [`action`]
 //! (what case actions share: `If-Match`, reviewers, refusals), [`conventions`] (authentication,
 //! rate limits, versions, idempotency, scopes), [`inflection`] (`Key-Inflection`), [`body`]
-//! (JSON bodies), [`fields`] and [`query`] (field-level validation), [`error`] ([`ApiError`]),
+//! (JSON bodies, with U+0000 refused), [`query`] (query parameters), [`error`] ([`ApiError`]),
 //! [`middleware`] (request ids, JSON error bodies), [`openapi`] (the document and `/docs`),
 //! [`respond`] (success responses).
 
@@ -14,7 +15,6 @@ pub mod auth;
 pub mod body;
 pub mod conventions;
 pub mod error;
-pub mod fields;
 pub mod inflection;
 pub mod middleware;
 pub mod openapi;

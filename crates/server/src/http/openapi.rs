@@ -6,52 +6,23 @@
 use actix_web::HttpResponse;
 use actix_web::http::Method;
 use actix_web::http::header;
+use casework_api::error::ErrorBody;
 use casework_api::list::List;
-use casework_domain::case::{Priority, RejectionReasonCode};
-use serde_json::{Map, Value, json};
-use utoipa::ToSchema;
-use utoipa::openapi::{OpenApi, RefOr, Schema};
+use utoipa::openapi::content::{Content, ContentBuilder};
+use utoipa::openapi::path::{
+    HttpMethod, Operation, OperationBuilder, Parameter, ParameterBuilder, ParameterIn, PathItem,
+};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::response::{Response, ResponseBuilder, ResponsesBuilder};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, RefOr, Required, Schema,
+};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use super::routes::{Endpoint, endpoints};
-
-/// Every error code the API answers with (CONVENTIONS.md, Errors; API.md §2, §3, §6).
-pub const ERROR_CODES: &[&str] = &[
-    "invalid_request",
-    "unauthorized",
-    "insufficient_scope",
-    "not_found",
-    "method_not_allowed",
-    "payload_too_large",
-    "unsupported_media_type",
-    "request_header_fields_too_large",
-    "validation_failed",
-    "invalid_reviewer",
-    "reviewer_mismatch",
-    "not_claim_holder",
-    "not_escalation_target",
-    "precondition_failed",
-    "case_already_decided",
-    "case_already_claimed",
-    "case_not_claimed",
-    "case_already_escalated",
-    "invalid_transition",
-    "second_reviewer_required",
-    "same_reviewer",
-    "session_not_reviewable",
-    "sensitive_data_expired",
-    "queue_empty",
-    "sandbox_only",
-    "demo_limit_reached",
-    "email_taken",
-    "rate_limited",
-    "unsupported_version",
-    "invalid_key_inflection",
-    "idempotency_mismatch",
-    "idempotency_in_progress",
-    "internal_error",
-    "service_unavailable",
-];
 
 /// Named schemas, as utoipa collects them.
 type Components = Vec<(String, RefOr<Schema>)>;
@@ -97,309 +68,115 @@ fn collect_list<T: ToSchema>(name: &'static str, out: &mut Components) {
     T::schemas(out);
 }
 
-/// The components of every response body the route table names, and of what they refer to,
-/// generated from the wire types.
-fn response_schemas() -> Map<String, Value> {
+/// The query parameters of request type `T`.
+pub fn params<T: IntoParams>() -> Vec<Parameter> {
+    T::into_params(|| Some(ParameterIn::Query))
+}
+
+/// No query parameters.
+pub fn no_params() -> Vec<Parameter> {
+    Vec::new()
+}
+
+/// The components of every body the route table names (requests, responses) and of what they
+/// refer to, with the error body, generated from the wire types.
+fn schemas() -> Vec<(String, RefOr<Schema>)> {
     let mut collected = Vec::new();
+    collect::<ErrorBody>("Error", &mut collected);
     for endpoint in endpoints() {
         (endpoint.response.collect)(endpoint.response.name, &mut collected);
-    }
-    collected.into_iter().map(|(name, schema)| (name, serde_json::to_value(schema).unwrap_or_default())).collect()
-}
-
-fn string() -> Value {
-    json!({"type": "string"})
-}
-
-fn time() -> Value {
-    json!({"type": "string", "format": "date-time"})
-}
-
-fn object(properties: Value, required: &[&str]) -> Value {
-    json!({"type": "object", "properties": properties, "required": required})
-}
-
-/// A request body: only these fields (unknown ones are 422). An optional field sent as null
-/// reads as absent, so the schema says optional fields may be null.
-fn body(mut properties: Value, required: &[&str]) -> Value {
-    if let Value::Object(fields) = &mut properties {
-        for (name, schema) in fields.iter_mut() {
-            if !required.contains(&name.as_str()) {
-                *schema = or_null(schema.take());
-            }
+        if let Some(request) = endpoint.request {
+            (request.collect)(request.name, &mut collected);
         }
     }
-    strict_body(properties, required)
+    collected
 }
 
-/// A request body whose fields may not be null (PATCH: null is refused, not "absent").
-fn strict_body(properties: Value, required: &[&str]) -> Value {
-    json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
+fn json_content(component: &str) -> Content {
+    ContentBuilder::new().schema(Some(Ref::from_schema_name(component))).build()
 }
 
-fn or_null(mut schema: Value) -> Value {
-    if let Some(Value::Array(values)) = schema.get_mut("enum") {
-        values.push(Value::Null);
-    }
-    match schema.get("type").cloned() {
-        Some(Value::String(kind)) => schema["type"] = json!([kind, "null"]),
-        Some(Value::Array(_)) => {}
-        _ => return json!({"oneOf": [{"type": "null"}, schema]}),
-    }
-    schema
+fn response(description: &str, component: &str) -> Response {
+    ResponseBuilder::new().description(description).content("application/json", json_content(component)).build()
 }
 
-fn reference(name: &str) -> Value {
-    json!({"$ref": format!("#/components/schemas/{name}")})
-}
+/// Every status an operation may answer besides its success (CONVENTIONS.md, Errors).
+const ERROR_STATUSES: [&str; 13] =
+    ["400", "401", "403", "404", "405", "409", "412", "413", "415", "422", "429", "500", "503"];
 
-fn enumeration(values: &[&str]) -> Value {
-    json!({"type": "string", "enum": values})
-}
-
-fn schemas() -> Map<String, Value> {
-    let data_map = json!({"type": "object", "additionalProperties": true});
-    let priority = enumeration(Priority::NAMES);
-    let reviewer = json!({"reviewer_id": id_string()});
-    let error = object(
-        json!({
-            "error": enumeration(ERROR_CODES), "detail": string(), "status_code": {"type": "integer"}, "request_id": string(),
-            "errors": {"type": "array", "items": object(json!({"field": string(), "code": enumeration(&["required", "unknown_field",
-                "invalid_type", "invalid_value", "too_short", "too_long", "too_many", "out_of_range"]), "message": string()}), &["field", "code", "message"])},
-            "claimed_by": string(), "claim_expires_at": time(),
-        }),
-        &["error", "detail", "status_code", "request_id"],
-    );
-    let rejection_codes_request = enumeration(RejectionReasonCode::NAMES);
-    let settings = json!({
-        "dual_review": {"type": "boolean"}, "claim_ttl_seconds": {"type": "integer", "minimum": 60, "maximum": 86400},
-        "demo_case_limit": {"type": "integer", "minimum": 0, "maximum": 100}, "api_pii_fields": {"type": ["array", "null"], "items": string()},
-        "sensitive_data_retention_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650},
-        "rate_limit_per_minute": {"type": "integer", "minimum": 1, "maximum": 100000},
-    });
-    let mut settings_patch = settings.clone();
-    settings_patch["api_pii_fields"] = json!({"type": ["array", "null"], "items": enumeration(&["first_name", "last_name", "date_of_birth",
-        "address", "document_number", "nationality", "gender", "ssn", "document_type", "document_expiration_date", "document_issuing_state"])});
-    let entries = [
-        ("Error", error),
-        ("Empty", body(json!({}), &[])),
-        (
-            "NewSession",
-            body(
-                json!({"external_ref": bounded(0, 255), "metadata": data_map,
-                    "status": enumeration(&["pending", "capturing", "processing", "completed", "expired", "failed", "awaiting_external", "under_review"]),
-                    "checks": {"type": "array", "maxItems": 50, "items": {"type": "object"}}, "extracted_data": {"type": "object"}}),
-                &[],
-            ),
-        ),
-        ("NewCase", body(json!({"session_id": {"type": "string", "maxLength": 64}}), &["session_id"])),
-        (
-            "CasePatch",
-            strict_body(
-                json!({"metadata": data_map, "custom_fields": data_map, "priority": priority,
-                    "tags": {"type": "array", "maxItems": 20, "items": tag()}}),
-                &[],
-            ),
-        ),
-        ("ReviewerRequest", body(reviewer.clone(), &[])),
-        ("NextRequest", body(json!({"reviewer_id": id_string(), "priority": priority, "tag": tag()}), &[])),
-        ("AssignRequest", body(json!({"assignee_id": id_string(), "reason": bounded(1, 2000)}), &["assignee_id"])),
-        (
-            "EscalateRequest",
-            body(json!({"escalated_to": id_string(), "reason": bounded(0, 2000), "notes": bounded(0, 10000)}), &[]),
-        ),
-        (
-            "ApproveRequest",
-            body(
-                json!({"reviewer_id": id_string(), "notes": bounded(0, 10000), "rejection_reason": bounded(0, 2000)}),
-                &[],
-            ),
-        ),
-        (
-            "RejectRequest",
-            body(
-                json!({"reviewer_id": id_string(), "rejection_reason": {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": "\\S"},
-                    "rejection_reason_code": rejection_codes_request, "add_to_blocklist": {"type": "boolean"}, "notes": bounded(0, 10000)}),
-                &["rejection_reason"],
-            ),
-        ),
-        (
-            "NoteRequest",
-            body(
-                json!({"content": {"type": "string", "minLength": 1, "maxLength": 10000, "pattern": "\\S"}}),
-                &["content"],
-            ),
-        ),
-        ("PiiRequest", body(json!({"extracted_data": {"type": "object", "minProperties": 1}}), &["extracted_data"])),
-        (
-            "OverrideRequest",
-            body(json!({"passed": {"type": "boolean"}, "reason": bounded(0, 2000), "reviewer_id": id_string()}), &[]),
-        ),
-        ("Filter", filter_schema()),
-        (
-            "SearchRequest",
-            body(
-                json!({"filter": reference("Filter"), "q": bounded(3, 255),
-                    "sort": {"type": "array", "items": body(json!({
-                        "field": enumeration(&["created_at", "entered_review_at", "decided_at", "updated_at", "priority"]),
-                        "direction": enumeration(&["asc", "desc"])}), &["field"])},
-                    "limit": {"type": "integer", "minimum": 1}, "offset": {"type": "integer", "minimum": 0}}),
-                &[],
-            ),
-        ),
-        ("SettingsPatch", strict_body(settings_patch, &[])),
-        (
-            "NewOrgUser",
-            body(
-                json!({"name": bounded(1, 255), "email": {"type": "string", "format": "email", "minLength": 3, "maxLength": 320},
-                    "role": enumeration(&["reviewer", "senior_reviewer", "admin"])}),
-                &["name", "email"],
-            ),
-        ),
-        (
-            "OrgUserPatch",
-            body(
-                json!({"name": bounded(1, 255), "role": enumeration(&["reviewer", "senior_reviewer", "admin"]), "active": {"type": "boolean"}}),
-                &[],
-            ),
-        ),
-        (
-            "NewApiKey",
-            body(
-                json!({"name": bounded(1, 255), "scopes": {"type": "array", "items": enumeration(SCOPES)}, "org_user_id": id_string(),
-                    "expires_at": time()}),
-                &["name", "scopes"],
-            ),
-        ),
-    ];
-    let mut schemas: Map<String, Value> = entries.into_iter().map(|(name, schema)| (name.to_owned(), schema)).collect();
-    schemas.extend(response_schemas());
-    schemas
-}
-
-const SCOPES: &[&str] = &[
-    "sessions:read",
-    "sessions:write",
-    "sessions:create",
-    "verifications:read",
-    "cases:read",
-    "cases:write",
-    "cases:decide",
-    "cases:admin",
-    "org_users:read",
-    "org_users:write",
-    "webhooks:read",
-    "webhooks:write",
-    "api_keys:write",
-    "org:read",
-    "org:write",
-];
-
-/// A public id or a UUID.
-fn id_string() -> Value {
-    json!({"type": "string", "pattern": "^([a-z]+_[0-9A-Za-z]{24}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"})
-}
-
-fn tag() -> Value {
-    json!({"type": "string", "pattern": "^[a-z0-9_:-]{1,64}$"})
-}
-
-fn bounded(min: usize, max: usize) -> Value {
-    json!({"type": "string", "minLength": min, "maxLength": max})
-}
-
-/// The search filter language (API.md §4), recursive.
-fn filter_schema() -> Value {
-    let children = json!({"type": "array", "minItems": 1, "items": reference("Filter")});
-    json!({"oneOf": [
-        strict_body(json!({"and": children}), &["and"]),
-        strict_body(json!({"or": children}), &["or"]),
-        strict_body(json!({"not": reference("Filter")}), &["not"]),
-        strict_body(json!({
-            "field": {"type": "string", "pattern": "^(status|decision|priority|assigned_to|escalated_to|tags|session_id|external_ref|is_demo|created_at|entered_review_at|decided_at|sla\\.status|(metadata|custom_fields)\\..+)$"},
-            "op": enumeration(&["eq", "neq", "in", "nin", "gt", "gte", "lt", "lte", "contains", "exists"]),
-            "value": {"type": ["string", "number", "integer", "boolean", "array", "object", "null"], "description": "A JSON value of the field's type (an array for in and nin, a boolean for exists)."},
-        }), &["field", "op"]),
-    ]})
-}
-
-fn parameter(name: &str, location: &str) -> Value {
-    let schema = match name {
-        "limit" => json!({"type": "integer", "minimum": 1}),
-        "offset" => json!({"type": "integer", "minimum": 0}),
-        "created_after" | "created_before" => time(),
-        _ => string(),
-    };
-    json!({"name": name, "in": location, "required": location == "path", "schema": schema})
-}
-
-fn error_response() -> Value {
-    json!({"description": "An error (CONVENTIONS.md, Errors).", "content": {"application/json": {"schema": reference("Error")}}})
-}
-
-fn operation(endpoint: &Endpoint) -> Value {
-    let mut parameters: Vec<Value> = endpoint
-        .path
-        .split('/')
-        .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|name| parameter(name, "path"))
-        .collect();
-    parameters.extend(endpoint.query.iter().map(|name| parameter(name, "query")));
-    let scopes: Vec<&str> = endpoint.scopes.iter().map(|s| s.as_str()).collect();
-    let mut responses = Map::new();
-    responses.insert(
-        endpoint.status.to_string(),
-        json!({"description": "Success.", "content": {"application/json": {"schema": reference(endpoint.response.name)}}}),
-    );
-    if endpoint.path == "/cases" && endpoint.method == Method::POST {
-        responses.insert("200".into(), json!({"description": "The session's existing case.", "content": {"application/json": {"schema": reference("Case")}}}));
-    }
-    for status in ["400", "401", "403", "404", "405", "409", "412", "413", "415", "422", "429", "500", "503"] {
-        responses.insert(status.into(), error_response());
-    }
-    let mut operation = json!({
-        "summary": endpoint.summary,
-        "description": format!("Scopes: {}.", scopes.join(", ")),
-        "operationId": format!("{}_{}", endpoint.method.as_str().to_lowercase(), endpoint.path.replace(['/', '{', '}'], "_").trim_matches('_')),
-        "parameters": parameters,
-        "responses": responses,
-        "security": [{"api_key": scopes}, {"bearer": scopes}],
-    });
-    if let Some(request) = endpoint.request {
-        operation["requestBody"] =
-            json!({"required": false, "content": {"application/json": {"schema": reference(request)}}});
-    }
-    operation
-}
-
-/// The OpenAPI document, as a typed utoipa value.
-pub fn openapi() -> OpenApi {
-    let mut paths = Map::new();
-    for endpoint in endpoints() {
-        let path = format!("/api/v1{}", endpoint.path);
-        let item = paths.entry(path).or_insert_with(|| json!({}));
-        item[endpoint.method.as_str().to_lowercase()] = operation(&endpoint);
-    }
-    let document = json!({
-        "openapi": "3.1.0",
-        "info": {"title": "Casework", "version": env!("CARGO_PKG_VERSION"),
-            "description": "The review-case API of an identity-verification platform, compatible with Verifa's."},
-        "paths": paths,
-        "components": {
-            "schemas": schemas(),
-            "securitySchemes": {
-                "api_key": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
-                "bearer": {"type": "http", "scheme": "bearer"},
+fn operation(endpoint: &Endpoint) -> Operation {
+    let path_parameters =
+        endpoint.path.split('/').filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}'))).map(
+            |name| {
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .description(Some("A public id or a UUID (a malformed or unknown one: 404)."))
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build()
             },
-        },
-    });
-    match serde_json::from_value(document) {
-        Ok(document) => document,
-        Err(error) => {
-            tracing::error!(error = %error, "the OpenAPI document does not parse");
-            OpenApi::default()
-        }
+        );
+    let scopes: Vec<&str> = endpoint.scopes.iter().map(|s| s.as_str()).collect();
+    let mut responses =
+        ResponsesBuilder::new().response(endpoint.status.to_string(), response("Success.", endpoint.response.name));
+    if endpoint.path == "/cases" && endpoint.method == Method::POST {
+        responses = responses.response("200", response("The session's existing case.", "Case"));
     }
+    for status in ERROR_STATUSES {
+        responses = responses.response(status, response("An error (CONVENTIONS.md, Errors).", "Error"));
+    }
+    let mut operation = OperationBuilder::new()
+        .summary(Some(endpoint.summary))
+        .description(Some(format!("Scopes: {}.", scopes.join(", "))))
+        .operation_id(Some(format!(
+            "{}_{}",
+            endpoint.method.as_str().to_lowercase(),
+            endpoint.path.replace(['/', '{', '}'], "_").trim_matches('_')
+        )))
+        .parameters(Some(path_parameters.chain((endpoint.query)())))
+        .responses(responses.build())
+        .securities(Some([
+            SecurityRequirement::new("api_key", scopes.clone()),
+            SecurityRequirement::new("bearer", scopes.clone()),
+        ]));
+    if let Some(request) = endpoint.request {
+        let body = RequestBodyBuilder::new()
+            .required(Some(Required::False))
+            .content("application/json", json_content(request.name));
+        operation = operation.request_body(Some(body.build()));
+    }
+    operation.build()
+}
+
+fn http_method(method: &Method) -> HttpMethod {
+    match *method {
+        Method::POST => HttpMethod::Post,
+        Method::PUT => HttpMethod::Put,
+        Method::PATCH => HttpMethod::Patch,
+        Method::DELETE => HttpMethod::Delete,
+        _ => HttpMethod::Get,
+    }
+}
+
+/// The OpenAPI document: the route table's operations with the wire types' schemas.
+pub fn openapi() -> OpenApi {
+    let mut paths = PathsBuilder::new();
+    for endpoint in endpoints() {
+        let item = PathItem::new(http_method(&endpoint.method), operation(&endpoint));
+        paths = paths.path(format!("/api/v1{}", endpoint.path), item);
+    }
+    let components = ComponentsBuilder::new()
+        .schemas_from_iter(schemas())
+        .security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))))
+        .security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)))
+        .build();
+    let info = InfoBuilder::new()
+        .title("Casework")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some("The review-case API of an identity-verification platform, compatible with Verifa's."))
+        .build();
+    OpenApiBuilder::new().info(info).paths(paths.build()).components(Some(components)).build()
 }
 
 /// `GET /api/v1/openapi.json`.
@@ -423,25 +200,13 @@ pub fn viewer() -> SwaggerUi {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_document_is_valid_openapi() {
-        let mut paths = serde_json::Map::new();
-        for endpoint in super::endpoints() {
-            let item = paths.entry(format!("/api/v1{}", endpoint.path)).or_insert_with(|| serde_json::json!({}));
-            item[endpoint.method.as_str().to_lowercase()] = super::operation(&endpoint);
-        }
-        for (name, schema) in super::schemas() {
-            if let Err(error) =
-                serde_json::from_value::<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>(schema.clone())
-            {
-                panic!("schema {name}: {error}\n{schema}");
-            }
-        }
-        for (path, item) in paths {
-            if let Err(error) = serde_json::from_value::<utoipa::openapi::PathItem>(item.clone()) {
-                panic!("path {path}: {error}");
-            }
-        }
-        assert_eq!(super::openapi().paths.paths.len(), 25);
+    fn the_document_round_trips_as_openapi() {
+        let text = super::openapi().to_json().unwrap_or_default();
+        let parsed: utoipa::openapi::OpenApi = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(parsed.paths.paths.len(), 25);
+        let again = parsed.to_json().unwrap_or_default();
+        let as_value = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap_or_default();
+        assert_eq!(as_value(&again), as_value(&text), "the document reads back as itself");
     }
 
     #[test]

@@ -6,9 +6,9 @@ use casework_domain::case::{CaseStatus, Priority, Tag};
 
 use casework_api::case::{Case as CaseBody, CaseWithSession};
 use casework_api::request::case::NewCase;
+use casework_api::request::search::SearchRequest;
 use casework_domain::id::{CaseId, Id, IdKind, OrgUserId, OrgUserKind, SessionId, SessionKind, is_public_id_shaped};
 use casework_domain::page::{CaseQuery, CaseSort, CaseSortKey, Page, Tab};
-use casework_domain::search::Search;
 use casework_domain::service::{CaseView, CreateCaseError, CreatedCase};
 
 use super::sessions;
@@ -152,8 +152,7 @@ pub async fn list(api: Api) -> Result<HttpResponse, ApiError> {
 /// # Errors
 /// 422 naming the JSON path of each bad part, 401, 403, 503.
 pub async fn search(api: Api, payload: web::Payload) -> Result<HttpResponse, ApiError> {
-    let body = api.json(payload).await?;
-    let search = Search::parse(&body).map_err(ApiError::validation)?;
+    let search = api.input::<SearchRequest>(payload).await?;
     let cases = api.state.service.search(api.tenant(), &search).await?;
     Ok(respond::list::<CaseBody, _>(&cases))
 }

@@ -24,11 +24,20 @@ use casework_api::activity::{BlocklistEntry, Event, Note};
 use casework_api::admin::{ApiKey, CreatedApiKey, OrgUser, Settings};
 use casework_api::case::{Case as CaseBody, CaseWithSession};
 use casework_api::list::{Counts, OverrideAccepted, PiiResult, TagCounts};
+use casework_api::request::admin::{NewApiKeyRequest, NewOrgUserRequest, OrgUserPatchRequest, SettingsPatchRequest};
+use casework_api::request::case::{
+    ApproveRequest, AssignRequest, CasePatchRequest, Empty, EscalateRequest, NewCase, NextRequest, NoteRequest,
+    OverrideRequest, PiiRequest, RejectRequest, ReviewerRequest,
+};
+use casework_api::request::query::{CasesQuery, CountsQuery, PageQuery, SessionsQuery};
+use casework_api::request::search::SearchRequest;
+use casework_api::request::session::NewSessionRequest;
 use casework_api::session::Session as SessionBody;
+use utoipa::openapi::path::Parameter;
 
 use super::conventions::{Requirements, conventions};
 use super::error::ApiError;
-use super::openapi::{Wire, list, wire};
+use super::openapi::{Wire, list, no_params, params, wire};
 
 /// One API operation.
 pub struct Endpoint {
@@ -44,10 +53,10 @@ pub struct Endpoint {
     pub status: u16,
     /// The success body's wire type, and the component name it is published under.
     pub response: Wire,
-    /// The request body's schema, if it takes one.
-    pub request: Option<&'static str>,
-    /// Its query parameters.
-    pub query: &'static [&'static str],
+    /// The request body's type, if it takes one, and its component name.
+    pub request: Option<Wire>,
+    /// Its query parameters, as documented.
+    pub query: fn() -> Vec<Parameter>,
     route: fn() -> Route,
 }
 
@@ -59,28 +68,12 @@ fn endpoint(
     summary: &'static str,
     status: u16,
     response: Wire,
-    request: Option<&'static str>,
-    query: &'static [&'static str],
+    request: Option<Wire>,
+    query: fn() -> Vec<Parameter>,
     route: fn() -> Route,
 ) -> Endpoint {
     Endpoint { path, method, scopes, summary, status, response, request, query, route }
 }
-
-const PAGE: &[&str] = &["limit", "offset"];
-const CASE_FILTERS: &[&str] = &[
-    "status",
-    "tab",
-    "reviewer_id",
-    "assigned_to",
-    "priority",
-    "tag",
-    "session_id",
-    "created_after",
-    "created_before",
-    "sort",
-    "limit",
-    "offset",
-];
 
 /// Every API endpoint (API.md §3 and §6), fixed paths (`/cases/counts`) before
 /// `/cases/{case_id}`.
@@ -95,7 +88,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             200,
             list::<SessionBody>("SessionList"),
             None,
-            &["status", "external_ref", "limit", "offset"],
+            params::<SessionsQuery>,
             || web::get().to(sessions::list),
         ),
         endpoint(
@@ -105,8 +98,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Ingest a session (under_review opens its case)",
             201,
             wire::<SessionBody>("Session"),
-            Some("NewSession"),
-            &[],
+            Some(wire::<NewSessionRequest>("NewSession")),
+            no_params,
             || web::post().to(sessions::create),
         ),
         endpoint(
@@ -117,7 +110,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             200,
             wire::<SessionBody>("Session"),
             None,
-            &[],
+            no_params,
             || web::get().to(sessions::get),
         ),
         endpoint(
@@ -128,7 +121,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             200,
             list::<CaseBody>("CaseList"),
             None,
-            CASE_FILTERS,
+            params::<CasesQuery>,
             || web::get().to(cases::list),
         ),
         endpoint(
@@ -138,8 +131,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Open the case of a session (200 when it has one)",
             201,
             wire::<CaseBody>("Case"),
-            Some("NewCase"),
-            &[],
+            Some(wire::<NewCase>("NewCase")),
+            no_params,
             || web::post().to(cases::create),
         ),
         endpoint(
@@ -150,7 +143,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             200,
             wire::<Counts>("Counts"),
             None,
-            &["reviewer_id"],
+            params::<CountsQuery>,
             || web::get().to(case_data::counts),
         ),
         endpoint(
@@ -161,7 +154,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             200,
             wire::<TagCounts>("TagList"),
             None,
-            &[],
+            no_params,
             || web::get().to(case_data::tags),
         ),
         endpoint(
@@ -171,8 +164,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Claim the next case of the queue",
             200,
             wire::<CaseWithSession>("CaseWithSession"),
-            Some("NextRequest"),
-            &[],
+            Some(wire::<NextRequest>("NextRequest")),
+            no_params,
             || web::post().to(lifecycle::next),
         ),
         endpoint(
@@ -182,8 +175,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Search cases",
             200,
             list::<CaseBody>("CaseList"),
-            Some("SearchRequest"),
-            &[],
+            Some(wire::<SearchRequest>("SearchRequest")),
+            no_params,
             || web::post().to(cases::search),
         ),
         endpoint(
@@ -193,8 +186,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Create a demo case (sandbox)",
             201,
             wire::<CaseWithSession>("CaseWithSession"),
-            Some("Empty"),
-            &[],
+            Some(wire::<Empty>("Empty")),
+            no_params,
             || web::post().to(case_data::demo),
         ),
         endpoint(
@@ -205,7 +198,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             200,
             wire::<CaseWithSession>("CaseWithSession"),
             None,
-            &[],
+            no_params,
             || web::get().to(cases::get),
         ),
         endpoint(
@@ -215,8 +208,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Change priority, tags, metadata, custom fields",
             200,
             wire::<CaseBody>("Case"),
-            Some("CasePatch"),
-            &[],
+            Some(wire::<CasePatchRequest>("CasePatch")),
+            no_params,
             || web::patch().to(case_data::update),
         ),
         endpoint(
@@ -226,8 +219,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Claim (or renew) the lease",
             200,
             wire::<CaseBody>("Case"),
-            Some("ReviewerRequest"),
-            &[],
+            Some(wire::<ReviewerRequest>("ReviewerRequest")),
+            no_params,
             || web::post().to(lifecycle::claim),
         ),
         endpoint(
@@ -237,8 +230,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Release the lease",
             200,
             wire::<CaseBody>("Case"),
-            Some("ReviewerRequest"),
-            &[],
+            Some(wire::<ReviewerRequest>("ReviewerRequest")),
+            no_params,
             || web::post().to(lifecycle::release),
         ),
         endpoint(
@@ -248,8 +241,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Assign (advisory)",
             200,
             wire::<CaseBody>("Case"),
-            Some("AssignRequest"),
-            &[],
+            Some(wire::<AssignRequest>("AssignRequest")),
+            no_params,
             || web::post().to(lifecycle::assign),
         ),
         endpoint(
@@ -259,8 +252,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Escalate",
             200,
             wire::<CaseBody>("Case"),
-            Some("EscalateRequest"),
-            &[],
+            Some(wire::<EscalateRequest>("EscalateRequest")),
+            no_params,
             || web::post().to(lifecycle::escalate),
         ),
         endpoint(
@@ -270,8 +263,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Approve (or recommend, under dual review)",
             200,
             wire::<CaseBody>("Case"),
-            Some("ApproveRequest"),
-            &[],
+            Some(wire::<ApproveRequest>("ApproveRequest")),
+            no_params,
             || web::post().to(lifecycle::approve),
         ),
         endpoint(
@@ -281,8 +274,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Reject (or recommend, under dual review)",
             200,
             wire::<CaseBody>("Case"),
-            Some("RejectRequest"),
-            &[],
+            Some(wire::<RejectRequest>("RejectRequest")),
+            no_params,
             || web::post().to(lifecycle::reject),
         ),
         endpoint(
@@ -293,7 +286,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             200,
             list::<Note>("NoteList"),
             None,
-            PAGE,
+            params::<PageQuery>,
             || web::get().to(case_data::notes),
         ),
         endpoint(
@@ -303,8 +296,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Add a note",
             201,
             wire::<Note>("Note"),
-            Some("NoteRequest"),
-            &[],
+            Some(wire::<NoteRequest>("NoteRequest")),
+            no_params,
             || web::post().to(case_data::add_note),
         ),
         endpoint(
@@ -315,7 +308,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             200,
             list::<Event>("EventList"),
             None,
-            PAGE,
+            params::<PageQuery>,
             || web::get().to(case_data::events),
         ),
         endpoint(
@@ -325,8 +318,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Correct extracted data",
             200,
             wire::<PiiResult>("PiiResult"),
-            Some("PiiRequest"),
-            &[],
+            Some(wire::<PiiRequest>("PiiRequest")),
+            no_params,
             || web::put().to(case_data::update_pii),
         ),
         endpoint(
@@ -336,8 +329,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Override a check (summary follows asynchronously)",
             202,
             wire::<OverrideAccepted>("OverrideAccepted"),
-            Some("OverrideRequest"),
-            &[],
+            Some(wire::<OverrideRequest>("OverrideRequest")),
+            no_params,
             || web::post().to(lifecycle::override_check),
         ),
         endpoint(
@@ -348,7 +341,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             200,
             list::<BlocklistEntry>("BlocklistList"),
             None,
-            PAGE,
+            params::<PageQuery>,
             || web::get().to(case_data::blocklist),
         ),
         endpoint(
@@ -359,7 +352,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             200,
             wire::<Settings>("Settings"),
             None,
-            &[],
+            no_params,
             || web::get().to(admin::settings),
         ),
         endpoint(
@@ -369,8 +362,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Change the environment's settings",
             200,
             wire::<Settings>("Settings"),
-            Some("SettingsPatch"),
-            &[],
+            Some(wire::<SettingsPatchRequest>("SettingsPatch")),
+            no_params,
             || web::patch().to(admin::update_settings),
         ),
         endpoint(
@@ -381,7 +374,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             200,
             list::<OrgUser>("OrgUserList"),
             None,
-            PAGE,
+            params::<PageQuery>,
             || web::get().to(admin::org_users),
         ),
         endpoint(
@@ -391,8 +384,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Create an org user",
             201,
             wire::<OrgUser>("OrgUser"),
-            Some("NewOrgUser"),
-            &[],
+            Some(wire::<NewOrgUserRequest>("NewOrgUser")),
+            no_params,
             || web::post().to(admin::create_org_user),
         ),
         endpoint(
@@ -403,7 +396,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             200,
             wire::<OrgUser>("OrgUser"),
             None,
-            &[],
+            no_params,
             || web::get().to(admin::org_user),
         ),
         endpoint(
@@ -413,8 +406,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Change an org user",
             200,
             wire::<OrgUser>("OrgUser"),
-            Some("OrgUserPatch"),
-            &[],
+            Some(wire::<OrgUserPatchRequest>("OrgUserPatch")),
+            no_params,
             || web::patch().to(admin::update_org_user),
         ),
         endpoint(
@@ -425,7 +418,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             200,
             list::<ApiKey>("ApiKeyList"),
             None,
-            PAGE,
+            params::<PageQuery>,
             || web::get().to(admin::api_keys),
         ),
         endpoint(
@@ -435,8 +428,8 @@ pub fn endpoints() -> Vec<Endpoint> {
             "Create an API key (its secret shown once)",
             201,
             wire::<CreatedApiKey>("NewApiKeyResult"),
-            Some("NewApiKey"),
-            &[],
+            Some(wire::<NewApiKeyRequest>("NewApiKey")),
+            no_params,
             || web::post().to(admin::create_api_key),
         ),
         endpoint(
@@ -447,7 +440,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             200,
             wire::<ApiKey>("ApiKey"),
             None,
-            &[],
+            no_params,
             || web::delete().to(admin::revoke_api_key),
         ),
     ]
