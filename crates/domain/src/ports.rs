@@ -13,7 +13,7 @@ use crate::id::{ApiKeyId, BlocklistId, CaseId, EventId, Id, IdKind, OrgId, OrgUs
 use crate::page::{CaseQuery, Page, PageRequest, SessionQuery};
 use crate::search::Search;
 use crate::session::{Check, ChecksSummary, ExtractedData, Session, SessionStatus};
-use crate::tenant::{Settings, SettingsPatch, Tenant};
+use crate::tenant::{Organization, Settings, SettingsPatch, Tenant};
 
 /// The service's time: what every rule and every SQL comparison uses (never the database's).
 pub trait Clock: Send + Sync + 'static {
@@ -458,6 +458,23 @@ pub trait DirectoryRepository: Send + Sync + 'static {
         now: Timestamp,
     ) -> impl Future<Output = Result<Option<OrgUser>, StoreError>> + Send;
 
+    /// Creates an organization with the default settings of both environments and `keys` (each
+    /// with a fresh secret), atomically; returns the secrets, in the keys' order, to show once.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn insert_organization(
+        &self,
+        org: &Organization,
+        keys: &[ApiKey],
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// The organization, if it exists.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn find_organization(&self, id: OrgId) -> impl Future<Output = Result<Option<Organization>, StoreError>> + Send;
+
     /// An org user of the organization, if it exists.
     ///
     /// # Errors
@@ -475,6 +492,9 @@ pub enum InsertUserError {
     /// Another user of the organization has this email (case-insensitive).
     #[error("email already taken")]
     EmailTaken,
+    /// The organization does not exist.
+    #[error("organization not found")]
+    OrgNotFound,
     /// See [`StoreError`].
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -499,14 +519,14 @@ pub trait ApiKeyStore: Send + Sync + 'static {
     /// [`StoreError`].
     fn issue_key(&self, key: &ApiKey) -> impl Future<Output = Result<String, StoreError>> + Send;
 
-    /// Revokes a key of the tenant (the first revocation time stays); `None` when it does not
-    /// exist there.
+    /// Revokes a key of the tenant (any tenant's for `None`: the operator's command line; the
+    /// first revocation time stays); `None` when it does not exist there.
     ///
     /// # Errors
     /// [`StoreError`].
     fn revoke_key(
         &self,
-        tenant: Tenant,
+        tenant: Option<Tenant>,
         id: ApiKeyId,
         now: Timestamp,
     ) -> impl Future<Output = Result<Option<ApiKey>, StoreError>> + Send;

@@ -18,13 +18,14 @@ use casework_domain::ports::{
 };
 use casework_domain::search::Search;
 use casework_domain::session::{Check, ChecksSummary, ExtractedData, Session, SessionStatus};
-use casework_domain::tenant::{Settings, SettingsPatch, Tenant};
+use casework_domain::tenant::{Organization, Settings, SettingsPatch, Tenant};
 
 use super::search::{Candidate, matches_query, matches_search, query_order, search_order};
 use crate::auth::ApiKeySecret;
 
 #[derive(Debug, Default)]
 struct State {
+    organizations: Vec<Organization>,
     settings: HashMap<Tenant, Settings>,
     users: Vec<OrgUser>,
     keys: Vec<(ApiKey, Vec<u8>)>,
@@ -478,6 +479,22 @@ impl DirectoryRepository for MemoryStore {
         Ok(page_of(&users, page))
     }
 
+    async fn insert_organization(&self, org: &Organization, keys: &[ApiKey]) -> Result<Vec<String>, StoreError> {
+        let mut state = self.lock()?;
+        state.organizations.push(org.clone());
+        let mut secrets = Vec::with_capacity(keys.len());
+        for key in keys {
+            let secret = ApiKeySecret::generate(key.tenant.environment);
+            state.keys.push((key.clone(), secret.hash()));
+            secrets.push(secret.expose().to_owned());
+        }
+        Ok(secrets)
+    }
+
+    async fn find_organization(&self, id: OrgId) -> Result<Option<Organization>, StoreError> {
+        Ok(self.lock()?.organizations.iter().find(|org| org.id == id).cloned())
+    }
+
     async fn insert_org_user(&self, user: &OrgUser) -> Result<(), InsertUserError> {
         let mut state = self.lock()?;
         if state.users.iter().any(|u| u.org_id == user.org_id && u.email.eq_ignore_ascii_case(&user.email)) {
@@ -528,9 +545,15 @@ impl ApiKeyStore for MemoryStore {
         Ok(secret.expose().to_owned())
     }
 
-    async fn revoke_key(&self, tenant: Tenant, id: ApiKeyId, now: Timestamp) -> Result<Option<ApiKey>, StoreError> {
+    async fn revoke_key(
+        &self,
+        tenant: Option<Tenant>,
+        id: ApiKeyId,
+        now: Timestamp,
+    ) -> Result<Option<ApiKey>, StoreError> {
         let mut state = self.lock()?;
-        let Some((key, _)) = state.keys.iter_mut().find(|(k, _)| k.tenant == tenant && k.id == id) else {
+        let found = state.keys.iter_mut().find(|(k, _)| tenant.is_none_or(|t| k.tenant == t) && k.id == id);
+        let Some((key, _)) = found else {
             return Ok(None);
         };
         key.revoked_at.get_or_insert(now);

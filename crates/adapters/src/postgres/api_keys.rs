@@ -60,8 +60,13 @@ impl ApiKeyStore for PgStore {
         Ok(secret.expose().to_owned())
     }
 
-    async fn revoke_key(&self, tenant: Tenant, id: ApiKeyId, now: Timestamp) -> Result<Option<ApiKey>, StoreError> {
-        self.revoke(id, Some(tenant), now).await
+    async fn revoke_key(
+        &self,
+        tenant: Option<Tenant>,
+        id: ApiKeyId,
+        now: Timestamp,
+    ) -> Result<Option<ApiKey>, StoreError> {
+        self.revoke(id, tenant, now).await
     }
 
     async fn authenticate(&self, presented: &str, now: Timestamp) -> Result<Principal, AuthError> {

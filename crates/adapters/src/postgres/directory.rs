@@ -393,9 +393,7 @@ impl DirectoryRepository for PgStore {
     async fn insert_org_user(&self, user: &OrgUser) -> Result<(), InsertUserError> {
         self.create_org_user(user).await.map_err(|error| match error {
             CreateUserError::EmailTaken => InsertUserError::EmailTaken,
-            CreateUserError::OrgNotFound => {
-                InsertUserError::Store(StoreError::Unknown(anyhow::anyhow!("organization vanished")))
-            }
+            CreateUserError::OrgNotFound => InsertUserError::OrgNotFound,
             CreateUserError::Store(store) => InsertUserError::Store(store),
         })
     }
@@ -424,6 +422,25 @@ impl DirectoryRepository for PgStore {
             .optional()
             .map_err(unavailable_or_unknown)?;
         record.map(OrgUserRecord::into_user).transpose()
+    }
+
+    async fn insert_organization(&self, org: &Organization, keys: &[ApiKey]) -> Result<Vec<String>, StoreError> {
+        let pairs: Vec<(ApiKey, ApiKeySecret)> =
+            keys.iter().map(|key| (key.clone(), ApiKeySecret::generate(key.tenant.environment))).collect();
+        self.create_organization(org, &pairs).await?;
+        Ok(pairs.iter().map(|(_, secret)| secret.expose().to_owned()).collect())
+    }
+
+    async fn find_organization(&self, id: OrgId) -> Result<Option<Organization>, StoreError> {
+        let mut connection = self.connection().await?;
+        let row: Option<(Uuid, String, Timestamp)> = organizations::table
+            .filter(organizations::id.eq(id.uuid()))
+            .select((organizations::id, organizations::name, organizations::created_at))
+            .first(&mut connection)
+            .await
+            .optional()
+            .map_err(unavailable_or_unknown)?;
+        Ok(row.map(|(id, name, created_at)| Organization { id: Id::from_uuid(id), name, created_at }))
     }
 
     async fn find_org_user(&self, tenant: Tenant, id: OrgUserId) -> Result<Option<OrgUser>, StoreError> {

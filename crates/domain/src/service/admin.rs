@@ -10,7 +10,7 @@ use crate::ports::{
     ApiKeyStore, CaseRepository, Clock, DirectoryRepository, IdGenerator, InsertUserError, SessionRepository,
     StoreError,
 };
-use crate::tenant::{Settings, SettingsPatch, Tenant};
+use crate::tenant::{Environment, Organization, Settings, SettingsPatch, Tenant};
 use crate::validation::FieldErrors;
 
 /// Why an administration request was refused.
@@ -113,6 +113,7 @@ where
         };
         self.repo.insert_org_user(&user).await.map_err(|error| match error {
             InsertUserError::EmailTaken => AdminError::EmailTaken,
+            InsertUserError::OrgNotFound => AdminError::NotFound("Organization"),
             InsertUserError::Store(store) => AdminError::Store(store),
         })?;
         Ok(user)
@@ -147,24 +148,14 @@ where
     ///
     /// # Errors
     /// [`AdminError::InsufficientScope`] for a scope the creator lacks,
-    /// [`AdminError::InvalidReviewer`] for an unknown or inactive `org_user_id`.
+    /// [`AdminError::InvalidReviewer`] for an unknown or inactive `org_user_id`,
+    /// [`AdminError::ReviewerMismatch`] for a bound key minting a key bound elsewhere.
     pub async fn create_api_key(&self, principal: &Principal, new: NewApiKey) -> Result<(ApiKey, String), AdminError> {
-        if new.expires_at.is_some_and(|at| at <= self.clock.now()) {
-            let mut errors = FieldErrors::default();
-            errors.push("expires_at", crate::validation::Violation::InvalidValue, "must be in the future");
-            return Err(AdminError::Invalid(errors));
-        }
         if let Some(missing) = new.scopes.iter().find(|&scope| !principal.scopes.allows(scope)) {
             return Err(AdminError::InsufficientScope(missing));
         }
-        let org_user_id = match new.org_user_id {
-            None => None,
-            Some(Err(_)) => return Err(AdminError::InvalidReviewer),
-            Some(Ok(id)) => match self.repo.find_org_user(principal.tenant, id).await? {
-                Some(user) if user.active => Some(id),
-                _ => return Err(AdminError::InvalidReviewer),
-            },
-        };
+        let tenant = principal.tenant;
+        let org_user_id = self.usable_user(tenant, new.org_user_id.clone()).await?;
         // A personal key cannot mint a key that escapes its binding (API.md §1).
         if let Some(bound) = &principal.user
             && org_user_id != Some(bound.id)
@@ -172,9 +163,81 @@ where
         {
             return Err(AdminError::ReviewerMismatch);
         }
+        self.issue_key(tenant, new, org_user_id).await
+    }
+
+    /// Creates a key for the operator (`casework admin create-key`): any scopes, in any
+    /// organization that exists.
+    ///
+    /// # Errors
+    /// [`AdminError::NotFound`] for an unknown organization, [`AdminError::InvalidReviewer`].
+    pub async fn operator_api_key(&self, tenant: Tenant, new: NewApiKey) -> Result<(ApiKey, String), AdminError> {
+        self.repo.find_organization(tenant.org_id).await?.ok_or(AdminError::NotFound("Organization"))?;
+        let org_user_id = self.usable_user(tenant, new.org_user_id.clone()).await?;
+        self.issue_key(tenant, new, org_user_id).await
+    }
+
+    /// An organization with its two all-scope keys (`casework admin bootstrap`), the sandbox
+    /// key's secret first.
+    ///
+    /// # Errors
+    /// [`AdminError::Invalid`] for a name that is not 1–255 characters.
+    pub async fn bootstrap(&self, name: String) -> Result<(Organization, Vec<(ApiKey, String)>), AdminError> {
+        if crate::validation::check_length(&name, 1, 255).is_err() {
+            let mut errors = FieldErrors::default();
+            errors.push("org_name", crate::validation::Violation::InvalidValue, "must be 1 to 255 characters");
+            return Err(AdminError::Invalid(errors));
+        }
+        let now = self.clock.now();
+        let org = Organization { id: self.ids.generate(), name, created_at: now };
+        let keys: Vec<ApiKey> = [Environment::Sandbox, Environment::Live]
+            .into_iter()
+            .map(|environment| ApiKey {
+                id: self.ids.generate(),
+                tenant: Tenant { org_id: org.id, environment },
+                name: format!("{environment} bootstrap key"),
+                scopes: Scopes::all(),
+                org_user_id: None,
+                expires_at: None,
+                last_used_at: None,
+                created_at: now,
+                revoked_at: None,
+            })
+            .collect();
+        let secrets = self.repo.insert_organization(&org, &keys).await?;
+        Ok((org, keys.into_iter().zip(secrets).collect()))
+    }
+
+    /// `org_user_id` when it names an active user of the tenant's organization.
+    async fn usable_user(
+        &self,
+        tenant: Tenant,
+        org_user_id: Option<Result<OrgUserId, IdError>>,
+    ) -> Result<Option<OrgUserId>, AdminError> {
+        match org_user_id {
+            None => Ok(None),
+            Some(Err(_)) => Err(AdminError::InvalidReviewer),
+            Some(Ok(id)) => match self.repo.find_org_user(tenant, id).await? {
+                Some(user) if user.active => Ok(Some(id)),
+                _ => Err(AdminError::InvalidReviewer),
+            },
+        }
+    }
+
+    async fn issue_key(
+        &self,
+        tenant: Tenant,
+        new: NewApiKey,
+        org_user_id: Option<OrgUserId>,
+    ) -> Result<(ApiKey, String), AdminError> {
+        if new.expires_at.is_some_and(|at| at <= self.clock.now()) {
+            let mut errors = FieldErrors::default();
+            errors.push("expires_at", crate::validation::Violation::InvalidValue, "must be in the future");
+            return Err(AdminError::Invalid(errors));
+        }
         let key = ApiKey {
             id: self.ids.generate(),
-            tenant: principal.tenant,
+            tenant,
             name: new.name,
             scopes: new.scopes,
             org_user_id,
@@ -187,11 +250,11 @@ where
         Ok((key, secret))
     }
 
-    /// Revokes a key of the environment.
+    /// Revokes a key of the environment (of any, for `None`: the operator).
     ///
     /// # Errors
     /// [`AdminError::NotFound`].
-    pub async fn revoke_api_key(&self, tenant: Tenant, id: ApiKeyId) -> Result<ApiKey, AdminError> {
+    pub async fn revoke_api_key(&self, tenant: Option<Tenant>, id: ApiKeyId) -> Result<ApiKey, AdminError> {
         self.repo.revoke_key(tenant, id, self.clock.now()).await?.ok_or(AdminError::NotFound("API key"))
     }
 }

@@ -5,17 +5,17 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use casework_adapters::auth::ApiKeySecret;
-use casework_adapters::postgres::directory::{CreateKeyError, CreateUserError};
+use casework_api::request::Input;
+use casework_api::request::admin::{NewApiKeyRequest, NewOrgUserRequest};
 use casework_domain::case::Actor;
 use casework_domain::demo::synthetic_session;
-use casework_domain::directory::{ApiKey, OrgUser, Role, Scope, Scopes};
-use casework_domain::id::{ApiKeyId, OrgId, OrgUserId};
-use casework_domain::ports::{DirectoryRepository, IdGenerator, StoreError};
-use casework_domain::tenant::{Environment, Organization, Tenant};
+use casework_domain::id::{ApiKeyId, OrgId};
+use casework_domain::ports::StoreError;
+use casework_domain::service::admin::AdminError;
+use casework_domain::tenant::{Environment, Tenant};
+use casework_domain::validation::FieldErrors;
 use clap::Subcommand;
 use serde_json::{Value, json};
-use validator::ValidateEmail;
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -142,41 +142,36 @@ fn parse_environment(text: &str) -> Result<Environment, Failure> {
     text.parse().map_err(|_| invalid("--env must be sandbox or live."))
 }
 
-fn text_arg(name: &str, value: &str) -> Result<String, Failure> {
-    let length = value.chars().count();
-    if (1..=255).contains(&length) {
-        Ok(value.to_owned())
-    } else {
-        Err(invalid(format!("--{name} must be 1 to 255 characters.")))
+impl From<AdminError> for Failure {
+    fn from(error: AdminError) -> Self {
+        match error {
+            AdminError::NotFound(resource) => Self::new("not_found", format!("{resource} not found.")),
+            AdminError::EmailTaken => Self::new("email_taken", "An org user with this email already exists."),
+            AdminError::InvalidReviewer => {
+                Self::new("invalid_reviewer", "--user names no active org user of this organization.")
+            }
+            AdminError::InsufficientScope(scope) => Self::new("insufficient_scope", format!("Lacks `{scope}`.")),
+            AdminError::ReviewerMismatch => Self::new("reviewer_mismatch", "The key is bound to another org user."),
+            AdminError::Invalid(errors) => errors.into(),
+            AdminError::Store(store) => store.into(),
+        }
     }
 }
 
+impl From<FieldErrors> for Failure {
+    fn from(errors: FieldErrors) -> Self {
+        invalid(format!("Invalid arguments: {errors}."))
+    }
+}
+
+/// Every subcommand goes through the same service, and the same request types, as HTTP.
 async fn execute(state: &AppState, command: AdminCommand) -> Result<Value, Failure> {
-    let now = state.service.now();
-    let ids = casework_adapters::system::UuidV7Ids;
+    let service = &state.service;
     match command {
         AdminCommand::Bootstrap { org_name } => {
-            let org = Organization { id: ids.generate(), name: text_arg("org-name", &org_name)?, created_at: now };
-            let keys: Vec<(ApiKey, ApiKeySecret)> = Environment::ALL
-                .into_iter()
-                .map(|environment| {
-                    let key = ApiKey {
-                        id: ids.generate(),
-                        tenant: Tenant { org_id: org.id, environment },
-                        name: format!("{environment} bootstrap key"),
-                        scopes: Scopes::all(),
-                        org_user_id: None,
-                        expires_at: None,
-                        last_used_at: None,
-                        created_at: now,
-                        revoked_at: None,
-                    };
-                    (key, ApiKeySecret::generate(environment))
-                })
-                .collect();
-            state.store.create_organization(&org, &keys).await?;
+            let (org, keys) = service.bootstrap(org_name).await?;
             let secret = |environment: Environment| {
-                keys.iter().find(|(key, _)| key.tenant.environment == environment).map(|(_, s)| s.expose().to_owned())
+                keys.iter().find(|(key, _)| key.tenant.environment == environment).map(|(_, secret)| secret.clone())
             };
             Ok(json!({
                 "org_id": org.id.public(),
@@ -186,97 +181,37 @@ async fn execute(state: &AppState, command: AdminCommand) -> Result<Value, Failu
         }
         AdminCommand::CreateUser { org, name, email, role } => {
             let org_id = parse_org(&org)?;
-            if !email.validate_email() || email.len() > 320 {
-                return Err(invalid("--email must be an email address."));
-            }
-            let role: Role = role.parse().map_err(|_| invalid("--role must be reviewer, senior_reviewer or admin."))?;
-            let user = OrgUser {
-                id: ids.generate(),
-                org_id,
-                name: text_arg("name", &name)?,
-                email,
-                role,
-                active: true,
-                created_at: now,
-            };
-            state.store.create_org_user(&user).await.map_err(|error| match error {
-                CreateUserError::EmailTaken => {
-                    Failure::new("email_taken", "An org user with this email already exists.")
-                }
-                CreateUserError::OrgNotFound => Failure::new("not_found", "Organization not found."),
-                CreateUserError::Store(store) => store.into(),
-            })?;
+            let request = NewOrgUserRequest { name: Some(name), email: Some(email), role: Some(role) };
+            let user = service.create_org_user(org_id, request.into_domain()?).await?;
             Ok(to_value(&casework_api::admin::OrgUser::from(&user)))
         }
         AdminCommand::CreateKey { org, env, name, scopes, user } => {
-            let org_id = parse_org(&org)?;
-            let environment = parse_environment(&env)?;
-            let scopes = scopes
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(|s| s.parse::<Scope>().map_err(|_| invalid(format!("Unknown scope `{s}`."))))
-                .collect::<Result<Scopes, _>>()?;
-            let tenant = Tenant { org_id, environment };
-            let org_user_id = match user {
-                None => None,
-                Some(text) => {
-                    let id = OrgUserId::parse(&text)
-                        .map_err(|_| Failure::new("invalid_reviewer", "--user names no org user."))?;
-                    let found = state.store.find_org_user(tenant, id).await?;
-                    if !found.is_some_and(|u| u.active) {
-                        return Err(Failure::new(
-                            "invalid_reviewer",
-                            "--user names no active org user of this organization.",
-                        ));
-                    }
-                    Some(id)
-                }
-            };
-            let key = ApiKey {
-                id: ids.generate(),
-                tenant,
-                name: text_arg("name", &name)?,
-                scopes,
-                org_user_id,
-                expires_at: None,
-                last_used_at: None,
-                created_at: now,
-                revoked_at: None,
-            };
-            let secret = ApiKeySecret::generate(environment);
-            state.store.create_api_key(&key, &secret).await.map_err(|error| match error {
-                CreateKeyError::OrgNotFound => Failure::new("not_found", "Organization not found."),
-                CreateKeyError::UserNotFound => Failure::new("invalid_reviewer", "--user names no org user."),
-                CreateKeyError::Store(store) => store.into(),
-            })?;
-            Ok(to_value(&casework_api::admin::CreatedApiKey {
-                api_key: (&key).into(),
-                key: secret.expose().to_owned(),
-            }))
+            let tenant = Tenant { org_id: parse_org(&org)?, environment: parse_environment(&env)? };
+            let scopes = scopes.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+            let request =
+                NewApiKeyRequest { name: Some(name), scopes: Some(scopes), org_user_id: user, expires_at: None };
+            let (key, secret) = service.operator_api_key(tenant, request.into_domain()?).await?;
+            Ok(to_value(&casework_api::admin::CreatedApiKey { api_key: (&key).into(), key: secret }))
         }
         AdminCommand::RevokeKey { id } => {
             let id = ApiKeyId::parse(&id).map_err(|_| Failure::new("not_found", "API key not found."))?;
-            let key = state
-                .store
-                .revoke_api_key(id, now)
-                .await?
-                .ok_or_else(|| Failure::new("not_found", "API key not found."))?;
+            let key = service.revoke_api_key(None, id).await?;
             Ok(json!({"id": key.id.public(), "revoked_at": key.revoked_at.map(casework_api::wire::format_time)}))
         }
         AdminCommand::SeedDemo { org, env, count } => {
             let tenant = Tenant { org_id: parse_org(&org)?, environment: parse_environment(&env)? };
+            let now = service.now();
             let mut session_ids = Vec::new();
             let mut case_ids = Vec::new();
             for index in 0..count.min(100) {
                 let seed = u64::from(index) + (now.unix_timestamp().unsigned_abs() % 10_000) * 100;
                 let session =
-                    state.service.ingest_session(tenant, Actor::System, synthetic_session(seed)).await.map_err(
-                        |error| match error {
+                    service.ingest_session(tenant, Actor::System, synthetic_session(seed)).await.map_err(|error| {
+                        match error {
                             casework_domain::service::IngestSessionError::Store(store) => Failure::from(store),
                             other => Failure::new("internal_error", other.to_string()),
-                        },
-                    )?;
+                        }
+                    })?;
                 session_ids.push(session.id.public());
                 case_ids.extend(session.case_id.map(|id| id.public()));
             }

@@ -133,6 +133,6 @@ pub async fn create_api_key(api: Api, payload: web::Payload) -> Result<HttpRespo
 /// 404.
 pub async fn revoke_api_key(api: Api, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let id = ApiKeyId::parse(&path).map_err(|_| ApiError::not_found("API key"))?;
-    let key = api.state.service.revoke_api_key(api.tenant(), id).await?;
+    let key = api.state.service.revoke_api_key(Some(api.tenant()), id).await?;
     Ok(respond::json(StatusCode::OK, &ApiKeyBody::from(&key)))
 }
