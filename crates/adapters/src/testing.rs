@@ -302,10 +302,16 @@ impl PrivateCluster {
 
     /// Stops the cluster at once (connections are cut).
     pub fn stop(&self) {
+        self.stop_with("immediate");
+    }
+
+    /// Stops the cluster with `mode` (`fast`: sessions are terminated, transactions rolled back;
+    /// `immediate`: the server vanishes).
+    pub fn stop_with(&self, mode: &str) {
         let _ = self
             .command("pg_ctl")
             .arg("stop")
-            .args(["-m", "immediate", "-w", "-D"])
+            .args(["-m", mode, "-w", "-D"])
             .arg(self.root.join("data"))
             .stdout(std::process::Stdio::null())
             .status();

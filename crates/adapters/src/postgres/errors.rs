@@ -1,6 +1,8 @@
-//! Driver errors, translated: constraint violations by constraint name into domain variants,
-//! lost connections, pool timeouts and cancelled statements into "unavailable" (503), and the
-//! rest into "unknown" (500, logged once by the HTTP edge).
+//! Driver errors, translated by their kind, never their message: constraint violations by
+//! constraint name into domain variants; lost connections, pool timeouts, broken transactions,
+//! failed commits, a standby's refusal and serialization failures into "unavailable" (503); the
+//! rest into "unknown" (500, logged once by the HTTP edge, which first checks whether the
+//! database is still there: see [`is_unexplained_refusal`]).
 
 use casework_domain::ports::StoreError;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -38,15 +40,6 @@ pub enum Failure {
     Unknown(anyhow::Error),
 }
 
-/// SQLSTATE classes that mean "the server cannot serve now": 08 (connection), 53 (resources),
-/// 57 (operator intervention, including statement timeouts and shutdowns).
-fn is_unavailable_message(message: &str) -> bool {
-    let message = message.to_ascii_lowercase();
-    ["connection", "timeout", "terminating", "shutting down", "canceling statement", "too many clients"]
-        .iter()
-        .any(|needle| message.contains(needle))
-}
-
 /// Classifies a Diesel error.
 pub fn classify(error: DieselError) -> Failure {
     match &error {
@@ -73,9 +66,6 @@ pub fn classify(error: DieselError) -> Failure {
         | DieselError::AlreadyInTransaction
         | DieselError::NotInTransaction
         | DieselError::RollbackErrorOnCommit { .. } => Failure::Unavailable(anyhow::Error::new(error)),
-        DieselError::DatabaseError(_, info) if is_unavailable_message(info.message()) => {
-            Failure::Unavailable(anyhow::Error::new(error))
-        }
         _ => Failure::Unknown(anyhow::Error::new(error)),
     }
 }
@@ -87,6 +77,14 @@ pub fn unavailable_or_unknown(error: DieselError) -> StoreError {
         Failure::Constraint { name } => StoreError::Unknown(anyhow::anyhow!("unexpected violation of {name}")),
         Failure::Unknown(e) => StoreError::Unknown(e),
     }
+}
+
+/// Whether `cause` is a statement the server refused for a reason the driver does not name:
+/// diesel-async keeps only a few SQLSTATEs, so a server shutting down (57P01–57P03), a statement
+/// timeout (57014) and a bug in a statement all arrive alike. Messages are never read (they
+/// follow the server's `lc_messages`); the HTTP edge tells these apart by the database's state.
+pub fn is_unexplained_refusal(cause: &anyhow::Error) -> bool {
+    matches!(cause.downcast_ref::<DieselError>(), Some(DieselError::DatabaseError(DatabaseErrorKind::Unknown, _)))
 }
 
 /// A stored value that does not decode into the domain (a bug or a hand-edited row).

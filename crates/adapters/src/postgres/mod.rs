@@ -200,6 +200,12 @@ impl PgStore {
         migrations_are_current(&self.pool).await
     }
 
+    /// Whether the database answers a trivial statement now (a fresh check, not the pool's).
+    pub async fn answers(&self) -> bool {
+        let Ok(mut connection) = self.pool.get().await else { return false };
+        diesel::sql_query("SELECT 1").execute(&mut connection).await.is_ok()
+    }
+
     /// A connection, or "unavailable" when none comes within the wait timeout.
     async fn connection(&self) -> Result<PgConn, errors::Unavailable> {
         let started = std::time::Instant::now();

@@ -66,7 +66,12 @@ pub async fn envelope(
     let inflection = Inflection::of(request.request()).unwrap_or(Inflection::Snake);
     // Handlers' and extractors' errors arrive as responses carrying the error; an `Err` here
     // would only come from a middleware, and every middleware inside answers with responses.
+    let state = request.app_data::<actix_web::web::Data<crate::state::AppState>>().cloned();
     let response = next.call(request).instrument(span.clone()).await?.map_into_boxed_body();
+    let response = match state {
+        Some(state) => outage_or_bug(response, &state, started.elapsed()).await,
+        None => response,
+    };
     if let Some(metrics) = metrics {
         let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
         metrics.observe_request(
@@ -95,6 +100,38 @@ pub async fn envelope(
         return Ok(response);
     }
     Ok(inflected(response, inflection).await)
+}
+
+/// A 500 whose cause is a statement the server refused without a reason the driver names is an
+/// outage when the statement ran for the whole statement timeout, or when the database no longer
+/// answers: then it is a 503 with `Retry-After`, like any other outage.
+async fn outage_or_bug(
+    response: ServiceResponse<BoxBody>,
+    state: &crate::state::AppState,
+    elapsed: std::time::Duration,
+) -> ServiceResponse<BoxBody> {
+    let unexplained = response.status() == actix_web::http::StatusCode::INTERNAL_SERVER_ERROR
+        && response
+            .response()
+            .error()
+            .and_then(|e| e.as_error::<ApiError>())
+            .and_then(ApiError::cause)
+            .is_some_and(casework_adapters::postgres::errors::is_unexplained_refusal);
+    if !unexplained {
+        return response;
+    }
+    let timed_out = elapsed >= std::time::Duration::from_millis(state.config.database.statement_timeout_ms);
+    if !timed_out && state.store.answers().await {
+        return response;
+    }
+    let cause = response
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<ApiError>())
+        .and_then(ApiError::cause)
+        .map_or_else(|| anyhow::anyhow!("database refusal"), |c| anyhow::anyhow!("{c:#}"));
+    let (request, _) = response.into_parts();
+    ServiceResponse::from_err(ApiError::unavailable(cause), request).map_into_boxed_body()
 }
 
 fn is_json(response: &ServiceResponse<BoxBody>) -> bool {
