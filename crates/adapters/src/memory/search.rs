@@ -5,13 +5,17 @@
 use std::cmp::Ordering;
 
 use casework_domain::Timestamp;
-use casework_domain::case::{Case, CaseStatus};
-use casework_domain::page::{CaseQuery, CaseSortKey, Tab};
+use casework_domain::case::Case;
+use casework_domain::case::queue::{self as rules, Rule};
+use casework_domain::page::{CaseQuery, CaseSortKey};
 use casework_domain::search::{Condition, Field, Filter, Op, Operand, Search, SortField};
 use serde_json::Value;
 
-/// What a filter reads of one case: the case as of the request, and its session's reference.
+/// What a filter reads of one case: the case as stored (for the domain's queue rules), as of the
+/// request, and its session's reference.
 pub(super) struct Candidate {
+    /// The case as stored.
+    pub stored: Case,
     /// The case as of the request.
     pub view: Case,
     /// Its session's `external_ref`.
@@ -20,18 +24,14 @@ pub(super) struct Candidate {
     pub session_public_id: String,
 }
 
-/// `GET /cases` filters.
-pub(super) fn matches_query(candidate: &Candidate, query: &CaseQuery) -> bool {
-    let view = &candidate.view;
-    let tab = match query.tab {
-        None | Some(Tab::All) => true,
-        Some(Tab::Unassigned) => view.status == CaseStatus::Open && view.assigned_to.is_none(),
-        Some(Tab::Mine) => query.reviewer.is_some_and(|r| !view.is_final() && view.assigned_to == Some(r)),
-        Some(Tab::PendingSecondReview) => view.status == CaseStatus::PendingSecondReview,
-        Some(Tab::Escalated) => view.status == CaseStatus::Escalated,
-    };
-    tab && (query.statuses.is_empty() || query.statuses.contains(&view.status))
-        && (query.assigned_to.is_empty() || view.assigned_to.is_some_and(|a| query.assigned_to.contains(&a)))
+/// `GET /cases` filters: the tabs, statuses and assignees by the domain's queue rules.
+pub(super) fn matches_query(candidate: &Candidate, query: &CaseQuery, now: Timestamp) -> bool {
+    let (stored, view) = (&candidate.stored, &candidate.view);
+    let holds = |rule: Rule| rule.holds(stored, now);
+    query.tab.is_none_or(|tab| holds(rules::tab(tab, query.reviewer)))
+        && (query.statuses.is_empty()
+            || holds(Rule::Any(query.statuses.iter().map(|&s| rules::effective_status(s)).collect())))
+        && (query.assigned_to.is_empty() || holds(rules::effectively_assigned(query.assigned_to.clone())))
         && (query.priorities.is_empty() || query.priorities.contains(&view.priority))
         && (query.tags.is_empty() || query.tags.iter().any(|t| view.tags.contains(t)))
         && (query.session_ids.is_empty() || query.session_ids.contains(&view.session_id))
@@ -128,11 +128,16 @@ fn holds(condition: &Condition, candidate: &Candidate, now: Timestamp) -> bool {
     let op = condition.op;
     match (&condition.field, &condition.value) {
         (Field::Decision, Operand::Exists(flag)) => view.decision.is_some() == *flag,
-        (Field::AssignedTo, Operand::Exists(flag)) => view.assigned_to.is_some() == *flag,
+        (Field::AssignedTo, Operand::Exists(flag)) => {
+            rules::has_effective_assignee().holds(&candidate.stored, now) == *flag
+        }
         (Field::EscalatedTo, Operand::Exists(flag)) => view.escalated_to.is_some() == *flag,
         (Field::ExternalRef, Operand::Exists(flag)) => candidate.external_ref.is_some() == *flag,
         (Field::DecidedAt, Operand::Exists(flag)) => view.decided_at.is_some() == *flag,
-        (Field::Status, Operand::Statuses(statuses)) => asserted(op, statuses.contains(&view.status)),
+        (Field::Status, Operand::Statuses(statuses)) => {
+            let any = Rule::Any(statuses.iter().map(|&s| rules::effective_status(s)).collect());
+            asserted(op, any.holds(&candidate.stored, now))
+        }
         (Field::Decision, Operand::Decisions(decisions)) => asserted(op, decisions.contains(&view.decision)),
         (Field::Priority, Operand::Priorities(priorities)) => {
             let ranks: Vec<i16> = priorities.iter().map(|p| p.rank()).collect();

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use casework_domain::Timestamp;
-use casework_domain::case::{Case, CaseStatus, Note, Tag};
+use casework_domain::case::queue as rules;
+use casework_domain::case::{Case, Note, Tag};
 use casework_domain::directory::{ApiKey, AuthError, OrgUser, OrgUserPatch, Principal, UserRef};
 use casework_domain::id::{ApiKeyId, CaseId, OrgId, OrgUserId, SessionId};
 use casework_domain::page::{CaseQuery, Page, PageRequest, SessionQuery, Tab};
@@ -60,6 +61,7 @@ impl State {
             .iter()
             .filter(|c| c.tenant == tenant)
             .map(|case| Candidate {
+                stored: case.clone(),
                 view: case.as_of(now),
                 external_ref: self
                     .sessions
@@ -286,7 +288,7 @@ impl CaseRepository for MemoryStore {
         let mut cases: Vec<Case> = state
             .candidates(tenant, now)
             .into_iter()
-            .filter(|candidate| matches_query(candidate, query))
+            .filter(|candidate| matches_query(candidate, query, now))
             .map(|candidate| candidate.view)
             .collect();
         cases.sort_by(|a, b| query_order(a, b, query));
@@ -329,27 +331,10 @@ impl CaseRepository for MemoryStore {
         F: FnOnce(Case) -> Option<CaseChange> + Send,
     {
         let mut state = self.lock().map_err(|e| SaveChangeError::Unknown(e.into()))?;
-        let mut eligible: Vec<&Case> = state
-            .cases
-            .iter()
-            .filter(|c| c.tenant == tenant)
-            .filter(|c| {
-                let open = c.status == CaseStatus::Open && c.assigned_to.is_none();
-                let second = c.status == CaseStatus::PendingSecondReview
-                    && c.live_lease(now).is_none()
-                    && c.recommendation.as_ref().is_none_or(|r| r.reviewer_id != filter.reviewer);
-                open || second
-            })
-            .filter(|c| filter.priority.is_none_or(|p| c.priority == p))
-            .filter(|c| filter.tag.as_ref().is_none_or(|t| c.tags.contains(t)))
-            .collect();
-        eligible.sort_by(|a, b| {
-            b.priority
-                .rank()
-                .cmp(&a.priority.rank())
-                .then(a.entered_review_at.cmp(&b.entered_review_at))
-                .then(a.id.cmp(&b.id))
-        });
+        let eligible_rule = rules::eligible_for_next(filter.reviewer, filter.priority, filter.tag.clone());
+        let mut eligible: Vec<&Case> =
+            state.cases.iter().filter(|c| c.tenant == tenant && eligible_rule.holds(c, now)).collect();
+        eligible.sort_by(|a, b| rules::next_order(a, b));
         let Some(candidate) = eligible.first().map(|c| (*c).clone()) else { return Ok(None) };
         let version = candidate.version;
         let change = claim(candidate)
@@ -402,7 +387,7 @@ impl CaseRepository for MemoryStore {
         let candidates = state.candidates(tenant, now);
         let count = |tab: Tab| {
             let query = CaseQuery { tab: Some(tab), reviewer, ..CaseQuery::default() };
-            candidates.iter().filter(|candidate| matches_query(candidate, &query)).count() as u64
+            candidates.iter().filter(|candidate| matches_query(candidate, &query, now)).count() as u64
         };
         Ok(TabCounts {
             unassigned: count(Tab::Unassigned),

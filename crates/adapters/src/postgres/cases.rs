@@ -5,7 +5,8 @@
 //! lease reads as released in every filter, exactly as [`Case::as_of`] does in memory.
 
 use casework_domain::Timestamp;
-use casework_domain::case::{Case, CaseStatus, Note, Tag};
+use casework_domain::case::queue::{self as rules, Rule};
+use casework_domain::case::{Case, Note, Tag};
 use casework_domain::id::{CaseId, Id, OrgUserId, SessionId};
 use casework_domain::page::{CaseQuery, CaseSortKey, Page, PageRequest, Tab};
 use casework_domain::ports::{
@@ -15,139 +16,29 @@ use casework_domain::ports::{
 use casework_domain::search::Search;
 use casework_domain::session::{Session, SessionStatus};
 use casework_domain::tenant::Tenant;
-use diesel::dsl::{count, exists, not};
-use diesel::pg::Pg;
+use diesel::dsl::{count, exists};
 use diesel::prelude::*;
-use diesel::sql_types::Bool;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use uuid::Uuid;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 
 use super::PgStore;
-use super::changes::{write_change, write_events};
-use super::errors::{Failure, classify, unavailable_or_unknown};
+use super::changes::{insert_opened, write_change};
+use super::errors::{Failure, classify, save_error, unavailable_or_unknown};
 use super::queue;
 use super::records::{CaseRecord, EventRecord, parse_event};
 use super::schema::{case_events, cases, sessions};
-
-/// A boolean condition on `cases`, composable at run time.
-pub(super) type Condition = Box<dyn BoxableExpression<cases::table, Pg, SqlType = Bool>>;
-
-/// The outcome of a transaction: a business refusal, or a database failure.
-pub(super) enum TxError<E> {
-    Refused(E),
-    Db(diesel::result::Error),
-}
-
-impl<E> From<diesel::result::Error> for TxError<E> {
-    fn from(error: diesel::result::Error) -> Self {
-        Self::Db(error)
-    }
-}
-
-/// Inserts a new case with its `created` event (inside the caller's transaction).
-pub(super) async fn insert_opened(
-    connection: &mut AsyncPgConnection,
-    opened: &OpenedCase,
-) -> Result<(), diesel::result::Error> {
-    diesel::insert_into(cases::table).values(CaseRecord::from_case(&opened.case)).execute(connection).await?;
-    write_events(connection, std::slice::from_ref(&opened.event), &opened.case).await
-}
-
-pub(super) fn in_tenant(tenant: Tenant) -> Condition {
-    Box::new(cases::org_id.eq(tenant.org_id.uuid()).and(cases::environment.eq(tenant.environment.as_str())))
-}
-
-pub(super) fn lapsed(now: Timestamp) -> Condition {
-    Box::new(cases::claim_expires_at.le(now).assume_not_null())
-}
-
-pub(super) fn live(now: Timestamp) -> Condition {
-    Box::new(cases::claim_expires_at.gt(now).assume_not_null())
-}
-
-pub(super) fn status_is(status: CaseStatus) -> Condition {
-    Box::new(cases::status.eq(status.as_str()))
-}
-
-pub(super) fn any_of(conditions: Vec<Condition>) -> Condition {
-    balanced(conditions, &|a, b| Box::new(a.or(b))).unwrap_or_else(|| Box::new(diesel::dsl::sql::<Bool>("false")))
-}
-
-pub(super) fn all_of(conditions: Vec<Condition>) -> Condition {
-    balanced(conditions, &|a, b| Box::new(a.and(b))).unwrap_or_else(|| Box::new(diesel::dsl::sql::<Bool>("true")))
-}
-
-/// Joins `conditions` as a balanced tree, so its depth (and every recursion over it when the
-/// statement is built, bound or dropped) grows with the logarithm of their number.
-fn balanced(mut conditions: Vec<Condition>, join: &dyn Fn(Condition, Condition) -> Condition) -> Option<Condition> {
-    match conditions.len() {
-        0 => None,
-        1 => conditions.pop(),
-        n => {
-            let right = conditions.split_off(n / 2);
-            Some(join(balanced(conditions, join)?, balanced(right, join)?))
-        }
-    }
-}
-
-/// The effective status is `status` (a lapsed `in_review` reads as `open`).
-pub(super) fn effective_status(status: CaseStatus, now: Timestamp) -> Condition {
-    match status {
-        CaseStatus::Open => {
-            any_of(vec![status_is(CaseStatus::Open), all_of(vec![status_is(CaseStatus::InReview), lapsed(now)])])
-        }
-        CaseStatus::InReview => all_of(vec![status_is(CaseStatus::InReview), live(now)]),
-        other => status_is(other),
-    }
-}
-
-/// The effective assignee is one of `users` (after a lapse: the escalation target, or nobody).
-pub(super) fn effectively_assigned(users: Vec<Uuid>, now: Timestamp) -> Condition {
-    any_of(vec![
-        all_of(vec![Box::new(cases::assigned_to.eq_any(users.clone()).assume_not_null()), no_live_lease_or_live(now)]),
-        all_of(vec![
-            lapsed(now),
-            status_is(CaseStatus::Escalated),
-            Box::new(cases::escalated_to.eq_any(users).assume_not_null()),
-        ]),
-    ])
-}
-
-/// The stored assignee counts: there is no lease, or it is live.
-pub(super) fn no_live_lease_or_live(now: Timestamp) -> Condition {
-    Box::new(cases::claim_expires_at.is_null().or(cases::claim_expires_at.gt(now).assume_not_null()))
-}
-
-pub(super) fn active() -> Condition {
-    Box::new(not(cases::status.eq_any([CaseStatus::Approved.as_str(), CaseStatus::Rejected.as_str()])))
-}
-
-pub(super) fn tab(tab: Tab, reviewer: Option<Uuid>, now: Timestamp) -> Condition {
-    match tab {
-        Tab::Unassigned => any_of(vec![
-            all_of(vec![status_is(CaseStatus::Open), Box::new(cases::assigned_to.is_null())]),
-            all_of(vec![status_is(CaseStatus::InReview), lapsed(now)]),
-        ]),
-        Tab::Mine => match reviewer {
-            Some(reviewer) => all_of(vec![active(), effectively_assigned(vec![reviewer], now)]),
-            None => any_of(vec![]),
-        },
-        Tab::PendingSecondReview => status_is(CaseStatus::PendingSecondReview),
-        Tab::Escalated => status_is(CaseStatus::Escalated),
-        Tab::All => all_of(vec![]),
-    }
-}
+use super::sql::{Condition, TxError, all_of, compile, in_tenant, page_bounds};
 
 fn conditions(tenant: Tenant, query: &CaseQuery, now: Timestamp) -> Condition {
     let mut all = vec![in_tenant(tenant)];
     if !query.statuses.is_empty() {
-        all.push(any_of(query.statuses.iter().map(|&s| effective_status(s, now)).collect()));
+        let statuses = query.statuses.iter().map(|&s| rules::effective_status(s)).collect();
+        all.push(compile(&Rule::Any(statuses), now));
     }
     if let Some(selected) = query.tab {
-        all.push(tab(selected, query.reviewer.map(|r| r.uuid()), now));
+        all.push(compile(&rules::tab(selected, query.reviewer), now));
     }
     if !query.assigned_to.is_empty() {
-        all.push(effectively_assigned(query.assigned_to.iter().map(|u| u.uuid()).collect(), now));
+        all.push(compile(&rules::effectively_assigned(query.assigned_to.clone()), now));
     }
     if !query.priorities.is_empty() {
         let priorities: Vec<&str> = query.priorities.iter().map(|p| p.as_str()).collect();
@@ -167,10 +58,6 @@ fn conditions(tenant: Tenant, query: &CaseQuery, now: Timestamp) -> Condition {
         all.push(Box::new(cases::created_at.lt(before)));
     }
     all_of(all)
-}
-
-pub(super) fn page_bounds(page: PageRequest) -> (i64, i64) {
-    (i64::from(page.limit()), i64::try_from(page.offset()).unwrap_or(i64::MAX))
 }
 
 impl CaseRepository for PgStore {
@@ -364,14 +251,14 @@ impl CaseRepository for PgStore {
         now: Timestamp,
     ) -> Result<TabCounts, StoreError> {
         let mut connection = self.connection().await?;
-        let reviewer = reviewer.map(|r| r.uuid());
+        let tab = |tab: Tab| compile(&rules::tab(tab, reviewer), now);
         let (unassigned, mine, pending, escalated, all): (i64, i64, i64, i64, i64) = cases::table
             .filter(in_tenant(tenant))
             .select((
-                count(cases::id).aggregate_filter(tab(Tab::Unassigned, reviewer, now)),
-                count(cases::id).aggregate_filter(tab(Tab::Mine, reviewer, now)),
-                count(cases::id).aggregate_filter(tab(Tab::PendingSecondReview, reviewer, now)),
-                count(cases::id).aggregate_filter(tab(Tab::Escalated, reviewer, now)),
+                count(cases::id).aggregate_filter(tab(Tab::Unassigned)),
+                count(cases::id).aggregate_filter(tab(Tab::Mine)),
+                count(cases::id).aggregate_filter(tab(Tab::PendingSecondReview)),
+                count(cases::id).aggregate_filter(tab(Tab::Escalated)),
                 count(cases::id),
             ))
             .get_result(&mut connection)
@@ -418,31 +305,6 @@ async fn find_one(store: &PgStore, tenant: Tenant, condition: Condition) -> Resu
     record.map(CaseRecord::into_case).transpose()
 }
 
-/// A failed change's database error.
-pub(super) fn save_error(error: diesel::result::Error) -> SaveChangeError {
-    match classify(error) {
-        Failure::Unavailable(e) => SaveChangeError::Unavailable(e),
-        Failure::Constraint { name } => SaveChangeError::Unknown(anyhow::anyhow!("unexpected violation of {name}")),
-        Failure::Unknown(e) => SaveChangeError::Unknown(e),
-    }
-}
-
-/// The claim-next candidate (API.md §2): eligibility and queue order, locked so concurrent
-/// callers skip it. Binds: `$1` org, `$2` environment, `$3` now, `$4` reviewer, `$5` priority
-/// or null, `$6` tag or null. The partial index `cases_claim_next_idx` is shaped exactly like it.
-pub const CLAIM_NEXT_CANDIDATE_SQL: &str = "\
-SELECT id FROM cases
-WHERE org_id = $1 AND environment = $2
-  AND ((status = 'open' AND assigned_to IS NULL)
-       OR (status = 'pending_second_review'
-           AND (claim_expires_at IS NULL OR claim_expires_at <= $3)
-           AND recommended_by IS DISTINCT FROM $4))
-  AND ($5::text IS NULL OR priority = $5::text)
-  AND ($6::text IS NULL OR tags @> ARRAY[$6::text])
-ORDER BY priority_rank DESC, entered_review_at, id
-LIMIT 1
-FOR UPDATE SKIP LOCKED";
-
 /// `PgStore::operational_counts`: one statement over every tenant.
 pub(super) async fn operational_counts(
     store: &PgStore,
@@ -452,9 +314,9 @@ pub(super) async fn operational_counts(
     let mut connection = store.connection().await?;
     let (unassigned, pending, escalated): (i64, i64, i64) = cases::table
         .select((
-            count(cases::id).aggregate_filter(tab(Tab::Unassigned, None, now)),
-            count(cases::id).aggregate_filter(tab(Tab::PendingSecondReview, None, now)),
-            count(cases::id).aggregate_filter(tab(Tab::Escalated, None, now)),
+            count(cases::id).aggregate_filter(compile(&rules::tab(Tab::Unassigned, None), now)),
+            count(cases::id).aggregate_filter(compile(&rules::tab(Tab::PendingSecondReview, None), now)),
+            count(cases::id).aggregate_filter(compile(&rules::tab(Tab::Escalated, None), now)),
         ))
         .get_result(&mut connection)
         .await

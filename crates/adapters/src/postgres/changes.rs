@@ -13,6 +13,15 @@ use super::records::{CaseRecord, EventRecord, NoteRecord, OutboxRecord, checks_j
 use super::schema::{blocklist_entries, case_events, cases, notes, sessions, webhook_outbox};
 use super::sessions::seal;
 
+/// Inserts a new case with its `created` event (inside the caller's transaction).
+pub(super) async fn insert_opened(
+    connection: &mut AsyncPgConnection,
+    opened: &casework_domain::ports::OpenedCase,
+) -> Result<(), diesel::result::Error> {
+    diesel::insert_into(cases::table).values(CaseRecord::from_case(&opened.case)).execute(connection).await?;
+    write_events(connection, std::slice::from_ref(&opened.event), &opened.case).await
+}
+
 /// Writes events and their outbox rows, in the events' order.
 pub(super) async fn write_events(
     connection: &mut AsyncPgConnection,

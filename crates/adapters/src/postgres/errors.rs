@@ -4,7 +4,7 @@
 //! rest into "unknown" (500, logged once by the HTTP edge, which first checks whether the
 //! database is still there: see [`is_unexplained_refusal`]).
 
-use casework_domain::ports::StoreError;
+use casework_domain::ports::{SaveChangeError, StoreError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::deadpool::PoolError;
 
@@ -67,6 +67,15 @@ pub fn classify(error: DieselError) -> Failure {
         | DieselError::NotInTransaction
         | DieselError::RollbackErrorOnCommit { .. } => Failure::Unavailable(anyhow::Error::new(error)),
         _ => Failure::Unknown(anyhow::Error::new(error)),
+    }
+}
+
+/// A failed change's database error.
+pub fn save_error(error: DieselError) -> SaveChangeError {
+    match classify(error) {
+        Failure::Unavailable(e) => SaveChangeError::Unavailable(e),
+        Failure::Constraint { name } => SaveChangeError::Unknown(anyhow::anyhow!("unexpected violation of {name}")),
+        Failure::Unknown(e) => SaveChangeError::Unknown(e),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod errors;
 mod queue;
 pub(crate) mod records;
 mod search;
+mod sql;
 #[rustfmt::skip]
 pub(crate) mod schema;
 pub mod sessions;
@@ -29,6 +30,10 @@ use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfi
 use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use secrecy::{ExposeSecret, SecretString};
+
+use casework_domain::Timestamp;
+use casework_domain::ports::{NextFilter, StoreError};
+use casework_domain::tenant::Tenant;
 
 use crate::crypto::{BlocklistHasher, PiiCipher};
 pub use errors::unavailable_or_unknown;
@@ -198,6 +203,20 @@ impl PgStore {
     /// When the database cannot be reached.
     pub async fn migrations_are_current(&self) -> anyhow::Result<bool> {
         migrations_are_current(&self.pool).await
+    }
+
+    /// The plan PostgreSQL chooses for the claim-next statement of `filter` at `now` (a check that
+    /// it runs on its partial index, in queue order, without sorting).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn explain_claim_next(
+        &self,
+        tenant: Tenant,
+        filter: &NextFilter,
+        now: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
+        queue::explain_next(self, tenant, filter, now).await
     }
 
     /// Whether the database answers a trivial statement now (a fresh check, not the pool's).

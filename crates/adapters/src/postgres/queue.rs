@@ -2,6 +2,7 @@
 //! sweeper, tags, notes and blocklist listings, demo cases, and check-summary refreshes.
 
 use casework_domain::Timestamp;
+use casework_domain::case::queue as rules;
 use casework_domain::case::{Case, Note, Tag};
 use casework_domain::id::{CaseId, Id};
 use casework_domain::page::{Page, PageRequest};
@@ -10,27 +11,76 @@ use casework_domain::ports::{
 };
 use casework_domain::session::{Check, ChecksSummary, Session};
 use casework_domain::tenant::Tenant;
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel::query_builder::{QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Text, Timestamptz, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use super::PgStore;
-use super::cases::{CLAIM_NEXT_CANDIDATE_SQL, TxError, insert_opened, page_bounds, save_error};
-use super::changes::write_change;
-use super::errors::unavailable_or_unknown;
+use super::changes::{insert_opened, write_change};
+use super::errors::{save_error, unavailable_or_unknown};
 use super::records::{CaseRecord, NoteRecord, parse_checks};
 use super::schema::{blocklist_entries, cases, environment_settings, notes, sessions};
 use super::sessions::SessionRecord;
-
-#[derive(QueryableByName)]
-struct Candidate {
-    #[diesel(sql_type = SqlUuid)]
-    id: Uuid,
-}
+use super::sql::{TxError, compile, in_tenant, page_bounds};
 
 fn page_of<T>(items: Vec<T>, total: i64, page: PageRequest) -> Page<T> {
     Page { items, total: u64::try_from(total).unwrap_or(0), request: page }
+}
+
+/// The first case `next` may hand out (the domain's rule and order), locked so that concurrent
+/// callers skip it: `FOR UPDATE SKIP LOCKED` on the partial index `cases_claim_next_idx`, which is
+/// shaped exactly like the rule.
+pub(super) fn next_candidate(
+    tenant: Tenant,
+    filter: &NextFilter,
+    now: Timestamp,
+) -> impl diesel_async::methods::LoadQuery<'static, AsyncPgConnection, CaseRecord>
++ QueryFragment<Pg>
++ QueryId
++ Send
++ 'static {
+    let eligible = rules::eligible_for_next(filter.reviewer, filter.priority, filter.tag.clone());
+    cases::table
+        .filter(in_tenant(tenant))
+        .filter(compile(&eligible, now))
+        .order((cases::priority_rank.desc(), cases::entered_review_at.asc(), cases::id.asc()))
+        .select(CaseRecord::as_select())
+        .limit(1)
+        .for_update()
+        .skip_locked()
+}
+
+/// `EXPLAIN` of a statement, with the statement's own bind parameters.
+struct Explain<Q>(Q);
+
+impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Explain<Q> {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("EXPLAIN ");
+        self.0.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q> QueryId for Explain<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q> diesel::query_builder::Query for Explain<Q> {
+    type SqlType = Text;
+}
+
+/// The plan PostgreSQL chooses for the claim-next statement (one line a row).
+pub(super) async fn explain_next(
+    store: &PgStore,
+    tenant: Tenant,
+    filter: &NextFilter,
+    now: Timestamp,
+) -> Result<Vec<String>, StoreError> {
+    let mut connection = store.connection().await?;
+    Explain(next_candidate(tenant, filter, now)).load::<String>(&mut connection).await.map_err(unavailable_or_unknown)
 }
 
 /// `CaseRepository::claim_next`.
@@ -46,27 +96,11 @@ where
     F: FnOnce(Case) -> Option<CaseChange> + Send,
 {
     let mut connection = store.connection().await.map_err(|e| SaveChangeError::Unavailable(e.0))?;
-    let priority = filter.priority.map(|p| p.as_str().to_owned());
-    let tag = filter.tag.as_ref().map(|t| t.as_str().to_owned());
     let result = connection
         .transaction::<_, TxError<SaveChangeError>, _>(async |connection| {
-            let candidate: Option<Candidate> = diesel::sql_query(CLAIM_NEXT_CANDIDATE_SQL)
-                .bind::<SqlUuid, _>(tenant.org_id.uuid())
-                .bind::<Text, _>(tenant.environment.as_str())
-                .bind::<Timestamptz, _>(now)
-                .bind::<SqlUuid, _>(filter.reviewer.uuid())
-                .bind::<Nullable<Text>, _>(priority)
-                .bind::<Nullable<Text>, _>(tag)
-                .get_result(connection)
-                .await
-                .optional()?;
-            let Some(candidate) = candidate else { return Ok(None) };
-            let record: CaseRecord = cases::table
-                .filter(cases::org_id.eq(tenant.org_id.uuid()))
-                .filter(cases::id.eq(candidate.id))
-                .select(CaseRecord::as_select())
-                .get_result(connection)
-                .await?;
+            let candidate: Option<CaseRecord> =
+                next_candidate(tenant, filter, now).get_result(connection).await.optional()?;
+            let Some(record) = candidate else { return Ok(None) };
             let version = record.version;
             let case =
                 record.into_case().map_err(|e| TxError::Refused(SaveChangeError::Unknown(anyhow::Error::new(e))))?;

@@ -4,12 +4,13 @@
 
 use casework_domain::Timestamp;
 use casework_domain::case::Case;
-use casework_domain::case::{CaseStatus, Priority};
+use casework_domain::case::Priority;
+use casework_domain::case::queue::{self as rules, Rule};
 use casework_domain::page::Page;
 use casework_domain::ports::StoreError;
 use casework_domain::search::{Condition as Clause, Field, Filter, Op, Operand, Search, SortField, SortKey};
 use casework_domain::tenant::Tenant;
-use diesel::dsl::{IntervalDsl, not, sql};
+use diesel::dsl::{IntervalDsl, sql};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Bool, Jsonb, Text};
@@ -17,23 +18,10 @@ use diesel_async::RunQueryDsl;
 use serde_json::Value;
 
 use super::PgStore;
-use super::cases::{
-    Condition, all_of, any_of, effective_status, effectively_assigned, in_tenant, lapsed, no_live_lease_or_live,
-    page_bounds, status_is,
-};
 use super::errors::unavailable_or_unknown;
 use super::records::CaseRecord;
 use super::schema::{cases, sessions};
-
-diesel::define_sql_function! {
-    /// `coalesce(condition, otherwise)`: a condition that is never null, so `NOT` is exact.
-    #[sql_name = "coalesce"]
-    fn definitely(condition: Bool, otherwise: Bool) -> Bool;
-}
-
-fn negate(condition: Condition) -> Condition {
-    Box::new(not(definitely(condition, false)))
-}
+use super::sql::{Condition, all_of, any_of, compile as compile_rule, in_tenant, negate, page_bounds};
 
 fn when(positive: bool, condition: Condition) -> Condition {
     if positive { condition } else { negate(condition) }
@@ -97,7 +85,8 @@ fn condition(clause: &Clause, tenant: Tenant, now: Timestamp) -> Condition {
     let op = clause.op;
     match (&clause.field, &clause.value) {
         (Field::Status, Operand::Statuses(statuses)) => {
-            when(positive(op), any_of(statuses.iter().map(|&s| effective_status(s, now)).collect()))
+            let any = Rule::Any(statuses.iter().map(|&s| rules::effective_status(s)).collect());
+            when(positive(op), compile_rule(&any, now))
         }
         (Field::Decision, Operand::Exists(flag)) => when(*flag, Box::new(cases::decision.is_not_null())),
         (Field::Decision, Operand::Decisions(decisions)) => {
@@ -125,19 +114,9 @@ fn condition(clause: &Clause, tenant: Tenant, now: Timestamp) -> Condition {
                 ),
             }
         }
-        (Field::AssignedTo, Operand::Exists(flag)) => when(
-            *flag,
-            any_of(vec![
-                all_of(vec![Box::new(cases::assigned_to.is_not_null()), no_live_lease_or_live(now)]),
-                all_of(vec![
-                    lapsed(now),
-                    status_is(CaseStatus::Escalated),
-                    Box::new(cases::escalated_to.is_not_null()),
-                ]),
-            ]),
-        ),
+        (Field::AssignedTo, Operand::Exists(flag)) => when(*flag, compile_rule(&rules::has_effective_assignee(), now)),
         (Field::AssignedTo, Operand::Users(users)) => {
-            when(positive(op), effectively_assigned(users.iter().map(|u| u.uuid()).collect(), now))
+            when(positive(op), compile_rule(&rules::effectively_assigned(users.clone()), now))
         }
         (Field::EscalatedTo, Operand::Exists(flag)) => when(*flag, Box::new(cases::escalated_to.is_not_null())),
         (Field::EscalatedTo, Operand::Users(users)) => when(

@@ -15,7 +15,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::PgStore;
-use super::cases::insert_opened;
+use super::changes::insert_opened;
 use super::errors::{corrupt, unavailable_or_unknown};
 use super::records::{checks_json, data_map, decode, parse_checks, parse_checks_summary};
 use super::schema::{cases, sessions};

@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod fields;
 pub mod lifecycle;
 pub mod note;
+pub mod queue;
 
 pub use edit::{CasePatch, UpdateError};
 pub use event::{Actor, CaseEvent, Changes, EventType};
