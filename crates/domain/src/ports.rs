@@ -221,8 +221,8 @@ pub trait SessionRepository: Send + Sync + 'static {
     where
         F: Fn(&[Check]) -> ChecksSummary + Send + Sync;
 
-    /// Wipes the extracted data of up to `limit` sessions that have been in a `terminal` status
-    /// for longer than their environment's `sensitive_data_retention_days`, marking them
+    /// Wipes the extracted data of up to `limit` sessions that `retention` says are due at `now`
+    /// (under their environment's `sensitive_data_retention_days`), marking them
     /// `sensitive_data_expired`; `redact` turns each one's case (if any) into its `redacted`
     /// change, saved in the same transaction. Returns how many sessions were wiped.
     ///
@@ -231,7 +231,7 @@ pub trait SessionRepository: Send + Sync + 'static {
     fn wipe_expired_pii<F>(
         &self,
         now: Timestamp,
-        terminal: &[SessionStatus],
+        retention: &crate::case::queue::Retention,
         limit: u32,
         redact: F,
     ) -> impl Future<Output = Result<u32, StoreError>> + Send

@@ -186,7 +186,7 @@ impl SessionRepository for MemoryStore {
     async fn wipe_expired_pii<F>(
         &self,
         now: Timestamp,
-        terminal: &[SessionStatus],
+        retention: &rules::Retention,
         limit: u32,
         redact: F,
     ) -> Result<u32, StoreError>
@@ -198,10 +198,9 @@ impl SessionRepository for MemoryStore {
         let expired: Vec<(Tenant, SessionId)> = state
             .sessions
             .iter()
-            .filter(|s| !s.sensitive_data_expired && terminal.contains(&s.status))
             .filter(|s| {
                 let days = state.settings.get(&s.tenant).and_then(|settings| settings.sensitive_data_retention_days);
-                days.is_some_and(|days| s.status_changed_at <= now - time::Duration::days(i64::from(days)))
+                retention.due(s, days, now)
             })
             .map(|s| (s.tenant, s.id))
             .take(limit as usize)

@@ -341,14 +341,14 @@ struct Expired {
 pub(super) async fn wipe_expired_pii<F>(
     store: &PgStore,
     now: Timestamp,
-    terminal: &[casework_domain::session::SessionStatus],
+    retention: &rules::Retention,
     limit: u32,
     redact: F,
 ) -> Result<u32, StoreError>
 where
     F: Fn(Case) -> Option<CaseChange> + Send + Sync,
 {
-    let terminal: Vec<String> = terminal.iter().map(|s| s.as_str().to_owned()).collect();
+    let terminal: Vec<String> = retention.terminal.iter().map(|s| s.as_str().to_owned()).collect();
     let mut connection = store.connection().await?;
     connection
         .transaction::<_, diesel::result::Error, _>(async |connection| {

@@ -163,14 +163,14 @@ impl SessionRepository for PgStore {
     async fn wipe_expired_pii<F>(
         &self,
         now: Timestamp,
-        terminal: &[SessionStatus],
+        retention: &casework_domain::case::queue::Retention,
         limit: u32,
         redact: F,
     ) -> Result<u32, StoreError>
     where
         F: Fn(casework_domain::case::Case) -> Option<casework_domain::ports::CaseChange> + Send + Sync,
     {
-        super::queue::wipe_expired_pii(self, now, terminal, limit, redact).await
+        super::queue::wipe_expired_pii(self, now, retention, limit, redact).await
     }
 
     async fn find_session(&self, tenant: Tenant, id: SessionId, pii: Pii) -> Result<Option<Session>, StoreError> {

@@ -12,6 +12,7 @@ use crate::Timestamp;
 use crate::case::{Case, CaseStatus, Priority, Tag};
 use crate::id::OrgUserId;
 use crate::page::Tab;
+use crate::session::{Session, SessionStatus};
 
 /// Where a case's lease stands at the instant a rule is read at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +166,35 @@ pub fn eligible_for_next(reviewer: OrgUserId, priority: Option<Priority>, tag: O
 /// The order `next` hands cases out in: most urgent first, then longest waiting, then by id.
 pub fn next_order(a: &Case, b: &Case) -> std::cmp::Ordering {
     b.priority.rank().cmp(&a.priority.rank()).then(a.entered_review_at.cmp(&b.entered_review_at)).then(a.id.cmp(&b.id))
+}
+
+/// Which sessions retention wipes (CONVENTIONS.md, PII access and retention): not yet wiped, in a
+/// terminal status, for at least their environment's `sensitive_data_retention_days` since their
+/// last status change. The adapters select by [`Retention::terminal`] and [`Retention::cutoff`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retention {
+    /// The statuses after which PII may be wiped.
+    pub terminal: Vec<SessionStatus>,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self { terminal: SessionStatus::ALL.iter().copied().filter(|s| s.is_terminal()).collect() }
+    }
+}
+
+impl Retention {
+    /// Sessions whose status changed at or before this are due, under `days` of retention.
+    pub fn cutoff(now: Timestamp, days: u32) -> Timestamp {
+        now - time::Duration::days(i64::from(days))
+    }
+
+    /// Whether `session`, in an environment keeping PII `days` (none: forever), is due at `now`.
+    pub fn due(&self, session: &Session, days: Option<u32>, now: Timestamp) -> bool {
+        !session.sensitive_data_expired
+            && self.terminal.contains(&session.status)
+            && days.is_some_and(|days| session.status_changed_at <= Self::cutoff(now, days))
+    }
 }
 
 #[cfg(test)]

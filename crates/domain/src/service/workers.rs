@@ -4,10 +4,11 @@
 use super::CaseService;
 use crate::case::Case;
 use crate::case::lifecycle::Transition;
+use crate::case::queue::Retention;
 use crate::ports::{
     CaseChange, CaseRepository, Clock, DirectoryRepository, IdGenerator, SessionChange, SessionRepository, StoreError,
 };
-use crate::session::{ChecksSummary, SessionStatus};
+use crate::session::ChecksSummary;
 
 impl<R, C, G> CaseService<R, C, G>
 where
@@ -38,9 +39,10 @@ where
     /// [`StoreError`].
     pub async fn wipe_expired_pii(&self, limit: u32) -> Result<u32, StoreError> {
         let now = self.clock.now();
-        let terminal: Vec<SessionStatus> = SessionStatus::ALL.iter().copied().filter(|s| s.is_terminal()).collect();
         self.repo
-            .wipe_expired_pii(now, &terminal, limit, |case| Some(self.system_change(&case, case.redact(now))))
+            .wipe_expired_pii(now, &Retention::default(), limit, |case| {
+                Some(self.system_change(&case, case.redact(now)))
+            })
             .await
     }
 
