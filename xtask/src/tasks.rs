@@ -267,6 +267,10 @@ pub fn fuzz_api(extra: &[String]) -> Result<()> {
         // Every check but `positive_data_acceptance`: a schema cannot say which ids exist, and
         // the contract answers a well-formed id that names nothing with 404 or 422.
         .args(["--checks", "all", "--exclude-checks", "positive_data_acceptance"])
+        // A valid settings patch may set the rate limit to 1 request a minute, and the stateful
+        // phase may revoke the fuzzing key itself: every operation after either answers 429 or
+        // 401 and goes untested. The HTTP tests cover these two operations.
+        .args(["--exclude-operation-id", "patch_organization_settings", "--exclude-method", "DELETE"])
         .args(["--seed", "1", "--max-examples", "25", "--workers", "2"])
         .args(["--request-timeout", "10", "--wait-for-schema", "30", "--report", "junit", "--report-dir"])
         .arg(&report)

@@ -14,7 +14,7 @@ pub struct PageQuery {
     pub limit: Option<i64>,
     /// Rows to skip.
     #[param(minimum = 0)]
-    pub offset: Option<u64>,
+    pub offset: Option<i64>,
 }
 
 /// `GET /sessions`.
@@ -30,7 +30,7 @@ pub struct SessionsQuery {
     pub limit: Option<i64>,
     /// Rows to skip.
     #[param(minimum = 0)]
-    pub offset: Option<u64>,
+    pub offset: Option<i64>,
 }
 
 /// `GET /cases`.
@@ -64,7 +64,7 @@ pub struct CasesQuery {
     pub limit: Option<i64>,
     /// Rows to skip.
     #[param(minimum = 0)]
-    pub offset: Option<u64>,
+    pub offset: Option<i64>,
 }
 
 /// `GET /cases/counts`.

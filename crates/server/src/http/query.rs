@@ -118,10 +118,11 @@ impl Query {
         };
         let offset = match self.single("offset") {
             None => 0,
-            Some(text) => match text.parse::<u64>() {
-                Ok(offset) => offset,
-                Err(_) => {
-                    self.errors.push("offset", Violation::InvalidValue, "must be an integer of at least 0");
+            // PostgreSQL skips at most i64::MAX rows: a larger offset is out of range.
+            Some(text) => match text.parse::<i64>().ok().and_then(|offset| u64::try_from(offset).ok()) {
+                Some(offset) => offset,
+                None => {
+                    self.errors.push("offset", Violation::InvalidValue, "must be an integer from 0 to 2^63 - 1");
                     0
                 }
             },

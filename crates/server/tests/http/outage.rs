@@ -16,9 +16,8 @@ use casework_server::state::AppState;
 use reqwest::StatusCode;
 use serde_json::json;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_service_answers_503_during_an_outage_and_recovers() {
-    let cluster = PrivateCluster::start();
+/// A migrated database on `cluster`, the app serving it, and an organization.
+async fn serve_on(cluster: &PrivateCluster) -> (AppState, String, Organization) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
     let vars = vec![("DATABASE_URL".to_owned(), cluster.url())];
     let config = config::load_from(&dir, "test", &vars).unwrap();
@@ -29,6 +28,13 @@ async fn the_service_answers_503_during_an_outage_and_recovers() {
     tokio::spawn(casework_server::http::serve(state.clone(), listener).unwrap());
     let org = Organization { id: UuidV7Ids.generate(), name: "Outage".into(), created_at: state.service.now() };
     state.store.create_organization(&org, &[]).await.unwrap();
+    (state, address, org)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_service_answers_503_during_an_outage_and_recovers() {
+    let cluster = PrivateCluster::start();
+    let (state, address, org) = serve_on(&cluster).await;
     let key = ApiKey {
         id: UuidV7Ids.generate(),
         tenant: Tenant { org_id: org.id, environment: Environment::Sandbox },
@@ -96,16 +102,7 @@ async fn the_service_answers_503_during_an_outage_and_recovers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_restart_mid_traffic_answers_503s_never_a_500() {
     let cluster = PrivateCluster::start();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
-    let vars = vec![("DATABASE_URL".to_owned(), cluster.url())];
-    let config = config::load_from(&dir, "test", &vars).unwrap();
-    casework_adapters::postgres::run_migrations(&config.database.url).await.unwrap();
-    let state = AppState::build(config).unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(casework_server::http::serve(state.clone(), listener).unwrap());
-    let org = Organization { id: UuidV7Ids.generate(), name: "Restart".into(), created_at: state.service.now() };
-    state.store.create_organization(&org, &[]).await.unwrap();
+    let (state, address, org) = serve_on(&cluster).await;
     let tenant = Tenant { org_id: org.id, environment: Environment::Sandbox };
     let mut keys = Vec::new();
     for index in 0..8 {
