@@ -20,6 +20,9 @@ pub enum KeyConfigError {
     /// Not `id:64-hex-characters`.
     #[error("a security.pii_encryption_keys entry is not `id:<64 hex characters>` (entry {0})")]
     Malformed(usize),
+    /// Two keys share an id: which one a row names would be ambiguous.
+    #[error("security.pii_encryption_keys names the key id `{0}` twice")]
+    Duplicate(String),
 }
 
 /// Why a ciphertext could not be opened.
@@ -59,7 +62,10 @@ impl PiiCipher {
             if id.is_empty() || bytes.len() != 32 {
                 return Err(KeyConfigError::Malformed(index));
             }
-            keys.insert(id.to_owned(), Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes)));
+            if keys.insert(id.to_owned(), Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&bytes))).is_some() {
+                return Err(KeyConfigError::Duplicate(id.to_owned()));
+            }
+            // The first key encrypts; the others only decrypt what they encrypted.
             active.get_or_insert_with(|| id.to_owned());
         }
         Ok(Self { active: active.ok_or(KeyConfigError::Empty)?, keys })
@@ -128,6 +134,18 @@ impl BlocklistHasher {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_first_key_encrypts_and_duplicate_ids_are_refused() {
+        let a = "a:".to_owned() + &"11".repeat(32);
+        let b = "b:".to_owned() + &"22".repeat(32);
+        let cipher = super::PiiCipher::from_config(&[a.clone(), b]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cipher.encrypt(b"x", b"row").0, "a");
+        let again = "a:".to_owned() + &"33".repeat(32);
+        assert!(
+            matches!(super::PiiCipher::from_config(&[a, again]), Err(super::KeyConfigError::Duplicate(id)) if id == "a")
+        );
+    }
+
     use super::*;
 
     const K1: &str = "k1:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";

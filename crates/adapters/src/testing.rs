@@ -141,6 +141,19 @@ impl TestDatabase {
         Self { server, name, url }
     }
 
+    /// A fresh database with nothing in it (not even the migrations).
+    ///
+    /// # Panics
+    /// When the test server cannot be reached.
+    pub async fn empty() -> Self {
+        let server = server_url();
+        let name = format!("casework_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = AsyncPgConnection::establish(&server).await.expect("connect to the test server");
+        execute(&mut admin, &format!("CREATE DATABASE {name}")).await.expect("create an empty database");
+        let url = url_for(&server, &name);
+        Self { server, name, url }
+    }
+
     /// Its URL.
     pub fn url(&self) -> &str {
         &self.url

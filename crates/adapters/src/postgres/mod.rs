@@ -106,15 +106,24 @@ pub fn build_pool(options: &PoolOptions) -> anyhow::Result<PgPool> {
 /// # Errors
 /// When the database cannot be reached or a migration fails.
 pub async fn run_migrations(url: &SecretString) -> anyhow::Result<usize> {
+    // Many instances may migrate at once (a rollout of N pods): one at a time, under a session
+    // advisory lock held on a connection of its own; the others then find nothing to apply.
+    let mut lock = AsyncPgConnection::establish(url.expose_secret()).await?;
+    diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(&mut lock).await?;
     let connection = AsyncPgConnection::establish(url.expose_secret()).await?;
-    tokio::task::spawn_blocking(move || {
+    let applied = tokio::task::spawn_blocking(move || {
         let mut harness = AsyncMigrationHarness::new(connection);
         let applied =
             harness.run_pending_migrations(MIGRATIONS).map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
-        Ok(applied.len())
+        Ok::<_, anyhow::Error>(applied.len())
     })
-    .await?
+    .await?;
+    diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})")).execute(&mut lock).await?;
+    applied
 }
+
+/// The advisory lock key `migrate` holds while it runs.
+const MIGRATION_LOCK: i64 = 0x6361_7365_776f_726b;
 
 /// Whether every embedded migration has been applied.
 async fn migrations_are_current(pool: &PgPool) -> anyhow::Result<bool> {

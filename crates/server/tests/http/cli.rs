@@ -122,3 +122,25 @@ async fn an_out_of_range_setting_stops_every_command_naming_its_key() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn four_instances_migrating_at_once_all_succeed() {
+    let db = TestDatabase::empty().await;
+    let runs: Vec<std::process::Child> = (0..4)
+        .map(|_| {
+            casework_command(&db)
+                .arg("migrate")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for run in runs {
+        let output = run.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    let applied = db.texts("SELECT count(*)::text AS value FROM __diesel_schema_migrations").await;
+    let embedded = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations")).unwrap().count();
+    assert_eq!(applied, [embedded.to_string()]);
+}
