@@ -212,6 +212,28 @@ pub fn config_dir() -> PathBuf {
     std::env::var_os("CASEWORK_CONFIG_DIR").map_or_else(|| PathBuf::from("config"), PathBuf::from)
 }
 
+/// `config/default.toml`, compiled in: the binary runs from any working directory.
+const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+/// The environments a configuration can be for.
+const ENVIRONMENTS: [&str; 3] = ["development", "test", "production"];
+
+/// The public secrets of the development and test configurations, compiled in: production
+/// refuses them by value, whatever files are present.
+const PUBLIC_CONFIGS: [&str; 2] =
+    [include_str!("../../../config/development.toml"), include_str!("../../../config/test.toml")];
+
+/// The least key material production accepts for a secret, in bytes.
+const MIN_SECRET_BYTES: usize = 32;
+
+fn parse_toml(text: &str, name: &str) -> Result<Value, ConfigError> {
+    config::Config::builder()
+        .add_source(config::File::from_str(text, config::FileFormat::Toml))
+        .build()
+        .and_then(|c| c.try_deserialize::<Value>())
+        .map_err(|e| ConfigError::Invalid(format!("{name}: {e}")))
+}
+
 fn read_file(path: &Path) -> Result<Value, ConfigError> {
     config::Config::builder()
         .add_source(config::File::from(path).format(config::FileFormat::Toml))
@@ -253,10 +275,21 @@ pub fn load() -> Result<Config, ConfigError> {
 /// # Errors
 /// [`ConfigError`].
 pub fn load_from(dir: &Path, environment: &str, env_vars: &[(String, String)]) -> Result<Config, ConfigError> {
+    if !ENVIRONMENTS.contains(&environment) {
+        return Err(ConfigError::Invalid(format!(
+            "CASEWORK_ENV is `{environment}`: it must be one of {}",
+            ENVIRONMENTS.join(", ")
+        )));
+    }
+    let known = parse_toml(DEFAULTS, "the compiled-in defaults")?;
+    let mut builder = config::Config::builder().add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
     let default_path = dir.join("default.toml");
-    let known = read_file(&default_path)?;
-    let mut builder = config::Config::builder()
-        .add_source(config::File::from(default_path.as_path()).format(config::FileFormat::Toml));
+    if default_path.is_file() {
+        if let Some(key) = unknown_key(&read_file(&default_path)?, &known, "") {
+            return Err(ConfigError::UnknownKey { source_name: default_path.display().to_string(), key });
+        }
+        builder = builder.add_source(config::File::from(default_path.as_path()).format(config::FileFormat::Toml));
+    }
     let env_path = dir.join(format!("{environment}.toml"));
     if env_path.is_file() {
         if let Some(key) = unknown_key(&read_file(&env_path)?, &known, "") {
@@ -308,8 +341,11 @@ fn check_secrets(config: &Config, dir: &Path) -> Result<(), ConfigError> {
         return Ok(());
     }
     let mut public_values: Vec<String> = Vec::new();
-    for name in ["development", "test"] {
-        let Ok(file) = read_file(&dir.join(format!("{name}.toml"))) else { continue };
+    let mut public_files: Vec<Value> =
+        PUBLIC_CONFIGS.iter().filter_map(|text| parse_toml(text, "public").ok()).collect();
+    public_files
+        .extend(["development", "test"].iter().filter_map(|name| read_file(&dir.join(format!("{name}.toml"))).ok()));
+    for file in public_files {
         if let Some(keys) = file["security"]["pii_encryption_keys"].as_array() {
             public_values.extend(keys.iter().filter_map(|k| k.as_str().map(str::to_owned)));
         }
@@ -317,12 +353,22 @@ fn check_secrets(config: &Config, dir: &Path) -> Result<(), ConfigError> {
             public_values.push(key.to_owned());
         }
     }
-    let uses_public = security.pii_encryption_keys.iter().any(|k| public_values.iter().any(|p| p == k.expose_secret()))
-        || public_values.iter().any(|p| p == security.blocklist_key.expose_secret());
+    let public_key_material: Vec<&str> =
+        public_values.iter().filter_map(|value| value.split_once(':').map(|(_, hex)| hex)).collect();
+    let uses_public = security.pii_encryption_keys.iter().any(|k| {
+        let secret = k.expose_secret();
+        public_values.iter().any(|p| p == secret)
+            || secret.split_once(':').is_some_and(|(_, hex)| public_key_material.contains(&hex))
+    }) || public_values.iter().any(|p| p == security.blocklist_key.expose_secret());
     if uses_public || security.allow_private_webhook_targets {
         return Err(ConfigError::Insecure(
             "production uses a development or test secret (or allows private webhook targets): set real secrets".into(),
         ));
+    }
+    if security.blocklist_key.expose_secret().len() < MIN_SECRET_BYTES {
+        return Err(ConfigError::Insecure(format!(
+            "security.blocklist_key has fewer than {MIN_SECRET_BYTES} bytes: use at least {MIN_SECRET_BYTES} random bytes"
+        )));
     }
     Ok(())
 }
@@ -385,10 +431,11 @@ mod tests {
         let temp = std::env::temp_dir().join(format!("casework-config-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&temp).unwrap();
         std::fs::copy(dir().join("default.toml"), temp.join("default.toml")).unwrap();
-        std::fs::write(temp.join("staging.toml"), "[database]\npool_max_sise = 3\n").unwrap();
-        let error = load_from(&temp, "staging", &vars(&[("DATABASE_URL", "postgres://x/y")])).unwrap_err().to_string();
+        std::fs::write(temp.join("production.toml"), "[database]\npool_max_sise = 3\n").unwrap();
+        let error =
+            load_from(&temp, "production", &vars(&[("DATABASE_URL", "postgres://x/y")])).unwrap_err().to_string();
         std::fs::remove_dir_all(&temp).unwrap();
-        assert!(error.contains("database.pool_max_sise") && error.contains("staging.toml"), "{error}");
+        assert!(error.contains("database.pool_max_sise") && error.contains("production.toml"), "{error}");
     }
 
     #[test]
@@ -406,8 +453,36 @@ mod tests {
             ("CASEWORK__SECURITY__PII_ENCRYPTION_KEYS", real),
             ("CASEWORK__SECURITY__BLOCKLIST_KEY", "a-real-secret"),
         ]);
+        assert!(
+            matches!(load_from(&dir(), "production", &env), Err(ConfigError::Insecure(e)) if e.contains("32 bytes"))
+        );
+        let long = "k8Jq2VnX7pL0sT4wY9bR3cF6hM1dG5zA";
+        let env = vars(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("CASEWORK__SECURITY__PII_ENCRYPTION_KEYS", real),
+            ("CASEWORK__SECURITY__BLOCKLIST_KEY", long),
+        ]);
         let config = load_from(&dir(), "production", &env).unwrap();
         assert_eq!(config.security.pii_encryption_keys.len(), 1);
         assert!(matches!(load_from(&dir(), "development", &[]), Err(ConfigError::Insecure(_))));
+    }
+
+    #[test]
+    fn production_refuses_public_secrets_whatever_files_are_present_and_an_unknown_environment() {
+        // Only the compiled-in defaults and production.toml: the public values are still known.
+        let temp = std::env::temp_dir().join(format!("casework-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&temp).unwrap();
+        std::fs::copy(dir().join("production.toml"), temp.join("production.toml")).unwrap();
+        let test_key = "other-id:5f0e3c1d2b4a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
+        let env = vars(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("CASEWORK__SECURITY__PII_ENCRYPTION_KEYS", test_key),
+            ("CASEWORK__SECURITY__BLOCKLIST_KEY", "k8Jq2VnX7pL0sT4wY9bR3cF6hM1dG5zA"),
+        ]);
+        let refused = load_from(&temp, "production", &env);
+        std::fs::remove_dir_all(&temp).unwrap();
+        assert!(matches!(refused, Err(ConfigError::Insecure(_))), "the test key under another id");
+        let error = load_from(&dir(), "prod", &env).unwrap_err().to_string();
+        assert!(error.contains("CASEWORK_ENV") && error.contains("production"), "{error}");
     }
 }

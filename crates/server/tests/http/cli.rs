@@ -144,3 +144,20 @@ async fn four_instances_migrating_at_once_all_succeed() {
     let embedded = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations")).unwrap().count();
     assert_eq!(applied, [embedded.to_string()]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_runs_from_any_directory_on_its_compiled_in_defaults() {
+    let db = TestDatabase::new().await;
+    let elsewhere = std::env::temp_dir();
+    let output = Command::new(env!("CARGO_BIN_EXE_casework"))
+        .arg("migrate")
+        .current_dir(&elsewhere)
+        .env_remove("CASEWORK_CONFIG_DIR")
+        .env("CASEWORK_ENV", "test")
+        .env("DATABASE_URL", db.url())
+        .env("CASEWORK__SECURITY__PII_ENCRYPTION_KEYS", casework_adapters::testing::TEST_PII_KEY)
+        .env("CASEWORK__SECURITY__BLOCKLIST_KEY", "a-blocklist-key-for-this-test")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
