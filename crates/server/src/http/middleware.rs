@@ -12,6 +12,8 @@ use actix_web::{HttpMessage, HttpResponse};
 use rand::Rng;
 use tracing::Instrument;
 
+use casework_domain::directory::Principal;
+
 use super::conventions::{ApiVersion, CURRENT_VERSION};
 use super::error::ApiError;
 use super::inflection::Inflection;
@@ -72,8 +74,8 @@ pub async fn envelope(
         Some(state) => outage_or_bug(response, &state, started.elapsed()).await,
         None => response,
     };
+    let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     if let Some(metrics) = metrics {
-        let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
         metrics.observe_request(
             response.request().method().as_str(),
             &route,
@@ -81,6 +83,7 @@ pub async fn envelope(
             started.elapsed(),
         );
     }
+    access_log(&response, &id, &route, started.elapsed());
     let failed = response.status().is_client_error() || response.status().is_server_error();
     let mut response = if failed && (response.response().error().is_some() || !is_json(&response)) {
         span.in_scope(|| with_error_body(response, &id))
@@ -100,6 +103,25 @@ pub async fn envelope(
         return Ok(response);
     }
     Ok(inflected(response, inflection).await)
+}
+
+/// One line per request at INFO: method, route template, status, latency, request id, client
+/// address and key id — never the key, a body or PII.
+fn access_log(response: &ServiceResponse<BoxBody>, request_id: &str, route: &str, elapsed: std::time::Duration) {
+    let request = response.request();
+    let key_id = request.extensions().get::<Principal>().map(|principal| principal.key_id.public());
+    let client = request.peer_addr().map(|address| address.ip().to_string());
+    tracing::info!(
+        target: "casework::access",
+        request_id,
+        method = request.method().as_str(),
+        route,
+        status = response.status().as_u16(),
+        latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        client = client.as_deref().unwrap_or("-"),
+        key_id = key_id.as_deref().unwrap_or("-"),
+        "request"
+    );
 }
 
 /// A 500 whose cause is a statement the server refused without a reason the driver names is an

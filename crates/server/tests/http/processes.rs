@@ -191,3 +191,44 @@ async fn the_shared_rate_limiter_holds_across_two_servers() {
     first.stop();
     second.stop();
 }
+
+/// One access-log line per request, as JSON with the request id at the top level, and a method
+/// nobody defined collapses into one metrics label.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_request_writes_one_access_log_line() {
+    let db = TestDatabase::new().await;
+    let boot = admin(&db, &["admin", "bootstrap", "--org-name", "Logs"]);
+    let key = boot["sandbox_key"].as_str().unwrap().to_owned();
+    let server = Server::start_with(&db, &[("CASEWORK__LOG__LEVEL", "info")]);
+    let client = reqwest::Client::new();
+    server.wait_ready(&client).await;
+    let reply = client
+        .get(format!("{}/api/v1/cases/counts", server.address))
+        .header("X-API-Key", &key)
+        .header("X-Request-Id", "req-access-log-test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::OK);
+    let refused = client.get(format!("{}/api/v1/cases", server.address)).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let odd = reqwest::Method::from_bytes(b"FOO").unwrap();
+    client.request(odd, format!("{}/api/v1/cases", server.address)).send().await.unwrap();
+    let metrics = client.get(format!("{}/metrics", server.address)).send().await.unwrap().text().await.unwrap();
+    assert!(!metrics.contains("method=\"FOO\"") && metrics.contains("method=\"other\""), "{metrics}");
+    let log = server.stop();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["target"] == "casework::access")
+        .collect();
+    let counted = lines.iter().find(|line| line["request_id"] == "req-access-log-test").expect("the access line");
+    assert_eq!(counted["route"], "/api/v1/cases/counts");
+    assert_eq!(counted["status"], 200);
+    assert_eq!(counted["method"], "GET");
+    assert!(counted["key_id"].as_str().is_some_and(|id| id.starts_with("key_")), "{counted}");
+    assert!(counted["latency_ms"].is_u64() && counted["client"] == "127.0.0.1", "{counted}");
+    assert!(lines.iter().any(|line| line["status"] == 401 && line["key_id"] == "-"));
+    assert!(!log.contains(&key), "the key is never logged");
+    assert!(!log.contains('\u{1b}'), "no colour codes in a file");
+}
