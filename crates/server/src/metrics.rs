@@ -4,9 +4,7 @@
 
 use std::time::Duration;
 
-use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
-};
+use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
 
 /// The registry and the series recorded as requests happen.
 #[derive(Clone)]
@@ -15,7 +13,6 @@ pub struct Metrics {
     requests: IntCounterVec,
     durations: HistogramVec,
     pool_waits: Histogram,
-    queue_depth: IntGaugeVec,
 }
 
 /// What a scrape reads at that moment.
@@ -25,6 +22,20 @@ pub struct Snapshot {
     pub pool_size: usize,
     /// Of those, idle.
     pub pool_available: usize,
+    /// The pool's configured maximum.
+    pub pool_max_size: usize,
+    /// The wait for a connection before a 503, in seconds.
+    pub pool_wait_timeout_seconds: f64,
+    /// The statement timeout, in seconds.
+    pub statement_timeout_seconds: f64,
+    /// What the database said, or `None` when it could not be read: the database-derived
+    /// gauges are then absent (a 0 would be a lie), and `casework_db_up` is 0.
+    pub database: Option<DatabaseSnapshot>,
+}
+
+/// The gauges read from the database.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DatabaseSnapshot {
     /// Cases in the `unassigned` tab, every environment.
     pub unassigned: u64,
     /// Cases waiting for a second reviewer.
@@ -54,13 +65,10 @@ impl Metrics {
             HistogramOpts::new("casework_db_pool_wait_seconds", "Time spent waiting for a database connection.")
                 .buckets(vec![0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0]),
         )?;
-        let queue_depth =
-            IntGaugeVec::new(Opts::new("casework_queue_depth", "Cases per queue tab, every environment."), &["tab"])?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(durations.clone()))?;
         registry.register(Box::new(pool_waits.clone()))?;
-        registry.register(Box::new(queue_depth.clone()))?;
-        Ok(Self { registry, requests, durations, pool_waits, queue_depth })
+        Ok(Self { registry, requests, durations, pool_waits })
     }
 
     /// Records one answered request.
@@ -81,19 +89,58 @@ impl Metrics {
 
     /// The Prometheus text exposition, with the snapshot's gauges.
     pub fn render(&self, snapshot: &Snapshot) -> String {
-        let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        self.queue_depth.with_label_values(&["unassigned"]).set(gauge(snapshot.unassigned));
-        self.queue_depth.with_label_values(&["pending_second_review"]).set(gauge(snapshot.pending_second_review));
-        self.queue_depth.with_label_values(&["escalated"]).set(gauge(snapshot.escalated));
         let mut out = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         let mut text = String::from_utf8(out).unwrap_or_default();
-        for (name, help, value) in [
-            ("casework_db_pool_size", "Connections open in the pool.", snapshot.pool_size as u64),
-            ("casework_db_pool_available", "Idle connections in the pool.", snapshot.pool_available as u64),
-            ("casework_webhook_backlog", "Webhook events not yet dispatched.", snapshot.webhook_backlog),
-        ] {
-            text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
+        let mut gauge = |name: &str, help: &str, samples: &[(&str, String)]| {
+            text.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+            for (labels, value) in samples {
+                text.push_str(&format!("{name}{labels} {value}\n"));
+            }
+        };
+        let build = format!("{{version=\"{}\",commit=\"{}\"}}", env!("CARGO_PKG_VERSION"), env!("CASEWORK_COMMIT"));
+        gauge("casework_build_info", "The running build.", &[(&build, "1".into())]);
+        gauge(
+            "casework_db_up",
+            "Whether the database answered this scrape.",
+            &[("", u8::from(snapshot.database.is_some()).to_string())],
+        );
+        gauge("casework_db_pool_size", "Connections open in the pool.", &[("", snapshot.pool_size.to_string())]);
+        gauge(
+            "casework_db_pool_available",
+            "Idle connections in the pool.",
+            &[("", snapshot.pool_available.to_string())],
+        );
+        gauge(
+            "casework_db_pool_max_size",
+            "The pool's configured maximum.",
+            &[("", snapshot.pool_max_size.to_string())],
+        );
+        gauge(
+            "casework_db_pool_wait_timeout_seconds",
+            "The wait for a connection before a 503.",
+            &[("", snapshot.pool_wait_timeout_seconds.to_string())],
+        );
+        gauge(
+            "casework_db_statement_timeout_seconds",
+            "The statement timeout.",
+            &[("", snapshot.statement_timeout_seconds.to_string())],
+        );
+        if let Some(database) = snapshot.database {
+            gauge(
+                "casework_queue_depth",
+                "Cases per queue tab, every environment.",
+                &[
+                    ("{tab=\"unassigned\"}", database.unassigned.to_string()),
+                    ("{tab=\"pending_second_review\"}", database.pending_second_review.to_string()),
+                    ("{tab=\"escalated\"}", database.escalated.to_string()),
+                ],
+            );
+            gauge(
+                "casework_webhook_backlog",
+                "Webhook events not yet dispatched.",
+                &[("", database.webhook_backlog.to_string())],
+            );
         }
         text
     }

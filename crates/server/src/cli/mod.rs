@@ -15,7 +15,7 @@ use crate::{http, telemetry, workers};
 
 /// Casework: the manual-review service of an identity-verification platform.
 #[derive(Debug, Parser)]
-#[command(name = "casework", version, about)]
+#[command(name = "casework", version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("CASEWORK_COMMIT"), ")"), about)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

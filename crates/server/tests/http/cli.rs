@@ -161,3 +161,14 @@ async fn the_binary_runs_from_any_directory_on_its_compiled_in_defaults() {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+#[test]
+fn version_names_the_commit() {
+    let output = Command::new(env!("CARGO_BIN_EXE_casework")).arg("--version").output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(
+        text.starts_with(&format!("casework {} (", env!("CARGO_PKG_VERSION"))) && text.trim_end().ends_with(')'),
+        "{text}"
+    );
+}

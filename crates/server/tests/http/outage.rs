@@ -73,6 +73,10 @@ async fn the_service_answers_503_during_an_outage_and_recovers() {
     }
     let ready = client.get(format!("{address}/health/ready")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // Gauges read from the database are absent while it is away, never a made-up 0.
+    let metrics = client.get(format!("{address}/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("casework_db_up 0"), "{metrics}");
+    assert!(!metrics.contains("casework_queue_depth") && !metrics.contains("casework_webhook_backlog"), "{metrics}");
     cluster.start_again();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::http::error::ApiError;
 use crate::http::respond;
-use crate::metrics::Snapshot;
+use crate::metrics::{DatabaseSnapshot, Snapshot};
 use crate::state::AppState;
 
 /// `GET /health/live`.
@@ -30,14 +30,20 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
 /// `GET /metrics`: the Prometheus text exposition.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let status = state.store.pool().status();
-    let counts = state.store.operational_counts(state.service.now()).await.unwrap_or_default();
-    let snapshot = Snapshot {
-        pool_size: status.size,
-        pool_available: status.available,
+    let database = state.store.operational_counts(state.service.now()).await.ok().map(|counts| DatabaseSnapshot {
         unassigned: counts.unassigned,
         pending_second_review: counts.pending_second_review,
         escalated: counts.escalated,
         webhook_backlog: counts.webhook_backlog,
+    });
+    let config = &state.config.database;
+    let snapshot = Snapshot {
+        pool_size: status.size,
+        pool_available: status.available,
+        pool_max_size: config.pool_max_size,
+        pool_wait_timeout_seconds: config.pool_wait_timeout_ms as f64 / 1000.0,
+        statement_timeout_seconds: config.statement_timeout_ms as f64 / 1000.0,
+        database,
     };
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(&snapshot))
 }
