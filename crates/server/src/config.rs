@@ -47,6 +47,9 @@ pub struct ServerConfig {
     pub workers: usize,
     /// Seconds to finish in-flight requests after SIGTERM.
     pub shutdown_timeout: u64,
+    /// Milliseconds readiness answers 503 after SIGTERM before the listener closes, so a load
+    /// balancer stops sending first.
+    pub shutdown_drain_ms: u64,
 }
 
 /// `[database]`.
@@ -198,6 +201,7 @@ fn check_ranges(config: &Config) -> Result<(), ConfigError> {
     within("workers.webhook_concurrency", config.workers.webhook_concurrency, 1..=1024)?;
     within("server.workers", config.server.workers, 0..=1024)?;
     within("server.shutdown_timeout", config.server.shutdown_timeout, 0..=3600)?;
+    within("server.shutdown_drain_ms", config.server.shutdown_drain_ms, 0..=600_000)?;
     if tracing_subscriber::EnvFilter::try_new(&config.log.level).is_err() || config.log.level.trim().is_empty() {
         return Err(ConfigError::Invalid(format!(
             "log.level `{}` is not a log filter (e.g. `info` or `warn,casework=debug`)",

@@ -35,6 +35,8 @@ pub struct AppState {
     pub limiter: Limiter,
     /// The Prometheus series.
     pub metrics: Metrics,
+    /// Set at SIGTERM: readiness answers 503 while in-flight and late requests drain.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The rate limiter: in process (exact for one instance) or shared on PostgreSQL.
@@ -87,6 +89,7 @@ impl AppState {
             RateLimiterKind::Memory => Limiter::Memory(Arc::default()),
             RateLimiterKind::Postgres => Limiter::Postgres(store.clone()),
         };
-        Ok(Self { service, store, config: Arc::new(config), clock, limiter, metrics })
+        let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        Ok(Self { service, store, config: Arc::new(config), clock, limiter, metrics, draining })
     }
 }

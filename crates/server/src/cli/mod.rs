@@ -92,7 +92,17 @@ async fn serve(config: Config, with_workers: bool) -> anyhow::Result<()> {
     tracing::info!(address = %listener.local_addr()?, environment = %config.environment, "casework serving");
     let state = AppState::build(config)?;
     let background = with_workers.then(|| workers::spawn(state.clone()));
-    http::serve(state, listener)?.await?;
+    let server = http::serve(state.clone(), listener)?;
+    let handle = server.handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        // Readiness turns 503 first; the listener closes once load balancers have noticed.
+        state.draining.store(true, std::sync::atomic::Ordering::SeqCst);
+        tracing::info!(drain_ms = state.config.server.shutdown_drain_ms, "draining before shutdown");
+        tokio::time::sleep(std::time::Duration::from_millis(state.config.server.shutdown_drain_ms)).await;
+        handle.stop(true).await;
+    });
+    server.await?;
     if let Some(background) = background {
         background.abort();
     }

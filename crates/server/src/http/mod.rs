@@ -52,6 +52,8 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
             .default_service(web::to(routes::unknown_route))
     })
     .workers(workers)
+    // SIGTERM is handled by `casework serve`: readiness drains before the listener closes.
+    .disable_signals()
     .shutdown_timeout(shutdown)
     .client_request_timeout(Duration::from_secs(30))
     .listen(listener)?

@@ -232,3 +232,21 @@ async fn every_request_writes_one_access_log_line() {
     assert!(!log.contains(&key), "the key is never logged");
     assert!(!log.contains('\u{1b}'), "no colour codes in a file");
 }
+
+/// At SIGTERM readiness turns 503 (liveness stays 200) for `server.shutdown_drain_ms`, requests
+/// are still served meanwhile, then the process exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigterm_drains_readiness_before_the_listener_closes() {
+    let db = TestDatabase::new().await;
+    let server = Server::start_with(&db, &[("CASEWORK__SERVER__SHUTDOWN_DRAIN_MS", "1500")]);
+    let client = reqwest::Client::new();
+    server.wait_ready(&client).await;
+    let _ = Command::new("kill").arg("-TERM").arg(server.child.id().to_string()).status();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ready = client.get(format!("{}/health/ready", server.address)).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let live = client.get(format!("{}/health/live", server.address)).send().await.unwrap();
+    assert_eq!(live.status(), StatusCode::OK);
+    let log = server.stop();
+    assert!(log.contains("draining before shutdown"), "{log}");
+}

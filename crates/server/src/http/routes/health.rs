@@ -20,6 +20,15 @@ pub async fn live() -> HttpResponse {
 /// # Errors
 /// 503 `service_unavailable` while the database is unreachable or migrations are pending.
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        // Expected, not a failure: no error is logged.
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "This instance is shutting down.",
+        )
+        .with_header("Retry-After", "1".to_owned()));
+    }
     match state.store.migrations_are_current().await {
         Ok(true) => Ok(respond::json(StatusCode::OK, &json!({"status": "ready"}))),
         Ok(false) => Err(ApiError::unavailable(anyhow::anyhow!("migrations are pending"))),
