@@ -50,6 +50,8 @@ pub struct ServerConfig {
     /// Milliseconds readiness answers 503 after SIGTERM before the listener closes, so a load
     /// balancer stops sending first.
     pub shutdown_drain_ms: u64,
+    /// Proxies (CIDRs) whose `X-Forwarded-For` names the client; no one else's is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// `[database]`.

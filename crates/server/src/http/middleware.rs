@@ -110,7 +110,10 @@ pub async fn envelope(
 fn access_log(response: &ServiceResponse<BoxBody>, request_id: &str, route: &str, elapsed: std::time::Duration) {
     let request = response.request();
     let key_id = request.extensions().get::<Principal>().map(|principal| principal.key_id.public());
-    let client = request.peer_addr().map(|address| address.ip().to_string());
+    let client = request.app_data::<actix_web::web::Data<crate::state::AppState>>().and_then(|state| {
+        client_address(request.peer_addr()?.ip(), request.headers(), &state.config.server.trusted_proxies)
+    });
+    let client = client.map(|address| address.to_string());
     tracing::info!(
         target: "casework::access",
         request_id,
@@ -122,6 +125,26 @@ fn access_log(response: &ServiceResponse<BoxBody>, request_id: &str, route: &str
         key_id = key_id.as_deref().unwrap_or("-"),
         "request"
     );
+}
+
+/// The client's address: the peer's, unless the peer is a trusted proxy; then the nearest address
+/// of `X-Forwarded-For` (read from the right) that is not itself a trusted proxy.
+pub fn client_address(
+    peer: std::net::IpAddr,
+    headers: &actix_web::http::header::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> Option<std::net::IpAddr> {
+    let is_trusted = |address: &std::net::IpAddr| trusted.iter().any(|net| net.contains(address));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|part| part.trim().parse().ok())
+        .collect();
+    Some(forwarded.iter().rev().find(|address| !is_trusted(address)).or(forwarded.first()).copied().unwrap_or(peer))
 }
 
 /// A 500 whose cause is a statement the server refused without a reason the driver names is an
@@ -209,4 +232,23 @@ pub(crate) fn with_error_body(response: ServiceResponse<BoxBody>, request_id: &s
     }
     let new = new.content_type("application/json").body(body);
     ServiceResponse::new(request, new)
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+
+    use super::client_address;
+
+    #[test]
+    fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let mut headers = HeaderMap::new();
+        headers.insert(HeaderName::from_static("x-forwarded-for"), HeaderValue::from_static("203.0.113.7, 10.0.0.9"));
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap_or_else(|e| panic!("{e}"))];
+        let proxy = "10.0.0.2".parse().unwrap_or_else(|e| panic!("{e}"));
+        let stranger = "198.51.100.1".parse().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(client_address(proxy, &headers, &trusted).map(|a| a.to_string()).as_deref(), Some("203.0.113.7"));
+        assert_eq!(client_address(stranger, &headers, &trusted), Some(stranger));
+        assert_eq!(client_address(proxy, &headers, &[]), Some(proxy));
+    }
 }
