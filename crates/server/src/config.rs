@@ -491,4 +491,24 @@ mod tests {
         let error = load_from(&dir(), "prod", &env).unwrap_err().to_string();
         assert!(error.contains("CASEWORK_ENV") && error.contains("production"), "{error}");
     }
+
+    #[test]
+    fn the_production_example_is_a_valid_production_file() {
+        let temp = std::env::temp_dir().join(format!("casework-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&temp).unwrap();
+        std::fs::copy(dir().join("production.example.toml"), temp.join("production.toml")).unwrap();
+        let env = vars(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            (
+                "CASEWORK__SECURITY__PII_ENCRYPTION_KEYS",
+                "k1:1111111111111111111111111111111111111111111111111111111111111111",
+            ),
+            ("CASEWORK__SECURITY__BLOCKLIST_KEY", "k8Jq2VnX7pL0sT4wY9bR3cF6hM1dG5zA"),
+        ]);
+        let loaded = load_from(&temp, "production", &env);
+        std::fs::remove_dir_all(&temp).unwrap();
+        let config = loaded.unwrap();
+        assert_eq!(config.server.trusted_proxies.len(), 1);
+        assert_eq!(config.limits.rate_limiter, RateLimiterKind::Postgres);
+    }
 }
