@@ -8,6 +8,7 @@
 //! - [`metrics`]: the Prometheus series behind `/metrics`.
 //! - [`cli`]: `serve`, `worker`, `migrate` and `admin …`.
 //! - [`workers`]: the claim sweeper and the check-summary refresher.
+//! - [`throttle`]: one log line per cause and interval, for failures that repeat (outages).
 
 pub mod cli;
 pub mod config;
@@ -15,4 +16,5 @@ pub mod http;
 pub mod metrics;
 pub mod state;
 pub mod telemetry;
+pub mod throttle;
 pub mod workers;

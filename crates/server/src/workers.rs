@@ -37,7 +37,10 @@ async fn run(state: AppState) {
             last_prune = std::time::Instant::now();
             let before = state.service.now() - time::Duration::hours(24);
             if let Err(error) = state.store.prune(before).await {
-                tracing::warn!(error = format!("{error:#}"), "pruning idempotency records failed");
+                let error = format!("{error:#}");
+                if let Some(suppressed) = crate::throttle::due(&format!("prune: {error}")) {
+                    tracing::warn!(error, suppressed, "pruning idempotency records failed");
+                }
             }
         }
     }
@@ -59,7 +62,10 @@ where
             }
             Ok(_) => return,
             Err(error) => {
-                tracing::warn!(worker = name, error = format!("{error:#}"), "batch failed; retrying on the next tick");
+                let error = format!("{error:#}");
+                if let Some(suppressed) = crate::throttle::due(&format!("{name}: {error}")) {
+                    tracing::warn!(worker = name, error, suppressed, "batch failed; retrying on the next tick");
+                }
                 return;
             }
         }

@@ -220,7 +220,11 @@ pub(crate) fn with_error_body(response: ServiceResponse<BoxBody>, request_id: &s
         }
     };
     if let Some(cause) = error.cause() {
-        tracing::error!(code = error.code(), error = format!("{cause:#}"), "request failed");
+        // One outage fails every request alike: its cause is logged once per interval.
+        let cause = format!("{cause:#}");
+        if let Some(suppressed) = crate::throttle::due(&format!("{}: {cause}", error.code())) {
+            tracing::error!(code = error.code(), error = cause, suppressed, "request failed");
+        }
     }
     let body = serde_json::to_string(&error.body(request_id)).unwrap_or_default();
     let (request, old) = response.into_parts();
