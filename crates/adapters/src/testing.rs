@@ -293,8 +293,43 @@ impl PrivateCluster {
     /// # Panics
     /// When it does not start.
     pub fn start_again(&self) {
+        self.start_with("");
+    }
+
+    /// The cluster's own folder (for certificates and keys a test writes; owned by the server's
+    /// user when run as root).
+    pub fn root(&self) -> &std::path::Path {
+        &self.root
+    }
+
+    /// Makes `path` (in [`Self::root`]) the server's: owned by it, readable by it alone.
+    pub fn hand_over(&self, path: &std::path::Path) {
+        if self.run_as_postgres {
+            std::process::Command::new("chown").arg("postgres:").arg(path).status().expect("chown");
+        }
+        std::process::Command::new("chmod").arg("600").arg(path).status().expect("chmod");
+    }
+
+    /// Replaces the client authentication rules (`pg_hba.conf`); takes effect at the next start.
+    pub fn set_hba(&self, rules: &str) {
+        let path = self.root.join("data").join("pg_hba.conf");
+        std::fs::write(&path, rules).expect("write pg_hba.conf");
+        self.hand_over(&path);
+    }
+
+    /// Stops the cluster (fast) and starts it again with `extra` server options
+    /// (`-c ssl=on …`).
+    ///
+    /// # Panics
+    /// When it does not start.
+    pub fn restart_with(&self, extra: &str) {
+        self.stop_with("fast");
+        self.start_with(extra);
+    }
+
+    fn start_with(&self, extra: &str) {
         let options = format!(
-            "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories='{}' -c fsync=off",
+            "-c listen_addresses=127.0.0.1 -c port={} -c unix_socket_directories='{}' -c fsync=off {extra}",
             self.port,
             self.root.display()
         );

@@ -17,6 +17,7 @@ mod queue;
 pub(crate) mod records;
 mod search;
 mod sql;
+pub mod tls;
 #[rustfmt::skip]
 pub(crate) mod schema;
 pub mod sessions;
@@ -27,7 +28,7 @@ use std::time::Duration;
 use diesel::ConnectionError;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
-use diesel_async::{AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -83,7 +84,7 @@ pub fn build_pool(options: &PoolOptions) -> anyhow::Result<PgPool> {
     config.custom_setup = Box::new(move |url| {
         let url = url.to_owned();
         Box::pin(async move {
-            let mut connection = AsyncPgConnection::establish(&url).await?;
+            let mut connection = tls::establish(&url).await?;
             diesel::sql_query(format!("SET statement_timeout = {statement_timeout_ms}"))
                 .execute(&mut connection)
                 .await
@@ -108,9 +109,9 @@ pub fn build_pool(options: &PoolOptions) -> anyhow::Result<PgPool> {
 pub async fn run_migrations(url: &SecretString) -> anyhow::Result<usize> {
     // Many instances may migrate at once (a rollout of N pods): one at a time, under a session
     // advisory lock held on a connection of its own; the others then find nothing to apply.
-    let mut lock = AsyncPgConnection::establish(url.expose_secret()).await?;
+    let mut lock = tls::establish(url.expose_secret()).await?;
     diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})")).execute(&mut lock).await?;
-    let connection = AsyncPgConnection::establish(url.expose_secret()).await?;
+    let connection = tls::establish(url.expose_secret()).await?;
     let applied = tokio::task::spawn_blocking(move || {
         let mut harness = AsyncMigrationHarness::new(connection);
         let applied =
