@@ -71,6 +71,16 @@ impl PiiCipher {
         Ok(Self { active: active.ok_or(KeyConfigError::Empty)?, keys })
     }
 
+    /// The id of the key that encrypts.
+    pub fn active_id(&self) -> &str {
+        &self.active
+    }
+
+    /// Whether a key with this id is configured.
+    pub fn knows(&self, key_id: &str) -> bool {
+        self.keys.contains_key(key_id)
+    }
+
     /// Encrypts `plaintext` bound to `row` (associated data); returns the key id and
     /// `nonce || ciphertext`.
     pub fn encrypt(&self, plaintext: &[u8], row: &[u8]) -> (String, Vec<u8>) {

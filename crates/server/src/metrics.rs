@@ -16,7 +16,7 @@ pub struct Metrics {
 }
 
 /// What a scrape reads at that moment.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     /// Connections open in the pool.
     pub pool_size: usize,
@@ -34,7 +34,7 @@ pub struct Snapshot {
 }
 
 /// The gauges read from the database.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct DatabaseSnapshot {
     /// Cases in the `unassigned` tab, every environment.
     pub unassigned: u64,
@@ -44,7 +44,12 @@ pub struct DatabaseSnapshot {
     pub escalated: u64,
     /// Webhook events not yet dispatched.
     pub webhook_backlog: u64,
+    /// Rows sealed under each PII key id.
+    pub pii_rows: PiiKeyRows,
 }
+
+/// Rows sealed under each PII key id (read at scrape time).
+pub type PiiKeyRows = Vec<(String, u64)>;
 
 impl Metrics {
     /// Registers every series.
@@ -126,7 +131,7 @@ impl Metrics {
             "The statement timeout.",
             &[("", snapshot.statement_timeout_seconds.to_string())],
         );
-        if let Some(database) = snapshot.database {
+        if let Some(database) = &snapshot.database {
             gauge(
                 "casework_queue_depth",
                 "Cases per queue tab, every environment.",
@@ -141,6 +146,17 @@ impl Metrics {
                 "Webhook events not yet dispatched.",
                 &[("", database.webhook_backlog.to_string())],
             );
+            let labels: Vec<String> = database
+                .pii_rows
+                .iter()
+                .map(|(key, _)| format!("{{key_id=\"{}\"}}", key.replace(['"', '\\', '\n'], "_")))
+                .collect();
+            let per_key: Vec<(&str, String)> = labels
+                .iter()
+                .zip(&database.pii_rows)
+                .map(|(labels, (_, rows))| (labels.as_str(), rows.to_string()))
+                .collect();
+            gauge("casework_pii_rows", "Rows of PII sealed under each key id.", &per_key);
         }
         text
     }

@@ -229,6 +229,33 @@ impl PgStore {
         queue::explain_next(self, tenant, filter, now).await
     }
 
+    /// PII rows (sessions' extracted data, stored idempotent responses) per key id.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn pii_rows_per_key(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        sessions::rows_per_key(self).await
+    }
+
+    /// The key ids that seal stored rows but are not configured, with their row counts: while
+    /// any is left, removing a key has made data unreadable.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn unknown_pii_keys(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = self.pii_rows_per_key().await?;
+        Ok(rows.into_iter().filter(|(key_id, _)| !self.cipher.knows(key_id)).collect())
+    }
+
+    /// Re-encrypts under the active key up to `limit` sessions that another key sealed (online:
+    /// rows in use are skipped; resumable: what is done stays done). Returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn reencrypt_pii(&self, limit: u32) -> Result<u32, StoreError> {
+        sessions::reencrypt_batch(self, limit).await
+    }
+
     /// Whether the database answers a trivial statement now (a fresh check, not the pool's).
     pub async fn answers(&self) -> bool {
         let Ok(mut connection) = self.pool.get().await else { return false };

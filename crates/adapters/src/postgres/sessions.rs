@@ -19,6 +19,7 @@ use super::changes::insert_opened;
 use super::errors::{corrupt, unavailable_or_unknown};
 use super::records::{checks_json, data_map, decode, parse_checks, parse_checks_summary};
 use super::schema::{cases, sessions};
+use super::sql::TxError;
 use crate::crypto::PiiCipher;
 
 /// A `sessions` row.
@@ -234,4 +235,85 @@ impl SessionRepository for PgStore {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, total: u64::try_from(total).unwrap_or(0), request: page })
     }
+}
+
+/// PII rows (sessions' extracted data, stored idempotent responses) per key id.
+///
+/// # Errors
+/// [`StoreError`].
+pub(super) async fn rows_per_key(store: &PgStore) -> Result<Vec<(String, u64)>, StoreError> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        key_id: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rows: i64,
+    }
+    let mut connection = store.connection().await?;
+    let counts: Vec<Count> = diesel::sql_query(
+        "SELECT key_id, count(*) AS rows FROM ( \
+           SELECT extracted_data_key_id AS key_id FROM sessions WHERE extracted_data_key_id IS NOT NULL \
+           UNION ALL SELECT response_key_id FROM idempotency_keys WHERE response_key_id IS NOT NULL \
+         ) AS sealed GROUP BY key_id ORDER BY key_id",
+    )
+    .load(&mut connection)
+    .await
+    .map_err(unavailable_or_unknown)?;
+    Ok(counts.into_iter().map(|c| (c.key_id, u64::try_from(c.rows).unwrap_or(0))).collect())
+}
+
+/// A session's identity and its sealed PII: (org, id, key id, ciphertext).
+type SealedRow = (Uuid, Uuid, Option<String>, Option<Vec<u8>>);
+
+/// Re-encrypts, under the active key, up to `limit` sessions whose PII another key sealed; one
+/// transaction, rows another run holds skipped. Returns how many were re-encrypted.
+///
+/// # Errors
+/// [`StoreError`]; a ciphertext no configured key opens.
+pub(super) async fn reencrypt_batch(store: &PgStore, limit: u32) -> Result<u32, StoreError> {
+    let active = store.cipher.active_id().to_owned();
+    let mut connection = store.connection().await?;
+    connection
+        .transaction::<_, TxError<StoreError>, _>(async |connection| {
+            let rows: Vec<SealedRow> = sessions::table
+                .filter(sessions::extracted_data_key_id.is_not_null())
+                .filter(sessions::extracted_data_key_id.ne(&active))
+                .select((
+                    sessions::org_id,
+                    sessions::id,
+                    sessions::extracted_data_key_id,
+                    sessions::extracted_data_ciphertext,
+                ))
+                .order((sessions::org_id, sessions::id))
+                .limit(i64::from(limit))
+                .for_update()
+                .skip_locked()
+                .load(connection)
+                .await?;
+            let mut done = 0;
+            for (org_id, id, key_id, sealed) in rows {
+                let (Some(key_id), Some(sealed)) = (key_id, sealed) else { continue };
+                let plaintext = store
+                    .cipher
+                    .decrypt(&key_id, &sealed, &row_identity(org_id, id))
+                    .map_err(|e| TxError::Refused(corrupt("extracted data", e)))?;
+                let (new_key, resealed) = store.cipher.encrypt(&plaintext, &row_identity(org_id, id));
+                diesel::update(sessions::table)
+                    .filter(sessions::org_id.eq(org_id))
+                    .filter(sessions::id.eq(id))
+                    .set((
+                        sessions::extracted_data_key_id.eq(new_key),
+                        sessions::extracted_data_ciphertext.eq(resealed),
+                    ))
+                    .execute(connection)
+                    .await?;
+                done += 1;
+            }
+            Ok(done)
+        })
+        .await
+        .map_err(|error| match error {
+            TxError::Refused(refusal) => refusal,
+            TxError::Db(error) => unavailable_or_unknown(error),
+        })
 }

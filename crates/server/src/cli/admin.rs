@@ -80,6 +80,13 @@ pub enum AdminCommand {
         #[arg(long, default_value_t = 5)]
         count: u32,
     },
+    /// Re-encrypt, under the first configured PII key, every session another key sealed, in
+    /// batches, online and resumable; prints the counts and the rate.
+    ReencryptPii {
+        /// Sessions per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch: u32,
+    },
 }
 
 /// A failed subcommand: its code and sentence.
@@ -197,6 +204,26 @@ async fn execute(state: &AppState, command: AdminCommand) -> Result<Value, Failu
             let id = ApiKeyId::parse(&id).map_err(|_| Failure::new("not_found", "API key not found."))?;
             let key = service.revoke_api_key(None, id).await?;
             Ok(json!({"id": key.id.public(), "revoked_at": key.revoked_at.map(casework_api::wire::format_time)}))
+        }
+        AdminCommand::ReencryptPii { batch } => {
+            let started = std::time::Instant::now();
+            let mut reencrypted: u64 = 0;
+            loop {
+                let done = state.store.reencrypt_pii(batch.clamp(1, 10_000)).await?;
+                if done == 0 {
+                    break;
+                }
+                reencrypted += u64::from(done);
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            let rows: serde_json::Map<String, Value> =
+                state.store.pii_rows_per_key().await?.into_iter().map(|(key, rows)| (key, json!(rows))).collect();
+            Ok(json!({
+                "reencrypted": reencrypted,
+                "seconds": (seconds * 1000.0).round() / 1000.0,
+                "rows_per_second": if seconds > 0.0 { (reencrypted as f64 / seconds).round() } else { 0.0 },
+                "rows_per_key": rows,
+            }))
         }
         AdminCommand::SeedDemo { org, env, count } => {
             let tenant = Tenant { org_id: parse_org(&org)?, environment: parse_environment(&env)? };

@@ -87,10 +87,32 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses to run when stored rows are sealed under a PII key that is not configured (removed
+/// too early in a rotation): they would read as errors. An unreachable database is no reason to
+/// refuse (the service answers 503 and recovers); the check then waits for the next start.
+async fn check_pii_keys(state: &AppState) -> anyhow::Result<()> {
+    match state.store.unknown_pii_keys().await {
+        Ok(unknown) if unknown.is_empty() => Ok(()),
+        Ok(unknown) => {
+            let named: Vec<String> = unknown.iter().map(|(key, rows)| format!("{key} ({rows} rows)")).collect();
+            anyhow::bail!(
+                "stored PII is sealed under key ids that security.pii_encryption_keys does not configure: {}; \
+                 configure them again (after the active key), run `casework admin reencrypt-pii`, then remove them",
+                named.join(", ")
+            )
+        }
+        Err(error) => {
+            tracing::warn!(error = format!("{error:#}"), "could not check the PII key ids at start-up");
+            Ok(())
+        }
+    }
+}
+
 async fn serve(config: Config, with_workers: bool) -> anyhow::Result<()> {
     let listener = TcpListener::bind((config.server.host.as_str(), config.server.port))?;
     tracing::info!(address = %listener.local_addr()?, environment = %config.environment, "casework serving");
     let state = AppState::build(config)?;
+    check_pii_keys(&state).await?;
     let background = with_workers.then(|| workers::spawn(state.clone()));
     let server = http::serve(state.clone(), listener)?;
     let handle = server.handle();
@@ -112,6 +134,7 @@ async fn serve(config: Config, with_workers: bool) -> anyhow::Result<()> {
 
 async fn worker(config: Config) -> anyhow::Result<()> {
     let state = AppState::build(config)?;
+    check_pii_keys(&state).await?;
     tracing::info!("casework workers running");
     let background = workers::spawn(state);
     shutdown_signal().await;

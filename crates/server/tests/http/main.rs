@@ -17,6 +17,7 @@ mod openapi;
 mod outage;
 mod processes;
 mod queue;
+mod rotation;
 mod search;
 mod security;
 mod sessions;

@@ -39,11 +39,17 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
 /// `GET /metrics`: the Prometheus text exposition.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let status = state.store.pool().status();
-    let database = state.store.operational_counts(state.service.now()).await.ok().map(|counts| DatabaseSnapshot {
+    let counts = state.store.operational_counts(state.service.now()).await.ok();
+    let pii_rows = match counts {
+        Some(_) => state.store.pii_rows_per_key().await.ok(),
+        None => None,
+    };
+    let database = counts.zip(pii_rows).map(|(counts, pii_rows)| DatabaseSnapshot {
         unassigned: counts.unassigned,
         pending_second_review: counts.pending_second_review,
         escalated: counts.escalated,
         webhook_backlog: counts.webhook_backlog,
+        pii_rows,
     });
     let config = &state.config.database;
     let snapshot = Snapshot {
