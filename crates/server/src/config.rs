@@ -52,6 +52,9 @@ pub struct ServerConfig {
     pub shutdown_drain_ms: u64,
     /// Proxies (CIDRs) whose `X-Forwarded-For` names the client; no one else's is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Where `/metrics` is served instead of the main port (`127.0.0.1:9090`); empty: the main
+    /// port.
+    pub metrics_address: String,
 }
 
 /// `[database]`.
@@ -204,6 +207,14 @@ fn check_ranges(config: &Config) -> Result<(), ConfigError> {
     within("server.workers", config.server.workers, 0..=1024)?;
     within("server.shutdown_timeout", config.server.shutdown_timeout, 0..=3600)?;
     within("server.shutdown_drain_ms", config.server.shutdown_drain_ms, 0..=600_000)?;
+    if !config.server.metrics_address.is_empty()
+        && config.server.metrics_address.parse::<std::net::SocketAddr>().is_err()
+    {
+        return Err(ConfigError::Invalid(format!(
+            "server.metrics_address `{}` is not an address and port (e.g. 127.0.0.1:9090)",
+            config.server.metrics_address
+        )));
+    }
     if tracing_subscriber::EnvFilter::try_new(&config.log.level).is_err() || config.log.level.trim().is_empty() {
         return Err(ConfigError::Invalid(format!(
             "log.level `{}` is not a log filter (e.g. `info` or `warn,casework=debug`)",

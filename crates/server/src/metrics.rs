@@ -31,6 +31,8 @@ pub struct Snapshot {
     /// What the database said, or `None` when it could not be read: the database-derived
     /// gauges are then absent (a 0 would be a lie), and `casework_db_up` is 0.
     pub database: Option<DatabaseSnapshot>,
+    /// Each worker's last successful run (Unix seconds), once it has had one.
+    pub worker_runs: Vec<(&'static str, i64)>,
 }
 
 /// The gauges read from the database.
@@ -46,6 +48,9 @@ pub struct DatabaseSnapshot {
     pub webhook_backlog: u64,
     /// Rows sealed under each PII key id.
     pub pii_rows: PiiKeyRows,
+    /// Seconds the longest-waiting case of each tab (`unassigned`, `pending_second_review`,
+    /// `escalated`) has been in review; `None` for an empty tab.
+    pub oldest_age_seconds: [Option<i64>; 3],
 }
 
 /// Rows sealed under each PII key id (read at scrape time).
@@ -157,7 +162,30 @@ impl Metrics {
                 .map(|(labels, (_, rows))| (labels.as_str(), rows.to_string()))
                 .collect();
             gauge("casework_pii_rows", "Rows of PII sealed under each key id.", &per_key);
+            let oldest: Vec<(&str, String)> =
+                ["{tab=\"unassigned\"}", "{tab=\"pending_second_review\"}", "{tab=\"escalated\"}"]
+                    .into_iter()
+                    .zip(database.oldest_age_seconds)
+                    .filter_map(|(labels, age)| age.map(|age| (labels, age.to_string())))
+                    .collect();
+            gauge(
+                "casework_queue_oldest_age_seconds",
+                "Seconds the longest-waiting case of each tab has been in review.",
+                &oldest,
+            );
         }
+        let labels: Vec<String> =
+            snapshot.worker_runs.iter().map(|(worker, _)| format!("{{worker=\"{worker}\"}}")).collect();
+        let runs: Vec<(&str, String)> = labels
+            .iter()
+            .zip(&snapshot.worker_runs)
+            .map(|(labels, (_, at))| (labels.as_str(), at.to_string()))
+            .collect();
+        gauge(
+            "casework_worker_last_success_timestamp_seconds",
+            "When each background worker last ran without error.",
+            &runs,
+        );
         text
     }
 }

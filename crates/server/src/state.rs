@@ -37,6 +37,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Set at SIGTERM: readiness answers 503 while in-flight and late requests drain.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// Each background worker's last successful run (Unix seconds), for `/metrics`.
+    pub worker_runs: Arc<std::sync::Mutex<std::collections::BTreeMap<&'static str, i64>>>,
 }
 
 /// The rate limiter: in process (exact for one instance) or shared on PostgreSQL.
@@ -90,6 +92,7 @@ impl AppState {
             RateLimiterKind::Postgres => Limiter::Postgres(store.clone()),
         };
         let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        Ok(Self { service, store, config: Arc::new(config), clock, limiter, metrics, draining })
+        let worker_runs = Arc::default();
+        Ok(Self { service, store, config: Arc::new(config), clock, limiter, metrics, draining, worker_runs })
     }
 }

@@ -30,9 +30,9 @@ async fn run(state: AppState) {
     let mut last_prune = std::time::Instant::now();
     loop {
         ticker.tick().await;
-        drain("claim sweeper", || state.service.sweep_lapsed_claims(BATCH)).await;
-        drain("summary refresher", || state.service.refresh_check_summaries(BATCH)).await;
-        drain("pii retention", || state.service.wipe_expired_pii(BATCH)).await;
+        drain(&state, "claim sweeper", || state.service.sweep_lapsed_claims(BATCH)).await;
+        drain(&state, "summary refresher", || state.service.refresh_check_summaries(BATCH)).await;
+        drain(&state, "pii retention", || state.service.wipe_expired_pii(BATCH)).await;
         if last_prune.elapsed() >= PRUNE_INTERVAL {
             last_prune = std::time::Instant::now();
             let before = state.service.now() - time::Duration::hours(24);
@@ -47,20 +47,29 @@ async fn run(state: AppState) {
 }
 
 /// Runs `batch` until it handles less than a full batch (or fails: the next tick retries).
-async fn drain<F, Fut>(name: &str, batch: F)
+async fn drain<F, Fut>(state: &AppState, name: &'static str, batch: F)
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<u32, casework_domain::ports::StoreError>>,
 {
+    let succeeded = || {
+        if let Ok(mut runs) = state.worker_runs.lock() {
+            runs.insert(name, state.service.now().unix_timestamp());
+        }
+    };
     loop {
         match batch().await {
             Ok(done) if done > 0 => {
                 tracing::debug!(worker = name, done, "batch handled");
                 if done < BATCH {
+                    succeeded();
                     return;
                 }
             }
-            Ok(_) => return,
+            Ok(_) => {
+                succeeded();
+                return;
+            }
             Err(error) => {
                 let error = format!("{error:#}");
                 if let Some(suppressed) = crate::throttle::due(&format!("{name}: {error}")) {

@@ -312,11 +312,16 @@ pub(super) async fn operational_counts(
 ) -> Result<super::OperationalCounts, StoreError> {
     use super::schema::webhook_outbox;
     let mut connection = store.connection().await?;
-    let (unassigned, pending, escalated): (i64, i64, i64) = cases::table
+    let tab = |tab: Tab| compile(&rules::tab(tab, None), now);
+    type Row = (i64, i64, i64, Option<Timestamp>, Option<Timestamp>, Option<Timestamp>);
+    let (unassigned, pending, escalated, oldest_unassigned, oldest_pending, oldest_escalated): Row = cases::table
         .select((
-            count(cases::id).aggregate_filter(compile(&rules::tab(Tab::Unassigned, None), now)),
-            count(cases::id).aggregate_filter(compile(&rules::tab(Tab::PendingSecondReview, None), now)),
-            count(cases::id).aggregate_filter(compile(&rules::tab(Tab::Escalated, None), now)),
+            count(cases::id).aggregate_filter(tab(Tab::Unassigned)),
+            count(cases::id).aggregate_filter(tab(Tab::PendingSecondReview)),
+            count(cases::id).aggregate_filter(tab(Tab::Escalated)),
+            diesel::dsl::min(cases::entered_review_at).aggregate_filter(tab(Tab::Unassigned)),
+            diesel::dsl::min(cases::entered_review_at).aggregate_filter(tab(Tab::PendingSecondReview)),
+            diesel::dsl::min(cases::entered_review_at).aggregate_filter(tab(Tab::Escalated)),
         ))
         .get_result(&mut connection)
         .await
@@ -333,5 +338,6 @@ pub(super) async fn operational_counts(
         pending_second_review: count(pending),
         escalated: count(escalated),
         webhook_backlog: count(backlog),
+        oldest: [oldest_unassigned, oldest_pending, oldest_escalated],
     })
 }

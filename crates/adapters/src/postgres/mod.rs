@@ -66,6 +66,9 @@ pub struct OperationalCounts {
     pub escalated: u64,
     /// Webhook events not yet dispatched.
     pub webhook_backlog: u64,
+    /// When the longest-waiting case of each tab entered review (`unassigned`,
+    /// `pending_second_review`, `escalated`), if the tab has any.
+    pub oldest: [Option<Timestamp>; 3],
 }
 
 /// The pool type.

@@ -116,6 +116,16 @@ async fn serve(config: Config, with_workers: bool) -> anyhow::Result<()> {
     let background = with_workers.then(|| workers::spawn(state.clone()));
     let server = http::serve(state.clone(), listener)?;
     let handle = server.handle();
+    let metrics = if state.config.server.metrics_address.is_empty() {
+        None
+    } else {
+        let listener = TcpListener::bind(state.config.server.metrics_address.as_str())?;
+        tracing::info!(address = %listener.local_addr()?, "metrics served apart");
+        let metrics = http::serve_metrics(state.clone(), listener)?;
+        let metrics_handle = metrics.handle();
+        tokio::spawn(metrics);
+        Some(metrics_handle)
+    };
     tokio::spawn(async move {
         shutdown_signal().await;
         // Readiness turns 503 first; the listener closes once load balancers have noticed.
@@ -125,6 +135,9 @@ async fn serve(config: Config, with_workers: bool) -> anyhow::Result<()> {
         handle.stop(true).await;
     });
     server.await?;
+    if let Some(metrics) = metrics {
+        metrics.stop(true).await;
+    }
     if let Some(background) = background {
         background.abort();
     }

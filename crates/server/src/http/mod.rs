@@ -43,12 +43,13 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
         n => n,
     };
     let shutdown = state.config.server.shutdown_timeout;
+    let with_metrics = state.config.server.metrics_address.is_empty();
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .wrap(from_fn(middleware::envelope))
-            .configure(routes::configure)
+            .configure(|config| routes::configure(config, with_metrics))
             .default_service(web::to(routes::unknown_route))
     })
     .workers(workers)
@@ -59,4 +60,23 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// The server of `/metrics` alone, for `server.metrics_address`.
+///
+/// # Errors
+/// When the listener cannot be used.
+pub fn serve_metrics(state: AppState, listener: TcpListener) -> std::io::Result<Server> {
+    let data = web::Data::new(state);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(from_fn(middleware::envelope))
+            .configure(routes::configure_metrics)
+            .default_service(web::to(routes::unknown_route))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run())
 }

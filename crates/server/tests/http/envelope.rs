@@ -137,6 +137,16 @@ async fn metrics_show_requests_by_route_template_pool_and_queues() {
         !text.contains(case["id"].as_str().unwrap()) && !text.contains(case["uuid"].as_str().unwrap()),
         "no ids in labels"
     );
+    assert!(text.contains("casework_db_up 1") && text.contains("casework_build_info{version="), "{text}");
+    assert!(text.contains(r#"casework_queue_oldest_age_seconds{tab="unassigned"} "#), "{text}");
+    assert!(!text.contains(r#"casework_queue_oldest_age_seconds{tab="escalated"}"#), "an empty tab has no age");
+    assert!(text.contains(r#"casework_db_pool_max_size 8"#), "{text}");
+    // The workers report their last successful run once they have had one.
+    let workers = casework_server::workers::spawn(app.state.clone());
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    workers.abort();
+    let text = app.call(Method::GET, "/metrics", None, None).await.text;
+    assert!(text.contains(r#"casework_worker_last_success_timestamp_seconds{worker="claim sweeper"} "#), "{text}");
 }
 
 #[tokio::test]

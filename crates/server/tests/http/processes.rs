@@ -250,3 +250,20 @@ async fn sigterm_drains_readiness_before_the_listener_closes() {
     let log = server.stop();
     assert!(log.contains("draining before shutdown"), "{log}");
 }
+
+/// With `server.metrics_address`, `/metrics` leaves the public port for its own address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn metrics_can_live_on_an_address_of_their_own() {
+    let db = TestDatabase::new().await;
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let address = format!("127.0.0.1:{port}");
+    let server = Server::start_with(&db, &[("CASEWORK__SERVER__METRICS_ADDRESS", address.as_str())]);
+    let client = reqwest::Client::new();
+    server.wait_ready(&client).await;
+    let public = client.get(format!("{}/metrics", server.address)).send().await.unwrap();
+    assert_eq!(public.status(), StatusCode::NOT_FOUND);
+    let private = client.get(format!("http://{address}/metrics")).send().await.unwrap();
+    assert_eq!(private.status(), StatusCode::OK);
+    assert!(private.text().await.unwrap().contains("casework_db_up 1"));
+    server.stop();
+}

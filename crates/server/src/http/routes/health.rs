@@ -44,13 +44,17 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         Some(_) => state.store.pii_rows_per_key().await.ok(),
         None => None,
     };
+    let now = state.service.now();
     let database = counts.zip(pii_rows).map(|(counts, pii_rows)| DatabaseSnapshot {
         unassigned: counts.unassigned,
         pending_second_review: counts.pending_second_review,
         escalated: counts.escalated,
         webhook_backlog: counts.webhook_backlog,
         pii_rows,
+        oldest_age_seconds: counts.oldest.map(|at| at.map(|at| (now - at).whole_seconds().max(0))),
     });
+    let worker_runs: Vec<(&'static str, i64)> =
+        state.worker_runs.lock().map(|runs| runs.iter().map(|(name, at)| (*name, *at)).collect()).unwrap_or_default();
     let config = &state.config.database;
     let snapshot = Snapshot {
         pool_size: status.size,
@@ -59,6 +63,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         pool_wait_timeout_seconds: config.pool_wait_timeout_ms as f64 / 1000.0,
         statement_timeout_seconds: config.statement_timeout_ms as f64 / 1000.0,
         database,
+        worker_runs,
     };
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render(&snapshot))
 }

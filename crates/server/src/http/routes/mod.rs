@@ -486,11 +486,13 @@ fn open(path: &str, route: Route) -> actix_web::Resource {
 }
 
 /// Registers every route.
-pub fn configure(config: &mut web::ServiceConfig) {
+pub fn configure(config: &mut web::ServiceConfig, with_metrics: bool) {
+    if with_metrics {
+        configure_metrics(config);
+    }
     config
         .service(open("/health/live", web::get().to(health::live)))
         .service(open("/health/ready", web::get().to(health::ready)))
-        .service(open("/metrics", web::get().to(health::metrics)))
         .service(open("/docs", web::get().to(super::openapi::docs)))
         .service(super::openapi::viewer());
     let table = endpoints();
@@ -506,6 +508,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
         scope = scope.service(api(path, &group));
     }
     config.service(scope);
+}
+
+/// `/metrics` alone (on `server.metrics_address`, or beside the API).
+pub fn configure_metrics(config: &mut web::ServiceConfig) {
+    config.service(open("/metrics", web::get().to(health::metrics)));
 }
 
 /// 404 for every path no route matches.
