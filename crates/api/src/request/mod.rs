@@ -51,7 +51,7 @@ pub fn read<T: Input>(mut body: Map<String, Value>) -> Result<T::Domain, FieldEr
     }
     let mut set_aside: Vec<String> = Vec::new();
     let input = loop {
-        match parse::<T>(body.clone()) {
+        match parse::<T>(&body) {
             Ok(input) => break input,
             Err(violations) => {
                 // Set the field of the first type error aside and read the rest again: each
@@ -99,7 +99,7 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Item<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = Value::deserialize(deserializer)?;
         Ok(match value {
-            Value::Object(object) => match parse::<T>(object) {
+            Value::Object(object) => match parse::<T>(&object) {
                 Ok(item) => Self::Read(item),
                 Err(errors) => Self::Wrong(errors),
             },
@@ -172,8 +172,9 @@ fn field_names<T: DeserializeOwned>() -> &'static [&'static str] {
 ///
 /// # Errors
 /// The first type error (or unknown field), as one violation.
-pub fn parse<T: DeserializeOwned>(body: Map<String, Value>) -> Result<T, FieldErrors> {
-    serde_path_to_error::deserialize(Value::Object(body)).map_err(|error| {
+pub fn parse<T: DeserializeOwned>(body: &Map<String, Value>) -> Result<T, FieldErrors> {
+    // Read from a borrowed map: a body read again after a type error is not copied.
+    serde_path_to_error::deserialize(MapRef(body)).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner().to_string();
         let mut errors = FieldErrors::default();
@@ -185,6 +186,31 @@ pub fn parse<T: DeserializeOwned>(body: Map<String, Value>) -> Result<T, FieldEr
         errors.push(if path == "." { String::new() } else { path }, violation, message);
         errors
     })
+}
+
+/// A borrowed JSON object as a serde deserializer.
+struct MapRef<'a>(&'a Map<String, Value>);
+
+impl<'de> Deserializer<'de> for MapRef<'de> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_any(visitor)
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_struct(name, fields, visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+    }
 }
 
 fn joined(path: &str, field: &str) -> String {
