@@ -155,26 +155,16 @@ async fn outage_or_bug(
     state: &crate::state::AppState,
     elapsed: std::time::Duration,
 ) -> ServiceResponse<BoxBody> {
-    let unexplained = response.status() == actix_web::http::StatusCode::INTERNAL_SERVER_ERROR
-        && response
-            .response()
-            .error()
-            .and_then(|e| e.as_error::<ApiError>())
-            .and_then(ApiError::cause)
-            .is_some_and(casework_adapters::postgres::errors::is_unexplained_refusal);
-    if !unexplained {
-        return response;
-    }
+    let refusal = (response.status() == actix_web::http::StatusCode::INTERNAL_SERVER_ERROR)
+        .then(|| response.response().error().and_then(|e| e.as_error::<ApiError>()).and_then(ApiError::cause))
+        .flatten()
+        .filter(|cause| casework_adapters::postgres::errors::is_unexplained_refusal(cause))
+        .map(|cause| anyhow::anyhow!("{cause:#}"));
+    let Some(cause) = refusal else { return response };
     let timed_out = elapsed >= std::time::Duration::from_millis(state.config.database.statement_timeout_ms);
     if !timed_out && state.store.answers().await {
         return response;
     }
-    let cause = response
-        .response()
-        .error()
-        .and_then(|e| e.as_error::<ApiError>())
-        .and_then(ApiError::cause)
-        .map_or_else(|| anyhow::anyhow!("database refusal"), |c| anyhow::anyhow!("{c:#}"));
     let (request, _) = response.into_parts();
     ServiceResponse::from_err(ApiError::unavailable(cause), request).map_into_boxed_body()
 }
