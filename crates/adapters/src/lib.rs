@@ -7,6 +7,7 @@
 //! - [`crypto`]: AES-256-GCM encryption of PII at rest, with key ids for rotation.
 //! - [`memory`]: the in-process rate limiter (the default; exact for one instance).
 //! - [`system`]: the real clock and id generator.
+//! - [`webhooks`]: signing, the SSRF guard, and one delivery attempt over HTTP.
 //! - `testing` (feature `testing`): a fresh database per test, cloned from a migrated template.
 
 pub mod auth;
@@ -14,5 +15,6 @@ pub mod crypto;
 pub mod memory;
 pub mod postgres;
 pub mod system;
+pub mod webhooks;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -75,6 +75,7 @@ impl World {
             extracted_data: ExtractedData::parse(pii.as_object().unwrap(), "extracted_data").unwrap(),
             sensitive_data_expired: false,
             case_id: None,
+            result: None,
             status_changed_at: now,
             created_at: now,
             updated_at: now,
@@ -91,7 +92,7 @@ impl World {
     async fn open_case(&self, environment: Environment) -> Case {
         let session = self.session(environment, SessionStatus::UnderReview);
         let opened = self.opened(&session);
-        self.store.insert_session(&session, Some(&opened)).await.unwrap();
+        self.store.insert_session(&session, Some(&opened), &[]).await.unwrap();
         opened.case
     }
 
@@ -190,7 +191,7 @@ async fn pii_is_encrypted_at_rest_and_never_in_outbox_or_events() {
 async fn one_case_per_session_even_when_two_requests_race() {
     let world = World::new().await;
     let session = world.session(Environment::Live, SessionStatus::Processing);
-    world.store.insert_session(&session, None).await.unwrap();
+    world.store.insert_session(&session, None, &[]).await.unwrap();
     let reviewable = [SessionStatus::Processing];
     let (a, b) = (world.opened(&session), world.opened(&session));
     let (first, second) = tokio::join!(world.store.open_case(&a, &reviewable), world.store.open_case(&b, &reviewable));
@@ -206,7 +207,7 @@ async fn one_case_per_session_even_when_two_requests_race() {
 async fn a_case_is_not_opened_for_an_unreviewable_or_unknown_session() {
     let world = World::new().await;
     let session = world.session(Environment::Live, SessionStatus::Expired);
-    world.store.insert_session(&session, None).await.unwrap();
+    world.store.insert_session(&session, None, &[]).await.unwrap();
     let result = world.store.open_case(&world.opened(&session), &[SessionStatus::Processing]).await;
     assert!(matches!(result, Err(OpenCaseError::SessionNotReviewable)));
     let ghost = world.session(Environment::Live, SessionStatus::Processing);

@@ -11,7 +11,8 @@
 //! - [`activity`]: events, actors, notes and blocklist entries.
 //! - [`admin`]: settings, org users and API keys.
 //! - [`list`]: the list envelope and small result objects (counts, tags, PII results).
-//! - [`webhook`]: webhook payloads.
+//! - [`webhook`]: webhook endpoints, deliveries and payloads.
+//! - [`inflection`]: key spelling (`Key-Inflection`, an endpoint's `key_inflection`).
 //!
 //! Every object carries `id` (public) and `uuid`; every reference to another resource is a UUID.
 
@@ -19,6 +20,7 @@ pub mod activity;
 pub mod admin;
 pub mod case;
 pub mod error;
+pub mod inflection;
 pub mod list;
 pub mod request;
 pub mod session;

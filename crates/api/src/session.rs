@@ -1,8 +1,10 @@
 //! The session object (API.md §1, Session), its checks and their summary. `extracted_data` is
 //! PII: present only for readers allowed to see it, filtered by the environment's allow-list.
 
+use casework_domain::case::RejectionReasonCode;
 use casework_domain::session::{
     Check as DomainCheck, CheckStatus, ChecksSummary as DomainSummary, Outcome, Session as DomainSession, SessionStatus,
+    SessionVerdict,
 };
 use casework_domain::tenant::Environment;
 use serde::Serialize;
@@ -152,4 +154,88 @@ impl From<&DomainSummary> for ChecksSummary {
             outcome: summary.outcome.into(),
         }
     }
+}
+
+/// `{status, score}` of one policy in a result: the override's verdict when it has one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckResult {
+    /// The check's status (`passed` / `failed` when overridden).
+    #[schema(schema_with = crate::wire::spelling::<CheckStatus>)]
+    pub status: Spelling<CheckStatus>,
+    /// The score, if the check produces one.
+    #[schema(required = true)]
+    pub score: Option<f64>,
+}
+
+/// `GET /sessions/{id}/result`: the session's outcome (API.md §1, Sandbox sessions).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionResult {
+    /// The session's UUID.
+    pub session_id: Uuid,
+    /// `approved`, `declined` or `needs_review`.
+    #[schema(schema_with = crate::wire::spelling::<SessionVerdict>)]
+    pub status: Spelling<SessionVerdict>,
+    /// From the key's environment.
+    pub is_sandbox: bool,
+    /// The session's creation time.
+    pub created_at: Time,
+    /// When it was decided (null while it needs review).
+    #[schema(required = true)]
+    pub decided_at: Option<Time>,
+    /// By policy (the latest check of each).
+    #[schema(value_type = std::collections::BTreeMap<String, CheckResult>)]
+    pub check_results: std::collections::BTreeMap<String, CheckResult>,
+    /// Why it was declined.
+    #[schema(required = true)]
+    pub rejection_reason: Option<String>,
+    /// The code of the reason.
+    #[schema(required = true, schema_with = crate::wire::optional_spelling::<RejectionReasonCode>)]
+    pub rejection_reason_code: Option<Spelling<RejectionReasonCode>>,
+    /// The PII was wiped by retention.
+    pub sensitive_data_expired: bool,
+    /// PII: only with `verifications:read`, filtered by `api_pii_fields`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extracted_data: Option<DataMap>,
+}
+
+impl SessionResult {
+    /// The result of `session`, if it has one, as a reader with `pii` access sees it.
+    pub fn new(session: &DomainSession, pii: PiiAccess<'_>) -> Option<Self> {
+        let result = session.result.as_ref()?;
+        let check_results = session
+            .checks
+            .iter()
+            .map(|check| {
+                let status = match &check.override_ {
+                    Some(o) if o.passed => CheckStatus::Passed,
+                    Some(_) => CheckStatus::Failed,
+                    None => check.status,
+                };
+                (check.policy.clone(), CheckResult { status: status.into(), score: check.score })
+            })
+            .collect();
+        Some(Self {
+            session_id: session.id.uuid(),
+            status: result.verdict.into(),
+            is_sandbox: session.tenant.environment == Environment::Sandbox,
+            created_at: session.created_at.into(),
+            decided_at: result.decided_at.map(Time),
+            check_results,
+            rejection_reason: result.rejection_reason.clone(),
+            rejection_reason_code: result.rejection_reason_code.map(Spelling),
+            sensitive_data_expired: session.sensitive_data_expired,
+            extracted_data: pii.map(|allowed| session.extracted_data.filtered(allowed).into()),
+        })
+    }
+}
+
+/// `POST /sessions/{id}/generate-one-time-link`: the sandbox capture page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OneTimeLink {
+    /// Absolute URL of the capture page (`server.public_url`, else the request's host).
+    pub capture_url: String,
+    /// `data:image/png;base64,…`: a QR code of `capture_url`.
+    pub qr_code_data_url: String,
+    /// When the link stops working.
+    pub expires_at: Time,
 }

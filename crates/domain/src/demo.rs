@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::data::DataMap;
 use crate::service::NewSession;
-use crate::session::{Check, CheckStatus, ExtractedData, SessionStatus};
+use crate::session::{Check, CheckStatus, ExtractedData, SessionStatus, SimulateAction};
 
 const FIRST_NAMES: [&str; 8] = ["Ada", "Grace", "Alan", "Katherine", "Linus", "Margaret", "Dennis", "Barbara"];
 const LAST_NAMES: [&str; 8] = ["Lovelace", "Hopper", "Turing", "Johnson", "Torvalds", "Hamilton", "Ritchie", "Liskov"];
@@ -67,6 +67,26 @@ pub fn synthetic_session(seed: u64) -> NewSession {
         checks,
         extracted_data,
     }
+}
+
+/// Checks consistent with a simulated outcome, for a sandbox session that has none.
+pub fn simulated_checks(action: SimulateAction) -> Vec<Check> {
+    let (face, watchlist) = match action {
+        SimulateAction::Approve => (CheckStatus::Passed, CheckStatus::Passed),
+        SimulateAction::Decline => (CheckStatus::Failed, CheckStatus::Passed),
+        SimulateAction::RequireReview => (CheckStatus::Passed, CheckStatus::Pending),
+        SimulateAction::Expire => (CheckStatus::Pending, CheckStatus::Pending),
+    };
+    let face_score = match face {
+        CheckStatus::Passed => Some(0.93),
+        CheckStatus::Failed => Some(0.41),
+        _ => None,
+    };
+    vec![
+        check("document_ocr", CheckStatus::Passed, Some(0.97), json!({"engine": "ocr-v4", "simulated": true})),
+        check("face_match", face, face_score, json!({"method": "1:1", "threshold": 0.8, "simulated": true})),
+        check("watchlist_screening", watchlist, None, json!({"lists": ["sanctions", "pep"], "simulated": true})),
+    ]
 }
 
 #[cfg(test)]

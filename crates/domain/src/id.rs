@@ -55,6 +55,10 @@ id_kinds! {
     EventKind, EventId, "evt_", "Event";
     /// A blocklist entry.
     BlocklistKind, BlocklistId, "blk_", "Blocklist entry";
+    /// A webhook endpoint.
+    EndpointKind, EndpointId, "whe_", "Webhook endpoint";
+    /// One webhook event to one endpoint.
+    DeliveryKind, DeliveryId, "whd_", "Delivery";
 }
 
 /// Whether `text` is shaped like a public id (API.md §1: a lowercase prefix, `_`, 24 base62

@@ -83,6 +83,7 @@ pub mod service;
 pub mod session;
 pub mod tenant;
 pub mod validation;
+pub mod webhook;
 
 /// A point in time, always UTC, truncated to microseconds (what PostgreSQL stores).
 pub type Timestamp = time::OffsetDateTime;

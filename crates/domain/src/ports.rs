@@ -6,6 +6,12 @@
 
 use std::future::Future;
 
+mod webhooks;
+
+pub use webhooks::{
+    CaptureLink, RetryError, SandboxRepository, SimulateWrite, SimulatedChange, WebhookRepository,
+};
+
 use crate::Timestamp;
 use crate::case::{Case, CaseEvent, Note, Priority, Tag};
 use crate::directory::{ApiKey, AuthError, OrgUser, OrgUserPatch, Principal};
@@ -99,6 +105,8 @@ pub struct CaseChange {
 pub struct SessionChange {
     /// A final decision's session status, and the id of its `session.*` webhook event.
     pub status: Option<(SessionStatus, EventId)>,
+    /// The session's result that a final decision sets (`GET /sessions/{id}/result`).
+    pub result: Option<crate::session::SessionResult>,
     /// Checks with a new override; the summary is then recomputed asynchronously.
     pub checks: Option<Vec<Check>>,
     /// Corrected extracted data (re-encrypted by the adapter).
@@ -190,8 +198,8 @@ pub enum Pii {
 
 /// Sessions: the ingestion side.
 pub trait SessionRepository: Send + Sync + 'static {
-    /// Stores a new session and, when it arrives `under_review`, opens its case in the same
-    /// transaction.
+    /// Stores a new session with its `session.*` events and, when it arrives `under_review`,
+    /// opens its case in the same transaction.
     ///
     /// # Errors
     /// [`StoreError`].
@@ -199,6 +207,7 @@ pub trait SessionRepository: Send + Sync + 'static {
         &self,
         session: &Session,
         opened: Option<&OpenedCase>,
+        notices: &[crate::session::SessionNotice],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The session, if it exists in the tenant.

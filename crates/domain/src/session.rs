@@ -12,6 +12,9 @@ use crate::tenant::{Tenant, UnknownValue};
 use crate::validation::{FieldErrors, Violation, check_length};
 
 mod countries;
+pub mod sandbox;
+
+pub use sandbox::{SessionEventType, SessionNotice, SessionResult, SessionVerdict, SimulateAction};
 
 /// At most this many checks per session.
 pub const MAX_CHECKS: usize = 50;
@@ -354,6 +357,8 @@ pub struct Session {
     pub sensitive_data_expired: bool,
     /// Its case, if one was opened.
     pub case_id: Option<CaseId>,
+    /// Its outcome (`GET /sessions/{id}/result`), once it has one.
+    pub result: Option<SessionResult>,
     /// When the status last changed (retention is timed from it).
     pub status_changed_at: Timestamp,
     /// Creation time.

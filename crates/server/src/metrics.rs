@@ -44,8 +44,10 @@ pub struct DatabaseSnapshot {
     pub pending_second_review: u64,
     /// Escalated cases.
     pub escalated: u64,
-    /// Webhook events not yet dispatched.
+    /// Webhook deliveries not yet delivered nor failed for good.
     pub webhook_backlog: u64,
+    /// Endpoints disabled (by PATCH, a 410 or the circuit breaker).
+    pub disabled_endpoints: u64,
     /// Rows sealed under each PII key id.
     pub pii_rows: PiiKeyRows,
     /// Seconds the longest-waiting case of each tab (`unassigned`, `pending_second_review`,
@@ -148,8 +150,13 @@ impl Metrics {
             );
             gauge(
                 "casework_webhook_backlog",
-                "Webhook events not yet dispatched.",
+                "Webhook deliveries pending (not yet delivered nor failed for good).",
                 &[("", database.webhook_backlog.to_string())],
+            );
+            gauge(
+                "casework_webhook_endpoints_disabled",
+                "Webhook endpoints disabled (by PATCH, a 410 Gone or the circuit breaker).",
+                &[("", database.disabled_endpoints.to_string())],
             );
             let labels: Vec<String> = database
                 .pii_rows

@@ -108,6 +108,9 @@ impl State {
             if let Some((status, _)) = session_change.status {
                 session.status = status;
                 session.status_changed_at = case.updated_at;
+                if let Some(result) = &session_change.result {
+                    session.result = Some(result.clone());
+                }
                 session.updated_at = case.updated_at;
             }
             if let Some(checks) = &session_change.checks {
@@ -147,7 +150,12 @@ impl MemoryStore {
 }
 
 impl SessionRepository for MemoryStore {
-    async fn insert_session(&self, session: &Session, opened: Option<&OpenedCase>) -> Result<(), StoreError> {
+    async fn insert_session(
+        &self,
+        session: &Session,
+        opened: Option<&OpenedCase>,
+        _notices: &[casework_domain::session::SessionNotice],
+    ) -> Result<(), StoreError> {
         let mut state = self.lock()?;
         state.sessions.push(session.clone());
         if let Some(opened) = opened {
@@ -260,6 +268,7 @@ impl CaseRepository for MemoryStore {
             return Err(OpenCaseError::SessionNotReviewable);
         }
         if session.status != SessionStatus::UnderReview {
+            session.result = Some(casework_domain::session::SessionResult::needs_review());
             session.status = SessionStatus::UnderReview;
             session.status_changed_at = case.created_at;
             session.updated_at = case.created_at;

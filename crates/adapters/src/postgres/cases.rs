@@ -14,7 +14,7 @@ use casework_domain::ports::{
     RecordedEvent, SaveChangeError, StoreError, TabCounts,
 };
 use casework_domain::search::Search;
-use casework_domain::session::{Session, SessionStatus};
+use casework_domain::session::{Session, SessionStatus, SessionVerdict};
 use casework_domain::tenant::Tenant;
 use diesel::dsl::{count, exists};
 use diesel::prelude::*;
@@ -105,6 +105,7 @@ impl CaseRepository for PgStore {
                             sessions::status.eq(SessionStatus::UnderReview.as_str()),
                             sessions::status_changed_at.eq(now),
                             sessions::updated_at.eq(now),
+                            sessions::result_status.eq(SessionVerdict::NeedsReview.as_str()),
                         ))
                         .execute(connection)
                         .await?;
@@ -310,7 +311,7 @@ pub(super) async fn operational_counts(
     store: &PgStore,
     now: Timestamp,
 ) -> Result<super::OperationalCounts, StoreError> {
-    use super::schema::webhook_outbox;
+    use super::schema::{webhook_deliveries, webhook_endpoints};
     let mut connection = store.connection().await?;
     let tab = |tab: Tab| compile(&rules::tab(tab, None), now);
     type Row = (i64, i64, i64, Option<Timestamp>, Option<Timestamp>, Option<Timestamp>);
@@ -326,8 +327,14 @@ pub(super) async fn operational_counts(
         .get_result(&mut connection)
         .await
         .map_err(unavailable_or_unknown)?;
-    let backlog: i64 = webhook_outbox::table
-        .filter(webhook_outbox::dispatched_at.is_null())
+    let backlog: i64 = webhook_deliveries::table
+        .filter(webhook_deliveries::state.eq("pending"))
+        .count()
+        .get_result(&mut connection)
+        .await
+        .map_err(unavailable_or_unknown)?;
+    let disabled: i64 = webhook_endpoints::table
+        .filter(webhook_endpoints::enabled.eq(false))
         .count()
         .get_result(&mut connection)
         .await
@@ -338,6 +345,7 @@ pub(super) async fn operational_counts(
         pending_second_review: count(pending),
         escalated: count(escalated),
         webhook_backlog: count(backlog),
+        disabled_endpoints: count(disabled),
         oldest: [oldest_unassigned, oldest_pending, oldest_escalated],
     })
 }

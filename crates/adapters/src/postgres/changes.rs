@@ -4,14 +4,15 @@
 //! blocklist entry).
 
 use casework_domain::ports::{CaseChange, RecordedEvent, SessionChange};
-use casework_domain::session::SessionStatus;
+use casework_domain::ports::Pii;
+use casework_domain::session::{SessionEventType, SessionNotice, SessionStatus};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::PgStore;
 use super::records::{CaseRecord, EventRecord, NoteRecord, OutboxRecord, checks_json};
 use super::schema::{blocklist_entries, case_events, cases, notes, sessions, webhook_outbox};
-use super::sessions::seal;
+use super::sessions::{SessionRecord, result_columns, seal};
 
 /// Inserts a new case with its `created` event (inside the caller's transaction).
 pub(super) async fn insert_opened(
@@ -80,18 +81,32 @@ async fn write_session_change(
     let now = case.updated_at;
     let in_session = sessions::org_id.eq(org_id).and(sessions::id.eq(session_id));
     if let Some((status, event_id)) = session.status {
-        let external_ref: Option<String> = diesel::update(sessions::table)
+        let (result_status, decided_at, rejection_reason, rejection_reason_code) =
+            result_columns(session.result.as_ref());
+        let record: SessionRecord = diesel::update(sessions::table)
             .filter(in_session)
             .set((
                 sessions::status.eq(status.as_str()),
                 sessions::status_changed_at.eq(now),
                 sessions::updated_at.eq(now),
+                sessions::result_status.eq(result_status),
+                sessions::decided_at.eq(decided_at),
+                sessions::rejection_reason.eq(rejection_reason),
+                sessions::rejection_reason_code.eq(rejection_reason_code),
             ))
-            .returning(sessions::external_ref)
+            .returning(SessionRecord::as_returning())
             .get_result(connection)
             .await?;
-        if matches!(status, SessionStatus::Approved | SessionStatus::Declined) {
-            let row = OutboxRecord::for_session_decision(event_id, case, status, external_ref.as_deref());
+        let event = match status {
+            SessionStatus::Approved => Some(SessionEventType::Approved),
+            SessionStatus::Declined => Some(SessionEventType::Declined),
+            _ => None,
+        };
+        if let Some(event) = event {
+            let committed = record
+                .into_session(Some(case.id.uuid()), &store.cipher, Pii::Omit)
+                .map_err(|error| diesel::result::Error::QueryBuilderError(error.into()))?;
+            let row = OutboxRecord::for_session(SessionNotice { id: event_id, event }, &committed, now);
             diesel::insert_into(webhook_outbox::table).values(&row).execute(connection).await?;
         }
     }

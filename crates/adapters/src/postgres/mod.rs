@@ -4,23 +4,27 @@
 //! [`records`] (row types and their conversion to domain entities), [`cases`], [`sessions`],
 //! [`directory`] (organizations, users, settings, keys) and [`api_keys`] (authentication), each
 //! implementing its port on [`PgStore`]; `changes` (the one write path of a case change) and
-//! `queue` (claim-next, the sweeper, counts and listings) serve [`cases`]; [`errors`]
-//! translates driver errors.
+//! `queue` (claim-next, the sweeper, counts and listings) serve [`cases`]; `webhooks` (endpoints,
+//! the delivery log) and `sandbox` (simulated sessions, capture links) implement their ports;
+//! [`deliveries`] is the delivery queue the workers drain; [`errors`] translates driver errors.
 
 pub mod api_keys;
 pub mod cases;
 mod changes;
 mod conventions;
+pub mod deliveries;
 pub mod directory;
 pub mod errors;
 mod queue;
 pub(crate) mod records;
+mod sandbox;
 mod search;
 mod sql;
 pub mod tls;
 #[rustfmt::skip]
 pub(crate) mod schema;
 pub mod sessions;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,8 +68,10 @@ pub struct OperationalCounts {
     pub pending_second_review: u64,
     /// Escalated cases.
     pub escalated: u64,
-    /// Webhook events not yet dispatched.
+    /// Webhook deliveries not yet delivered (nor failed for good).
     pub webhook_backlog: u64,
+    /// Endpoints disabled (by PATCH, a 410 or the circuit breaker).
+    pub disabled_endpoints: u64,
     /// When the longest-waiting case of each tab entered review (`unassigned`,
     /// `pending_second_review`, `escalated`), if the tab has any.
     pub oldest: [Option<Timestamp>; 3],

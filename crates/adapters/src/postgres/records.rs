@@ -9,10 +9,10 @@ use casework_domain::case::{
     Actor, Case, CaseEvent, CaseStatus, Decision, Lease, Note, Priority, Recommendation, RejectionReasonCode, Tag, Tags,
 };
 use casework_domain::data::DataMap;
-use casework_domain::id::{EventId, Id, IdKind};
+use casework_domain::id::{Id, IdKind};
 use casework_domain::ports::{RecordedEvent, StoreError};
 use casework_domain::service::CaseView;
-use casework_domain::session::{Check, CheckOverride, CheckStatus, ChecksSummary, SessionStatus};
+use casework_domain::session::{Check, CheckOverride, CheckStatus, ChecksSummary, Session, SessionNotice};
 use casework_domain::tenant::{Environment, Tenant};
 use diesel::prelude::*;
 use serde_json::{Map, Value, json};
@@ -282,30 +282,17 @@ impl OutboxRecord {
 }
 
 impl OutboxRecord {
-    /// The `session.approved` / `session.declined` webhook event of a final decision, with the
-    /// flat fields Verifa sends beside `data.case`.
-    pub fn for_session_decision(
-        event_id: EventId,
-        case: &Case,
-        status: SessionStatus,
-        external_ref: Option<&str>,
-    ) -> Self {
-        let name = format!("session.{}", status.as_str());
-        let at = case.updated_at;
-        let is_sandbox = case.tenant.environment == Environment::Sandbox;
-        let payload = to_json(&webhook::SessionEvent {
-            envelope: Envelope::new(event_id, name.clone(), at.into(), is_sandbox),
-            session_id: case.session_id.uuid(),
-            external_ref: external_ref.map(str::to_owned),
-            status: status.into(),
-            data: CaseData { case: (&CaseView::at(case, at)).into() },
-        });
+    /// A `session.*` webhook event about `session` as committed at `at`, with the flat fields
+    /// Verifa sends beside `data.session` (never its PII).
+    pub fn for_session(notice: SessionNotice, session: &Session, at: Timestamp) -> Self {
+        let name = notice.event.as_str();
+        let payload = to_json(&webhook::SessionEvent::new(notice.id, name, session, at.into()));
         Self {
-            org_id: case.tenant.org_id.uuid(),
-            id: event_id.uuid(),
-            environment: case.tenant.environment.as_str().to_owned(),
-            event: name,
-            case_id: Some(case.id.uuid()),
+            org_id: session.tenant.org_id.uuid(),
+            id: notice.id.uuid(),
+            environment: session.tenant.environment.as_str().to_owned(),
+            event: name.to_owned(),
+            case_id: session.case_id.map(|id| id.uuid()),
             payload,
             created_at: at,
         }

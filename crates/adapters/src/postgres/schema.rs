@@ -29,6 +29,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    capture_links (org_id, token_hash) {
+        org_id -> Uuid,
+        token_hash -> Bytea,
+        environment -> Text,
+        session_id -> Uuid,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     case_events (org_id, id) {
         org_id -> Uuid,
         id -> Uuid,
@@ -170,6 +182,55 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         checks_summary_stale -> Bool,
+        result_status -> Nullable<Text>,
+        decided_at -> Nullable<Timestamptz>,
+        rejection_reason -> Nullable<Text>,
+        rejection_reason_code -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (org_id, id) {
+        org_id -> Uuid,
+        id -> Uuid,
+        endpoint_id -> Uuid,
+        event_id -> Uuid,
+        event -> Text,
+        state -> Text,
+        attempts -> Int4,
+        last_status_code -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> Nullable<Timestamptz>,
+        lease_until -> Nullable<Timestamptz>,
+        lease_token -> Nullable<Uuid>,
+        body -> Nullable<Bytea>,
+        event_created_at -> Timestamptz,
+        created_at -> Timestamptz,
+        delivered_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (org_id, id) {
+        org_id -> Uuid,
+        id -> Uuid,
+        environment -> Text,
+        url -> Text,
+        enabled -> Bool,
+        enabled_events -> Array<Nullable<Text>>,
+        label -> Nullable<Text>,
+        description -> Nullable<Text>,
+        key_inflection -> Text,
+        api_version -> Text,
+        disabled_reason -> Nullable<Text>,
+        secret_ciphertext -> Bytea,
+        secret_key_id -> Text,
+        previous_secret_ciphertext -> Nullable<Bytea>,
+        previous_secret_key_id -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamptz>,
+        consecutive_failures -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -183,7 +244,6 @@ diesel::table! {
         case_id -> Nullable<Uuid>,
         payload -> Jsonb,
         created_at -> Timestamptz,
-        dispatched_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -191,10 +251,12 @@ diesel::joinable!(api_keys -> organizations (org_id));
 diesel::joinable!(environment_settings -> organizations (org_id));
 diesel::joinable!(org_users -> organizations (org_id));
 diesel::joinable!(sessions -> organizations (org_id));
+diesel::joinable!(webhook_endpoints -> organizations (org_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     blocklist_entries,
+    capture_links,
     case_events,
     cases,
     environment_settings,
@@ -204,5 +266,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     rate_limit_windows,
     sessions,
+    webhook_deliveries,
+    webhook_endpoints,
     webhook_outbox,
 );

@@ -7,7 +7,8 @@ use casework_domain::Timestamp;
 use casework_domain::id::{Id, SessionId};
 use casework_domain::page::{Page, PageRequest, SessionQuery};
 use casework_domain::ports::{OpenedCase, Pii, SessionRepository, StoreError};
-use casework_domain::session::{ExtractedData, Session, SessionStatus};
+use casework_domain::case::RejectionReasonCode;
+use casework_domain::session::{ExtractedData, Session, SessionNotice, SessionResult, SessionStatus, SessionVerdict};
 use casework_domain::tenant::{Environment, Tenant};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -17,8 +18,8 @@ use uuid::Uuid;
 use super::PgStore;
 use super::changes::insert_opened;
 use super::errors::{corrupt, unavailable_or_unknown};
-use super::records::{checks_json, data_map, decode, parse_checks, parse_checks_summary};
-use super::schema::{cases, sessions};
+use super::records::{OutboxRecord, checks_json, data_map, decode, parse_checks, parse_checks_summary};
+use super::schema::{cases, sessions, webhook_outbox};
 use super::sql::TxError;
 use crate::crypto::PiiCipher;
 
@@ -40,6 +41,37 @@ pub(super) struct SessionRecord {
     status_changed_at: Timestamp,
     created_at: Timestamp,
     updated_at: Timestamp,
+    result_status: Option<String>,
+    decided_at: Option<Timestamp>,
+    rejection_reason: Option<String>,
+    rejection_reason_code: Option<String>,
+}
+
+/// The result columns of a session: `(result_status, decided_at, rejection_reason,
+/// rejection_reason_code)`.
+pub(super) type ResultColumns = (Option<String>, Option<Timestamp>, Option<String>, Option<String>);
+
+/// A session result as its columns.
+pub(super) fn result_columns(result: Option<&SessionResult>) -> ResultColumns {
+    result.map_or((None, None, None, None), |result| {
+        (
+            Some(result.verdict.as_str().to_owned()),
+            result.decided_at,
+            result.rejection_reason.clone(),
+            result.rejection_reason_code.map(|code| code.as_str().to_owned()),
+        )
+    })
+}
+
+fn parse_result(columns: ResultColumns) -> Result<Option<SessionResult>, StoreError> {
+    let (status, decided_at, rejection_reason, code) = columns;
+    let Some(status) = status else { return Ok(None) };
+    Ok(Some(SessionResult {
+        verdict: decode::<SessionVerdict>("session result", &status)?,
+        decided_at,
+        rejection_reason,
+        rejection_reason_code: code.map(|code| decode::<RejectionReasonCode>("rejection reason code", &code)).transpose()?,
+    }))
 }
 
 /// The associated data binding a ciphertext to its row.
@@ -67,6 +99,8 @@ impl SessionRecord {
     pub(super) fn from_session(session: &Session, cipher: &PiiCipher) -> Self {
         let org_id = session.tenant.org_id.uuid();
         let (key_id, ciphertext) = seal(cipher, org_id, session.id.uuid(), &session.extracted_data);
+        let (result_status, decided_at, rejection_reason, rejection_reason_code) =
+            result_columns(session.result.as_ref());
         Self {
             org_id,
             environment: session.tenant.environment.as_str().to_owned(),
@@ -82,6 +116,10 @@ impl SessionRecord {
             status_changed_at: session.status_changed_at,
             created_at: session.created_at,
             updated_at: session.updated_at,
+            result_status,
+            decided_at,
+            rejection_reason,
+            rejection_reason_code,
         }
     }
 
@@ -116,6 +154,7 @@ impl SessionRecord {
             extracted_data,
             sensitive_data_expired: self.sensitive_data_expired,
             case_id: case_id.map(Id::from_uuid),
+            result: parse_result((self.result_status, self.decided_at, self.rejection_reason, self.rejection_reason_code))?,
             status_changed_at: self.status_changed_at,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -139,15 +178,23 @@ async fn case_ids(
 }
 
 impl SessionRepository for PgStore {
-    async fn insert_session(&self, session: &Session, opened: Option<&OpenedCase>) -> Result<(), StoreError> {
+    async fn insert_session(
+        &self,
+        session: &Session,
+        opened: Option<&OpenedCase>,
+        notices: &[SessionNotice],
+    ) -> Result<(), StoreError> {
         let mut connection = self.connection().await?;
         let record = SessionRecord::from_session(session, &self.cipher);
+        let outbox: Vec<OutboxRecord> =
+            notices.iter().map(|notice| OutboxRecord::for_session(*notice, session, session.created_at)).collect();
         connection
             .transaction::<_, diesel::result::Error, _>(async |connection| {
                 diesel::insert_into(sessions::table).values(&record).execute(connection).await?;
                 if let Some(opened) = opened {
                     insert_opened(connection, opened).await?;
                 }
+                diesel::insert_into(webhook_outbox::table).values(&outbox).execute(connection).await?;
                 Ok(())
             })
             .await

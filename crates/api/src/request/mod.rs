@@ -13,6 +13,7 @@ pub mod case;
 pub mod query;
 pub mod search;
 pub mod session;
+pub mod webhook;
 
 use std::str::FromStr;
 

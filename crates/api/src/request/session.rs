@@ -2,7 +2,9 @@
 
 use casework_domain::data::DataMap;
 use casework_domain::service::NewSession;
-use casework_domain::session::{Check, CheckStatus, ExtractedData, MAX_CHECKS, SessionStatus, is_valid_policy};
+use casework_domain::session::{
+    Check, CheckStatus, ExtractedData, MAX_CHECKS, SessionStatus, SimulateAction, is_valid_policy,
+};
 use casework_domain::validation::{FieldErrors, Violation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -141,5 +143,56 @@ impl Input for NewSessionRequest {
             }),
         };
         rules.finish(NewSession { external_ref, metadata, status, checks, extracted_data })
+    }
+}
+
+/// `POST /sessions/{id}/simulate` (sandbox).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SimulateRequest {
+    /// The outcome to apply.
+    #[schema(required = true, schema_with = crate::wire::spelling::<SimulateAction>)]
+    pub action: Option<String>,
+}
+
+impl Input for SimulateRequest {
+    type Domain = SimulateAction;
+
+    fn into_domain(self) -> Result<Self::Domain, FieldErrors> {
+        let mut rules = Rules::at("");
+        let action = rules.required("action", self.action);
+        match rules.spelling::<SimulateAction>("action", action, SimulateAction::NAMES) {
+            Some(action) => rules.finish(action),
+            None => Err(rules.into_errors()),
+        }
+    }
+}
+
+/// `POST /sessions/{id}/generate-one-time-link` (sandbox): `{}` or no body for 30 minutes.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OneTimeLinkRequest {
+    /// How long the link works, in minutes (1–10080, default 30).
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 10080)]
+    pub expires_in_minutes: Option<serde_json::Number>,
+}
+
+impl Input for OneTimeLinkRequest {
+    type Domain = i64;
+
+    fn into_domain(self) -> Result<Self::Domain, FieldErrors> {
+        let mut rules = Rules::at("");
+        let (default, max) = casework_domain::service::sandbox::LINK_MINUTES;
+        let minutes = match self.expires_in_minutes {
+            None => Some(default),
+            Some(number) => number.as_i64().filter(|m| (1..=max).contains(m)),
+        };
+        match minutes {
+            Some(minutes) => rules.finish(minutes),
+            None => {
+                rules.reject("expires_in_minutes", Violation::OutOfRange, format!("must be an integer from 1 to {max}"));
+                Err(rules.into_errors())
+            }
+        }
     }
 }

@@ -21,7 +21,7 @@ use crate::ports::{
     BlocklistEntry, CaseChange, CaseRepository, Clock, DirectoryRepository, IdGenerator, Pii, RecordedEvent,
     SaveChangeError, SessionChange, SessionRepository, StoreError,
 };
-use crate::session::{Session, SessionStatus};
+use crate::session::{Session, SessionResult, SessionStatus};
 use crate::tenant::Settings;
 use crate::validation::{FieldErrors, Violation};
 
@@ -451,6 +451,13 @@ where
                         Decision::Rejected => SessionStatus::Declined,
                     };
                     planned.session.status = Some((status, self.ids.generate()));
+                    let case = &planned.case;
+                    planned.session.result = Some(SessionResult::decided(
+                        input.decision,
+                        case.decided_at.unwrap_or(case.updated_at),
+                        case.rejection_reason.clone(),
+                        case.rejection_reason_code,
+                    ));
                     planned.session.blocklist = context
                         .session
                         .filter(|_| blocklist)

@@ -2,11 +2,14 @@
 //! against PostgreSQL in production and against anything else in tests.
 //!
 //! Modules: [`actions`] (every change to one case), [`admin`] (settings, users, keys), [`queue`] (claim-next, counts, listings,
-//! demo cases), [`workers`] (the sweepers).
+//! demo cases), [`sandbox`] (simulated sessions and capture links), [`webhooks`] (endpoints and
+//! the delivery log), [`workers`] (the sweepers).
 
 pub mod actions;
 pub mod admin;
 pub mod queue;
+pub mod sandbox;
+pub mod webhooks;
 pub mod workers;
 
 use crate::Timestamp;
@@ -18,7 +21,9 @@ use crate::ports::{
     CaseRepository, Clock, DirectoryRepository, IdGenerator, OpenCaseError, OpenedCase, Pii, RecordedEvent,
     SessionRepository, StoreError,
 };
-use crate::session::{Check, ChecksSummary, ExtractedData, Session, SessionStatus};
+use crate::session::{
+    Check, ChecksSummary, ExtractedData, Session, SessionEventType, SessionNotice, SessionResult, SessionStatus,
+};
 use crate::tenant::{Settings, Tenant};
 
 /// A case as a reader sees it at one instant: lapsed leases released, its SLA computed.
@@ -66,6 +71,7 @@ impl NewSession {
             extracted_data: self.extracted_data,
             sensitive_data_expired: false,
             case_id: None,
+            result: (self.status == SessionStatus::UnderReview).then(SessionResult::needs_review),
             status_changed_at: now,
             created_at: now,
             updated_at: now,
@@ -168,7 +174,11 @@ where
         let opened =
             (session.status == SessionStatus::UnderReview).then(|| self.open(tenant, session.id, false, actor, now));
         session.case_id = opened.as_ref().map(|o| o.case.id);
-        self.repo.insert_session(&session, opened.as_ref()).await?;
+        let mut notices = vec![SessionNotice { id: self.ids.generate(), event: SessionEventType::Created }];
+        if opened.is_some() {
+            notices.push(SessionNotice { id: self.ids.generate(), event: SessionEventType::RequiresReview });
+        }
+        self.repo.insert_session(&session, opened.as_ref(), &notices).await?;
         Ok(session)
     }
 

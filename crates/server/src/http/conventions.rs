@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use super::action::if_match;
 use super::auth::presented_key;
 use super::error::ApiError;
-use super::inflection::Inflection;
+use super::inflection;
 use super::middleware::{RequestId, with_error_body};
 use crate::state::AppState;
 
@@ -166,7 +166,7 @@ async fn admitted(
         Err(error) => return Ok(refuse(request, error)),
     };
     request.extensions_mut().insert(ApiVersion(version));
-    if let Err(error) = Inflection::of(request.request()) {
+    if let Err(error) = inflection::of(request.request()) {
         return Ok(refuse(request, error));
     }
     let key = match idempotency_key(&request) {

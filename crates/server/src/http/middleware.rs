@@ -16,7 +16,7 @@ use casework_domain::directory::Principal;
 
 use super::conventions::{ApiVersion, CURRENT_VERSION};
 use super::error::ApiError;
-use super::inflection::Inflection;
+use super::inflection::{self, Inflection};
 
 /// The id of the request being served, stored in the request's extensions.
 #[derive(Debug, Clone)]
@@ -65,7 +65,7 @@ pub async fn envelope(
     let started = std::time::Instant::now();
     let metrics = request.app_data::<actix_web::web::Data<crate::state::AppState>>().map(|state| state.metrics.clone());
     // Valid or not, a bad value is refused (400) by the conventions once the key is known.
-    let inflection = Inflection::of(request.request()).unwrap_or(Inflection::Snake);
+    let inflection = inflection::of(request.request()).unwrap_or(Inflection::Snake);
     // Handlers' and extractors' errors arrive as responses carrying the error; an `Err` here
     // would only come from a middleware, and every middleware inside answers with responses.
     let state = request.app_data::<actix_web::web::Data<crate::state::AppState>>().cloned();
@@ -183,7 +183,7 @@ async fn inflected(response: ServiceResponse<BoxBody>, inflection: Inflection) -
     let (head, body) = response.into_parts();
     let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
     let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
-        Ok(value) => inflection.apply(value).to_string().into_bytes(),
+        Ok(value) => casework_api::inflection::inflect(inflection, value).to_string().into_bytes(),
         Err(_) => bytes.to_vec(),
     };
     let mut head = head.set_body(BoxBody::new(body));

@@ -132,7 +132,7 @@ async fn metrics_show_requests_by_route_template_pool_and_queues() {
     assert!(text.contains("casework_db_pool_available "), "{text}");
     assert!(text.contains("casework_db_pool_wait_seconds_count"), "{text}");
     assert!(text.contains(r#"casework_queue_depth{tab="unassigned"} 1"#), "{text}");
-    assert!(text.contains("casework_webhook_backlog 1"), "{text}");
+    assert!(text.contains("casework_webhook_backlog 0"), "no endpoint, nothing to deliver: {text}");
     assert!(
         !text.contains(case["id"].as_str().unwrap()) && !text.contains(case["uuid"].as_str().unwrap()),
         "no ids in labels"

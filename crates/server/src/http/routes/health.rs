@@ -50,6 +50,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         pending_second_review: counts.pending_second_review,
         escalated: counts.escalated,
         webhook_backlog: counts.webhook_backlog,
+        disabled_endpoints: counts.disabled_endpoints,
         pii_rows,
         oldest_age_seconds: counts.oldest.map(|at| at.map(|at| (now - at).whole_seconds().max(0))),
     });
