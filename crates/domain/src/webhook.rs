@@ -144,9 +144,6 @@ pub struct EndpointPatch {
 pub struct TargetPolicy {
     /// `http://` is accepted for live endpoints too (a development server).
     pub allow_plain_http_in_live: bool,
-    /// Loopback, private and link-local targets are accepted for sandbox endpoints (and for
-    /// live ones on a development server): `security.allow_private_webhook_targets`.
-    pub allow_private_targets: bool,
 }
 
 /// Why a URL is refused (the message names the rule).
@@ -349,7 +346,7 @@ mod tests {
 
     #[test]
     fn urls_follow_the_environment() {
-        let strict = TargetPolicy { allow_plain_http_in_live: false, allow_private_targets: false };
+        let strict = TargetPolicy { allow_plain_http_in_live: false };
         assert!(check_url("https://hooks.example.com/x", true, strict).is_ok());
         assert!(check_url("http://hooks.example.com/x", true, strict).is_err());
         assert!(check_url("http://hooks.example.com/x", false, strict).is_ok());

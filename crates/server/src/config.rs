@@ -55,6 +55,9 @@ pub struct ServerConfig {
     /// Where `/metrics` is served instead of the main port (`127.0.0.1:9090`); empty: the main
     /// port.
     pub metrics_address: String,
+    /// The absolute URL clients reach the service at, for links it hands out; empty: the
+    /// request's scheme and host.
+    pub public_url: String,
 }
 
 /// `[database]`.
@@ -125,6 +128,10 @@ pub struct WorkersConfig {
     pub claim_sweep_interval_ms: u64,
     /// Concurrent webhook deliveries per instance.
     pub webhook_concurrency: usize,
+    /// Deliveries in flight per endpoint, across instances.
+    pub webhook_per_endpoint: u32,
+    /// The fallback poll of the delivery workers.
+    pub webhook_poll_interval_ms: u64,
 }
 
 /// `[log]`.
@@ -204,6 +211,14 @@ fn check_ranges(config: &Config) -> Result<(), ConfigError> {
     within("database.statement_timeout_ms", config.database.statement_timeout_ms, 1..=3_600_000)?;
     within("workers.claim_sweep_interval_ms", config.workers.claim_sweep_interval_ms, 10..=3_600_000)?;
     within("workers.webhook_concurrency", config.workers.webhook_concurrency, 1..=1024)?;
+    within("workers.webhook_per_endpoint", config.workers.webhook_per_endpoint, 1..=64)?;
+    within("workers.webhook_poll_interval_ms", config.workers.webhook_poll_interval_ms, 10..=60_000)?;
+    let public_url = config.server.public_url.trim_end_matches('/');
+    if !public_url.is_empty() && !(public_url.starts_with("https://") || public_url.starts_with("http://")) {
+        return Err(ConfigError::Invalid(format!(
+            "server.public_url `{public_url}` is not an absolute http(s) URL (e.g. https://casework.example.com)"
+        )));
+    }
     within("server.workers", config.server.workers, 0..=1024)?;
     within("server.shutdown_timeout", config.server.shutdown_timeout, 0..=3600)?;
     within("server.shutdown_drain_ms", config.server.shutdown_drain_ms, 0..=600_000)?;

@@ -8,10 +8,12 @@
 //! - [`metrics`]: the Prometheus series behind `/metrics`.
 //! - [`cli`]: `serve`, `worker`, `migrate` and `admin …`.
 //! - [`workers`]: the claim sweeper and the check-summary refresher.
+//! - [`delivery`]: webhook delivery from the outbox.
 //! - [`throttle`]: one log line per cause and interval, for failures that repeat (outages).
 
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod http;
 pub mod metrics;
 pub mod state;

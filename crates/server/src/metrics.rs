@@ -13,6 +13,8 @@ pub struct Metrics {
     requests: IntCounterVec,
     durations: HistogramVec,
     pool_waits: Histogram,
+    webhook_attempts: IntCounterVec,
+    webhook_latency: Histogram,
 }
 
 /// What a scrape reads at that moment.
@@ -77,10 +79,32 @@ impl Metrics {
             HistogramOpts::new("casework_db_pool_wait_seconds", "Time spent waiting for a database connection.")
                 .buckets(vec![0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0]),
         )?;
+        let webhook_attempts = IntCounterVec::new(
+            Opts::new("casework_webhook_attempts_total", "Webhook delivery attempts, by outcome."),
+            &["outcome"],
+        )?;
+        let webhook_latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "casework_webhook_delivery_latency_seconds",
+                "From the commit of an event to its delivery's 2xx.",
+            )
+            .buckets(vec![0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 30.0, 120.0, 600.0, 3600.0, 14400.0]),
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(durations.clone()))?;
         registry.register(Box::new(pool_waits.clone()))?;
-        Ok(Self { registry, requests, durations, pool_waits })
+        registry.register(Box::new(webhook_attempts.clone()))?;
+        registry.register(Box::new(webhook_latency.clone()))?;
+        Ok(Self { registry, requests, durations, pool_waits, webhook_attempts, webhook_latency })
+    }
+
+    /// Records one webhook attempt: `outcome` is `delivered`, `http_error` or
+    /// `connection_error`; a delivered one also records its latency from the event's commit.
+    pub fn observe_webhook_attempt(&self, outcome: &'static str, latency: Option<Duration>) {
+        self.webhook_attempts.with_label_values(&[outcome]).inc();
+        if let Some(latency) = latency {
+            self.webhook_latency.observe(latency.as_secs_f64());
+        }
     }
 
     /// Records one answered request.

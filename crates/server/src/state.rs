@@ -12,7 +12,10 @@ use casework_adapters::memory::MemoryRateLimiter;
 use casework_domain::Timestamp;
 use casework_domain::id::ApiKeyId;
 use casework_domain::ports::{RateDecision, RateLimiter, StoreError};
-use casework_domain::tenant::Tenant;
+use casework_domain::tenant::{Environment, Tenant};
+use casework_domain::webhook::TargetPolicy;
+use casework_adapters::webhooks::guard::{Lookup, SystemLookup};
+use casework_adapters::webhooks::sender::Sender;
 
 use crate::config::{Config, RateLimiterKind};
 use crate::metrics::Metrics;
@@ -39,6 +42,10 @@ pub struct AppState {
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// Each background worker's last successful run (Unix seconds), for `/metrics`.
     pub worker_runs: Arc<std::sync::Mutex<std::collections::BTreeMap<&'static str, i64>>>,
+    /// How webhook hosts are resolved (the system resolver; tests inject theirs).
+    pub lookup: Arc<dyn Lookup>,
+    /// Sends webhook attempts through the SSRF guard.
+    pub sender: Sender,
 }
 
 /// The rate limiter: in process (exact for one instance) or shared on PostgreSQL.
@@ -93,6 +100,43 @@ impl AppState {
         };
         let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let worker_runs = Arc::default();
-        Ok(Self { service, store, config: Arc::new(config), clock, limiter, metrics, draining, worker_runs })
+        let lookup: Arc<dyn Lookup> = Arc::new(SystemLookup);
+        let sender = Sender::new(Arc::clone(&lookup))?;
+        Ok(Self {
+            service,
+            store,
+            config: Arc::new(config),
+            clock,
+            limiter,
+            metrics,
+            draining,
+            worker_runs,
+            lookup,
+            sender,
+        })
+    }
+
+    /// The same state resolving webhook hosts with `lookup` (tests: names that resolve to a
+    /// private address without touching public DNS).
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be built.
+    pub fn with_lookup(mut self, lookup: Arc<dyn Lookup>) -> anyhow::Result<Self> {
+        self.sender = Sender::new(Arc::clone(&lookup))?;
+        self.lookup = lookup;
+        Ok(self)
+    }
+
+    /// What the configuration allows as webhook targets.
+    pub fn target_policy(&self) -> TargetPolicy {
+        TargetPolicy { allow_plain_http_in_live: self.config.environment == "development" }
+    }
+
+    /// Whether an endpoint of `environment` may reach loopback and private addresses: only with
+    /// `security.allow_private_webhook_targets`, and for a live endpoint only on a development
+    /// server.
+    pub fn allows_private_targets(&self, environment: Environment) -> bool {
+        self.config.security.allow_private_webhook_targets
+            && (environment == Environment::Sandbox || self.config.environment == "development")
     }
 }

@@ -1,7 +1,7 @@
 //! The background workers of `casework serve` and `casework worker`: the claim sweeper
 //! (persists lapsed leases within `workers.claim_sweep_interval_ms`), the check-summary
 //! refresher (after overrides), the PII retention sweeper, and the pruning of idempotency
-//! records after 24 hours. Safe with any number of instances: every row is handled under a lock
+//! records after 24 hours, beside webhook delivery ([`crate::delivery`]). Safe with any number of instances: every row is handled under a lock
 //! the others skip.
 
 use std::time::Duration;
@@ -18,8 +18,10 @@ const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 /// Check summaries are refreshed at least this often.
 const SUMMARY_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Starts the workers on the current runtime.
+/// Starts the workers, webhook delivery among them ([`crate::delivery`]), on the current
+/// runtime.
 pub fn spawn(state: AppState) -> JoinHandle<()> {
+    crate::delivery::spawn(state.clone());
     tokio::spawn(run(state))
 }
 

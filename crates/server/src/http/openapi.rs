@@ -8,6 +8,8 @@ use actix_web::http::Method;
 use actix_web::http::header;
 use casework_api::error::ErrorBody;
 use casework_api::list::List;
+use casework_api::webhook::{CaseEvent, SessionEvent, TestEvent};
+use casework_domain::webhook::EVENT_NAMES;
 use utoipa::openapi::content::{Content, ContentBuilder};
 use utoipa::openapi::path::{
     HttpMethod, Operation, OperationBuilder, Parameter, ParameterBuilder, ParameterIn, PathItem,
@@ -179,10 +181,97 @@ pub fn openapi() -> OpenApi {
     OpenApiBuilder::new().info(info).paths(paths.build()).components(Some(components)).build()
 }
 
+/// Every webhook payload, by the event names it carries (WEBHOOKS.md, Events).
+fn webhook_payloads() -> Vec<(&'static str, &'static str, Components)> {
+    let mut case = Components::new();
+    collect::<CaseEvent>("CaseWebhookEvent", &mut case);
+    let mut session = Components::new();
+    collect::<SessionEvent>("SessionWebhookEvent", &mut session);
+    let mut test = Components::new();
+    collect::<TestEvent>("TestWebhookEvent", &mut test);
+    vec![
+        ("case.*", "CaseWebhookEvent", case),
+        ("session.*", "SessionWebhookEvent", session),
+        ("webhook.test", "TestWebhookEvent", test),
+    ]
+}
+
+/// The OpenAPI 3.1 `webhooks` section: one operation per payload kind, naming the events that
+/// carry it and the signature headers.
+fn webhooks(components: &mut Components) -> std::collections::BTreeMap<String, PathItem> {
+    let mut section = std::collections::BTreeMap::new();
+    for (events, component, schemas) in webhook_payloads() {
+        components.extend(schemas);
+        let names: Vec<&str> = EVENT_NAMES
+            .iter()
+            .copied()
+            .filter(|name| match events.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => *name == events,
+            })
+            .collect();
+        let header = |name: &str, description: &str| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Header)
+                .required(Required::True)
+                .description(Some(description))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build()
+        };
+        let operation = OperationBuilder::new()
+            .summary(Some(format!("Events {events}")))
+            .description(Some(format!(
+                "Sent for: {}. Signed both ways from the endpoint's secret; verify with \
+                 `verify_signature` or any Standard Webhooks library. Any 2xx within 30 s acknowledges.",
+                names.join(", ")
+            )))
+            .operation_id(Some(format!("webhook_{}", component.to_lowercase())))
+            .parameters(Some([
+                header("X-Verifa-Signature", "`t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" keyed with the whole secret>`"),
+                header("X-Verifa-Delivery-Id", "The delivery (`whd_…`), the same on every attempt."),
+                header("X-Verifa-Event", "The event name."),
+                header("webhook-id", "Standard Webhooks: the delivery id."),
+                header("webhook-timestamp", "Standard Webhooks: the signed unix time."),
+                header("webhook-signature", "Standard Webhooks: `v1,<base64>` (space-separated during a rotation)."),
+            ]))
+            .request_body(Some(
+                RequestBodyBuilder::new()
+                    .required(Some(Required::True))
+                    .content("application/json", json_content(component))
+                    .build(),
+            ))
+            .responses(
+                ResponsesBuilder::new()
+                    .response("200", ResponseBuilder::new().description("Acknowledged (any 2xx).").build())
+                    .build(),
+            )
+            .build();
+        section.insert(events.to_owned(), PathItem::new(HttpMethod::Post, operation));
+    }
+    section
+}
+
+/// The document as JSON, with the `webhooks` section (OpenAPI 3.1) and its payload schemas.
+pub fn document_json() -> serde_json::Value {
+    let mut document = openapi();
+    let mut extra = Components::new();
+    let section = webhooks(&mut extra);
+    if let Some(components) = document.components.as_mut() {
+        for (name, schema) in extra {
+            components.schemas.entry(name).or_insert(schema);
+        }
+    }
+    let mut json = serde_json::to_value(&document).unwrap_or_default();
+    if let (Some(object), Ok(section)) = (json.as_object_mut(), serde_json::to_value(section)) {
+        object.insert("webhooks".to_owned(), section);
+    }
+    json
+}
+
 /// `GET /api/v1/openapi.json`.
 pub async fn document() -> HttpResponse {
-    let text = openapi().to_json().unwrap_or_default();
-    HttpResponse::Ok().content_type("application/json").body(text)
+    HttpResponse::Ok().content_type("application/json").body(document_json().to_string())
 }
 
 /// `GET /docs`: to the interactive viewer.
@@ -203,15 +292,25 @@ mod tests {
     fn the_document_round_trips_as_openapi() {
         let text = super::openapi().to_json().unwrap_or_default();
         let parsed: utoipa::openapi::OpenApi = serde_json::from_str(&text).unwrap_or_default();
-        assert_eq!(parsed.paths.paths.len(), 25);
+        assert_eq!(parsed.paths.paths.len(), 35);
         let again = parsed.to_json().unwrap_or_default();
         let as_value = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap_or_default();
         assert_eq!(as_value(&again), as_value(&text), "the document reads back as itself");
     }
 
     #[test]
+    fn every_webhook_event_has_a_documented_payload() {
+        let document = super::document_json();
+        let section = document["webhooks"].as_object().cloned().unwrap_or_default();
+        let described: String = section.values().map(|item| item["post"]["description"].to_string()).collect();
+        for name in casework_domain::webhook::EVENT_NAMES {
+            assert!(described.contains(&format!("{name},")) || described.contains(&format!("{name}.")), "{name}");
+        }
+    }
+
+    #[test]
     fn every_reference_names_a_component() {
-        let document = serde_json::to_value(super::openapi()).unwrap_or_default();
+        let document = super::document_json();
         let text = document.to_string();
         let schemas = &document["components"]["schemas"];
         for reference in text.split("#/components/schemas/").skip(1) {

@@ -3,6 +3,7 @@
 
 #![expect(clippy::unwrap_used, clippy::panic, reason = "test helpers: a failure is a failed test")]
 
+mod receiver;
 mod support;
 
 mod admin;
@@ -22,3 +23,4 @@ mod search;
 mod security;
 mod sessions;
 mod sweep;
+mod webhooks;

@@ -8,7 +8,9 @@ pub mod case_data;
 pub mod cases;
 pub mod health;
 pub mod lifecycle;
+pub mod sandbox;
 pub mod sessions;
+pub mod webhooks;
 
 use std::rc::Rc;
 
@@ -17,7 +19,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, Route, web};
 use casework_domain::directory::Scope::{
     self, ApiKeysWrite, CasesDecide, CasesRead, CasesWrite, OrgRead, OrgUsersRead, OrgUsersWrite, OrgWrite,
-    SessionsRead, SessionsWrite, VerificationsRead,
+    SessionsRead, SessionsWrite, VerificationsRead, WebhooksRead, WebhooksWrite,
 };
 
 use casework_api::activity::{BlocklistEntry, Event, Note};
@@ -31,8 +33,10 @@ use casework_api::request::case::{
 };
 use casework_api::request::query::{CasesQuery, CountsQuery, PageQuery, SessionsQuery};
 use casework_api::request::search::SearchRequest;
-use casework_api::request::session::NewSessionRequest;
-use casework_api::session::Session as SessionBody;
+use casework_api::request::session::{NewSessionRequest, OneTimeLinkRequest, SimulateRequest};
+use casework_api::request::webhook::{EndpointPatchRequest, NewEndpointRequest, RecoverRequest};
+use casework_api::session::{OneTimeLink, Session as SessionBody, SessionResult};
+use casework_api::webhook::{Delivery, Endpoint as EndpointBody, EndpointWithSecret, Recovered};
 use utoipa::openapi::path::Parameter;
 
 use super::conventions::{Requirements, conventions};
@@ -112,6 +116,39 @@ pub fn endpoints() -> Vec<Endpoint> {
             None,
             no_params,
             || web::get().to(sessions::get),
+        ),
+        endpoint(
+            M::POST,
+            "/sessions/{session_id}/simulate",
+            &[SessionsWrite],
+            "Apply an outcome to a sandbox session",
+            200,
+            wire::<SessionBody>("Session"),
+            Some(wire::<SimulateRequest>("SimulateRequest")),
+            no_params,
+            || web::post().to(sandbox::simulate),
+        ),
+        endpoint(
+            M::GET,
+            "/sessions/{session_id}/result",
+            &[SessionsRead],
+            "Read a session's outcome (404 while it has none)",
+            200,
+            wire::<SessionResult>("SessionResult"),
+            None,
+            no_params,
+            || web::get().to(sandbox::result),
+        ),
+        endpoint(
+            M::POST,
+            "/sessions/{session_id}/generate-one-time-link",
+            &[SessionsWrite],
+            "A one-time link to the sandbox capture page, with its QR code",
+            201,
+            wire::<OneTimeLink>("OneTimeLink"),
+            Some(wire::<OneTimeLinkRequest>("OneTimeLinkRequest")),
+            no_params,
+            || web::post().to(sandbox::one_time_link),
         ),
         endpoint(
             M::GET,
@@ -443,6 +480,116 @@ pub fn endpoints() -> Vec<Endpoint> {
             no_params,
             || web::delete().to(admin::revoke_api_key),
         ),
+        endpoint(
+            M::GET,
+            "/webhooks/endpoints",
+            &[WebhooksRead],
+            "List webhook endpoints",
+            200,
+            list::<EndpointBody>("WebhookEndpointList"),
+            None,
+            params::<PageQuery>,
+            || web::get().to(webhooks::list),
+        ),
+        endpoint(
+            M::POST,
+            "/webhooks/endpoints",
+            &[WebhooksWrite],
+            "Register a webhook endpoint (its secret shown once)",
+            201,
+            wire::<EndpointWithSecret>("WebhookEndpointWithSecret"),
+            Some(wire::<NewEndpointRequest>("NewWebhookEndpoint")),
+            no_params,
+            || web::post().to(webhooks::create),
+        ),
+        endpoint(
+            M::GET,
+            "/webhooks/endpoints/{id}",
+            &[WebhooksRead],
+            "Read a webhook endpoint",
+            200,
+            wire::<EndpointBody>("WebhookEndpoint"),
+            None,
+            no_params,
+            || web::get().to(webhooks::get),
+        ),
+        endpoint(
+            M::PATCH,
+            "/webhooks/endpoints/{id}",
+            &[WebhooksWrite],
+            "Change a webhook endpoint (enabled: true re-enables it)",
+            200,
+            wire::<EndpointBody>("WebhookEndpoint"),
+            Some(wire::<EndpointPatchRequest>("WebhookEndpointPatch")),
+            no_params,
+            || web::patch().to(webhooks::update),
+        ),
+        endpoint(
+            M::DELETE,
+            "/webhooks/endpoints/{id}",
+            &[WebhooksWrite],
+            "Delete a webhook endpoint and its deliveries",
+            200,
+            wire::<EndpointBody>("WebhookEndpoint"),
+            None,
+            no_params,
+            || web::delete().to(webhooks::delete),
+        ),
+        endpoint(
+            M::POST,
+            "/webhooks/endpoints/{id}/rotate-secret",
+            &[WebhooksWrite],
+            "A new signing secret; the old one signs too for 24 hours",
+            200,
+            wire::<EndpointWithSecret>("WebhookEndpointWithSecret"),
+            None,
+            no_params,
+            || web::post().to(webhooks::rotate_secret),
+        ),
+        endpoint(
+            M::POST,
+            "/webhooks/endpoints/{id}/test",
+            &[WebhooksWrite],
+            "Send a webhook.test event now",
+            202,
+            wire::<Delivery>("WebhookDelivery"),
+            None,
+            no_params,
+            || web::post().to(webhooks::test),
+        ),
+        endpoint(
+            M::GET,
+            "/webhooks/endpoints/{id}/deliveries",
+            &[WebhooksRead],
+            "The delivery log, newest first",
+            200,
+            list::<Delivery>("WebhookDeliveryList"),
+            None,
+            params::<PageQuery>,
+            || web::get().to(webhooks::deliveries),
+        ),
+        endpoint(
+            M::POST,
+            "/webhooks/endpoints/{id}/recover",
+            &[WebhooksWrite],
+            "Queue again every event of a time window (at most 7 days back)",
+            202,
+            wire::<Recovered>("WebhookRecovered"),
+            Some(wire::<RecoverRequest>("WebhookRecoverRequest")),
+            no_params,
+            || web::post().to(webhooks::recover),
+        ),
+        endpoint(
+            M::POST,
+            "/webhooks/deliveries/{id}/retry",
+            &[WebhooksWrite],
+            "Redeliver a failed delivery",
+            202,
+            wire::<Delivery>("WebhookDelivery"),
+            None,
+            no_params,
+            || web::post().to(webhooks::retry),
+        ),
     ]
 }
 
@@ -494,6 +641,14 @@ pub fn configure(config: &mut web::ServiceConfig, with_metrics: bool) {
         .service(open("/health/live", web::get().to(health::live)))
         .service(open("/health/ready", web::get().to(health::ready)))
         .service(open("/docs", web::get().to(super::openapi::docs)))
+        .service(
+            with_405(
+                web::resource("/sandbox/capture/{token}")
+                    .route(web::get().to(sandbox::capture_page))
+                    .route(web::post().to(sandbox::capture_submit)),
+                "GET, POST".to_owned(),
+            ),
+        )
         .service(super::openapi::viewer());
     let table = endpoints();
     let mut scope = web::scope("/api/v1").service(open("/openapi.json", web::get().to(super::openapi::document)));
