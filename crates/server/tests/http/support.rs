@@ -87,12 +87,17 @@ pub async fn spawn_app() -> TestApp {
 
 /// The app with extra `CASEWORK__…` variables (`("CASEWORK__LIMITS__RATE_LIMITER", "postgres")`).
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    spawn_app_built(overrides, |state| state).await
+}
+
+/// The app with extra variables and its state changed by `customize` before it serves.
+pub async fn spawn_app_built(overrides: &[(&str, &str)], customize: impl FnOnce(AppState) -> AppState) -> TestApp {
     let db = TestDatabase::new().await;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
     let mut vars = vec![("DATABASE_URL".to_owned(), db.url().to_owned())];
     vars.extend(overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     let config = config::load_from(&dir, "test", &vars).unwrap();
-    let state = AppState::build(config).unwrap();
+    let state = customize(AppState::build(config).unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = format!("http://{}", listener.local_addr().unwrap());
     let server = casework_server::http::serve(state.clone(), listener).unwrap();

@@ -223,3 +223,225 @@ async fn every_event_type_is_delivered_signed_and_without_pii() {
         }
     }
 }
+
+/// The delivery log of an endpoint.
+async fn log(app: &TestApp, endpoint_id: &str) -> Vec<Value> {
+    let reply = app.get(&format!("/api/v1/webhooks/endpoints/{endpoint_id}/deliveries")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    reply.json()["data"].as_array().unwrap().clone()
+}
+
+/// Waits until `check` holds of the endpoint's delivery log (at most 10 s).
+async fn log_until(app: &TestApp, endpoint_id: &str, check: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let entries = log(app, endpoint_id).await;
+        if check(&entries) || std::time::Instant::now() > deadline {
+            return entries;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
+async fn send_test(app: &TestApp, endpoint_id: &str) -> Value {
+    let reply = app.post(&format!("/api/v1/webhooks/endpoints/{endpoint_id}/test"), json!({})).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
+    reply.json()
+}
+
+#[tokio::test]
+async fn a_failed_attempt_is_retried_by_the_clock_with_the_same_id_body_and_key() {
+    let app = delivering_app().await;
+    let receiver = Receiver::start();
+    receiver.answer(&[500]);
+    let (endpoint_id, _) = endpoint(&app, &receiver, json!({})).await;
+    send_test(&app, &endpoint_id).await;
+    let first = receiver.wait_for(1, Duration::from_secs(5)).await;
+    let entries = log_until(&app, &endpoint_id, |e| e[0]["attempts"] == 1 && e[0]["last_status_code"] == 500).await;
+    assert_eq!((entries[0]["state"].clone(), entries[0]["last_status_code"].clone()), (json!("pending"), json!(500)));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.received().len(), 1, "nothing before the retry is due");
+    app.state.clock.shift(time::Duration::seconds(40));
+    let both = receiver.wait_for(2, Duration::from_secs(5)).await;
+    assert_eq!(both.len(), 2);
+    assert_eq!(both[1].header("x-verifa-delivery-id"), first[0].header("x-verifa-delivery-id"));
+    assert_eq!(both[1].body, first[0].body, "the same bytes");
+    assert_eq!(both[1].json()["idempotency_key"], first[0].json()["idempotency_key"]);
+    let entries = log_until(&app, &endpoint_id, |e| e[0]["state"] == "succeeded").await;
+    assert_eq!((entries[0]["attempts"].clone(), entries[0]["last_status_code"].clone()), (json!(2), json!(200)));
+    assert!(entries[0]["delivered_at"].is_string());
+}
+
+#[tokio::test]
+async fn a_receiver_down_for_ten_minutes_gets_every_event_at_its_next_attempts() {
+    let app = delivering_app().await;
+    let receiver = Receiver::start();
+    receiver.answer(&[503; 12]);
+    let (endpoint_id, _) = endpoint(&app, &receiver, json!({})).await;
+    for _ in 0..4 {
+        send_test(&app, &endpoint_id).await;
+    }
+    // Down: the first attempts and the retries of the next minutes fail (30 s, then 2 min).
+    for (shift, attempts) in [(0, 4), (40, 8), (150, 12)] {
+        app.state.clock.shift(time::Duration::seconds(shift));
+        assert_eq!(receiver.wait_for(attempts, Duration::from_secs(5)).await.len(), attempts);
+        log_until(&app, &endpoint_id, |e| e.iter().all(|d| d["attempts"].as_u64() == Some(attempts as u64 / 4) && d["last_status_code"] == 503)).await;
+    }
+    // Up again: the next scheduled attempt (8 minutes) delivers everything.
+    app.state.clock.shift(time::Duration::minutes(10));
+    let entries = log_until(&app, &endpoint_id, |e| e.iter().all(|d| d["state"] == "succeeded")).await;
+    assert!(entries.iter().all(|d| d["state"] == "succeeded" && d["attempts"] == 4), "{entries:?}");
+}
+
+#[tokio::test]
+async fn gone_disables_the_endpoint_and_what_waits_goes_out_when_it_is_enabled() {
+    let app = delivering_app().await;
+    let receiver = Receiver::start();
+    receiver.answer(&[410]);
+    let (endpoint_id, _) = endpoint(&app, &receiver, json!({})).await;
+    send_test(&app, &endpoint_id).await;
+    receiver.wait_for(1, Duration::from_secs(5)).await;
+    let path = format!("/api/v1/webhooks/endpoints/{endpoint_id}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while app.get(&path).await.json()["enabled"] == true && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let disabled = app.get(&path).await.json();
+    assert_eq!((disabled["enabled"].clone(), disabled["disabled_reason"].clone()), (json!(false), json!("gone")));
+    send_test(&app, &endpoint_id).await;
+    app.state.clock.shift(time::Duration::minutes(5));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 1, "nothing goes to a disabled endpoint");
+    let enabled = app.call(Method::PATCH, &path, Some(&app.key), Some(json!({"enabled": true}))).await;
+    assert_eq!((enabled.json()["enabled"].clone(), enabled.json()["disabled_reason"].clone()), (json!(true), Value::Null));
+    let received = receiver.wait_for(3, Duration::from_secs(5)).await;
+    assert_eq!(received.len(), 3, "the kept deliveries went out");
+}
+
+#[tokio::test]
+async fn redirects_are_failures_and_are_not_followed() {
+    let app = delivering_app().await;
+    let receiver = Receiver::start();
+    receiver.answer(&[302]);
+    let (endpoint_id, _) = endpoint(&app, &receiver, json!({})).await;
+    send_test(&app, &endpoint_id).await;
+    let entries = log_until(&app, &endpoint_id, |e| e[0]["last_status_code"] == 302).await;
+    assert_eq!(entries[0]["state"], "pending");
+    assert!(entries[0]["last_error"].as_str().unwrap().contains("redirect"), "{entries:?}");
+    assert_eq!(receiver.received().len(), 1);
+}
+
+#[tokio::test]
+async fn the_breaker_opens_after_ten_failed_deliveries_and_nothing_is_dropped() {
+    let app = delivering_app().await;
+    let receiver = Receiver::start();
+    receiver.answer(&[500; 60]);
+    let (endpoint_id, _) = endpoint(&app, &receiver, json!({})).await;
+    for _ in 0..10 {
+        send_test(&app, &endpoint_id).await;
+    }
+    let path = format!("/api/v1/webhooks/endpoints/{endpoint_id}");
+    for _ in 0..6 {
+        let before = receiver.received().len();
+        receiver.wait_for(before.max(10).min(60), Duration::from_secs(5)).await;
+        log_until(&app, &endpoint_id, |e| e.iter().all(|d| d["state"] == "failed" || d["next_attempt_at"].is_string())).await;
+        app.state.clock.shift(time::Duration::hours(3));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let entries = log_until(&app, &endpoint_id, |e| e.iter().all(|d| d["state"] == "failed")).await;
+    assert!(entries.iter().all(|d| d["state"] == "failed" && d["attempts"] == 6), "{entries:?}");
+    assert_eq!(receiver.received().len(), 60, "6 attempts each");
+    let endpoint = app.get(&path).await.json();
+    assert_eq!((endpoint["enabled"].clone(), endpoint["disabled_reason"].clone()), (json!(false), json!("too_many_failures")));
+    // While open, deliveries are kept.
+    app.post("/api/v1/sessions", json!({"external_ref": "while_open"})).await;
+    send_test(&app, &endpoint_id).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 60);
+    let reply = app.call(Method::PATCH, &path, Some(&app.key), Some(json!({"enabled": true}))).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let received = receiver.wait_for(62, Duration::from_secs(5)).await;
+    let late: BTreeSet<String> = events(&received[60..]);
+    assert_eq!(late, BTreeSet::from(["session.created".to_owned(), "webhook.test".to_owned()]));
+    // A failed delivery can be retried by hand.
+    let failed = entries[0]["id"].as_str().unwrap();
+    let retried = app.post(&format!("/api/v1/webhooks/deliveries/{failed}/retry"), json!({})).await;
+    assert_eq!(retried.status, StatusCode::ACCEPTED, "{}", retried.text);
+    receiver.wait_for(63, Duration::from_secs(5)).await;
+    let again = app.post(&format!("/api/v1/webhooks/deliveries/{failed}/retry"), json!({})).await;
+    assert_eq!(again.status.as_u16(), 409, "{}", again.text);
+}
+
+#[tokio::test]
+async fn a_rotation_signs_with_both_secrets_for_a_day() {
+    let app = delivering_app().await;
+    let receiver = Receiver::start();
+    let (endpoint_id, old) = endpoint(&app, &receiver, json!({})).await;
+    let rotated = app.post(&format!("/api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret"), json!({})).await;
+    let new = rotated.json()["secret"].as_str().unwrap().to_owned();
+    send_test(&app, &endpoint_id).await;
+    let received = receiver.wait_for(1, Duration::from_secs(5)).await;
+    assert!(received[0].verify(&old) && received[0].verify(&new));
+    assert_eq!(received[0].header("x-verifa-signature").matches("v1=").count(), 2);
+    assert_eq!(received[0].header("webhook-signature").split(' ').count(), 2);
+    app.state.clock.shift(time::Duration::hours(25));
+    send_test(&app, &endpoint_id).await;
+    let received = receiver.wait_for(2, Duration::from_secs(5)).await;
+    assert!(received[1].verify(&new) && !received[1].verify(&old), "the old secret stops after 24 h");
+}
+
+#[tokio::test]
+async fn recover_requeues_a_window_as_new_deliveries() {
+    let app = delivering_app().await;
+    let receiver = Receiver::start();
+    let (endpoint_id, _) = endpoint(&app, &receiver, json!({"enabled_events": ["session.created"]})).await;
+    for n in 0..3 {
+        app.session(json!({"external_ref": format!("r{n}")})).await;
+    }
+    let first = receiver.wait_for(3, Duration::from_secs(5)).await;
+    let since = casework_api::wire::format_time(app.state.service.now() - time::Duration::hours(1));
+    let reply = app.post(&format!("/api/v1/webhooks/endpoints/{endpoint_id}/recover"), json!({"since": since})).await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
+    assert_eq!(reply.json(), json!({"queued": 3}));
+    let all = receiver.wait_for(6, Duration::from_secs(5)).await;
+    let ids = |r: &[crate::receiver::Received]| -> BTreeSet<String> { r.iter().map(|d| d.json()["id"].as_str().unwrap().to_owned()).collect() };
+    assert_eq!(ids(&all[3..]), ids(&first), "the same events");
+    let deliveries: BTreeSet<&str> = all.iter().map(|d| d.header("x-verifa-delivery-id")).collect();
+    assert_eq!(deliveries.len(), 6, "as new deliveries");
+    let old = casework_api::wire::format_time(app.state.service.now() - time::Duration::days(8));
+    let refused = app.post(&format!("/api/v1/webhooks/endpoints/{endpoint_id}/recover"), json!({"since": old})).await;
+    assert_eq!(refused.field_errors(), [("since".to_owned(), "out_of_range".to_owned())]);
+}
+
+#[tokio::test]
+async fn payload_keys_follow_the_endpoints_inflection() {
+    let app = delivering_app().await;
+    let receiver = Receiver::start();
+    endpoint(&app, &receiver, json!({"enabled_events": ["session.created"], "key_inflection": "camel"})).await;
+    app.session(json!({"external_ref": "r1", "metadata": {"my_key": 1}})).await;
+    let received = receiver.wait_for(1, Duration::from_secs(5)).await;
+    let body = received[0].json();
+    assert!(body.get("idempotencyKey").is_some() && body.get("sessionId").is_some(), "{body}");
+    assert_eq!(body["data"]["session"]["metadata"], json!({"my_key": 1}), "data maps keep their keys");
+}
+
+#[tokio::test]
+async fn one_slow_receiver_does_not_hold_up_the_others() {
+    let app = delivering_app().await;
+    let slow = Receiver::start();
+    for _ in 0..8 {
+        slow.answer_slowly(200, Duration::from_secs(2));
+    }
+    let fast = Receiver::start();
+    let (slow_id, _) = endpoint(&app, &slow, json!({})).await;
+    for _ in 0..8 {
+        send_test(&app, &slow_id).await;
+    }
+    let (fast_id, _) = endpoint(&app, &fast, json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = std::time::Instant::now();
+    send_test(&app, &fast_id).await;
+    fast.wait_for(1, Duration::from_secs(5)).await;
+    assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    assert!(slow.received().len() <= 4, "at most 4 in flight per endpoint");
+}
