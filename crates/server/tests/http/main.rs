@@ -19,6 +19,7 @@ mod outage;
 mod processes;
 mod queue;
 mod rotation;
+mod sandbox;
 mod search;
 mod security;
 mod sessions;
