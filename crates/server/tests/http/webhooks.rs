@@ -445,3 +445,57 @@ async fn one_slow_receiver_does_not_hold_up_the_others() {
     assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
     assert!(slow.received().len() <= 4, "at most 4 in flight per endpoint");
 }
+
+/// A resolver for the tests: `rebind.test` is public at its first lookup and loopback after;
+/// `private.test` is always loopback. Nothing reaches public DNS.
+struct Rebinding {
+    lookups: std::sync::atomic::AtomicUsize,
+}
+
+impl casework_adapters::webhooks::guard::Lookup for Rebinding {
+    fn lookup(
+        &self,
+        host: &str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = std::io::Result<Vec<std::net::IpAddr>>> + Send>> {
+        let public: std::net::IpAddr = "93.184.216.34".parse().unwrap();
+        let loopback: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+        let first = host == "rebind.test" && self.lookups.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+        let answer = match host {
+            "rebind.test" if first => vec![public],
+            "rebind.test" | "private.test" => vec![loopback, "::1".parse().unwrap()],
+            _ => return Box::pin(async { Err(std::io::Error::other("unknown test host")) }),
+        };
+        Box::pin(async move { Ok(answer) })
+    }
+}
+
+#[tokio::test]
+async fn a_name_resolving_to_loopback_is_refused_for_a_live_endpoint_even_after_rebinding() {
+    let lookup = std::sync::Arc::new(Rebinding { lookups: std::sync::atomic::AtomicUsize::new(0) });
+    let app = crate::support::spawn_app_built(&[], |state| state.with_lookup(lookup).unwrap()).await;
+    casework_server::delivery::spawn(app.state.clone());
+    let live = app.key_with(casework_domain::tenant::Environment::Live, &casework_domain::directory::Scope::ALL, None).await;
+    let create = |url: &'static str| {
+        app.call(Method::POST, "/api/v1/webhooks/endpoints", Some(&live), Some(json!({"url": url})))
+    };
+    let refused = create("https://private.test/hooks").await;
+    assert_eq!(refused.field_errors(), [("url".to_owned(), "invalid_value".to_owned())], "{}", refused.text);
+    // Public when registered, loopback when delivering: the connect-time check refuses it.
+    let created = create("https://rebind.test/hooks").await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let endpoint_id = created.json()["id"].as_str().unwrap().to_owned();
+    let test = app.call(Method::POST, &format!("/api/v1/webhooks/endpoints/{endpoint_id}/test"), Some(&live), None).await;
+    assert_eq!(test.status, StatusCode::ACCEPTED, "{}", test.text);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let entry = loop {
+        let reply = app.call(Method::GET, &format!("/api/v1/webhooks/endpoints/{endpoint_id}/deliveries"), Some(&live), None).await;
+        let entry = reply.json()["data"][0].clone();
+        if entry["attempts"] == 1 || std::time::Instant::now() > deadline {
+            break entry;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    };
+    assert_eq!(entry["state"], "pending");
+    assert_eq!(entry["last_status_code"], Value::Null);
+    assert!(entry["last_error"].as_str().unwrap().contains("refused"), "{entry}");
+}
