@@ -70,7 +70,11 @@ CREATE TABLE webhook_deliveries (
     FOREIGN KEY (org_id, event_id) REFERENCES webhook_outbox (org_id, id),
     CHECK ((state = 'pending') = (next_attempt_at IS NOT NULL))
 );
-CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
+-- The queue of each endpoint, oldest due first; and the leases held (few: cleared by each outcome).
+CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (org_id, endpoint_id, next_attempt_at)
+    WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_leased_idx ON webhook_deliveries (org_id, endpoint_id)
+    WHERE lease_until IS NOT NULL;
 CREATE INDEX webhook_deliveries_log_idx ON webhook_deliveries (org_id, endpoint_id, created_at DESC, id DESC);
 
 -- Fan-out in the transaction that commits the event: one delivery per subscribed endpoint (a

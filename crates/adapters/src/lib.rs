@@ -15,6 +15,6 @@ pub mod crypto;
 pub mod memory;
 pub mod postgres;
 pub mod system;
-pub mod webhooks;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod webhooks;

@@ -51,10 +51,22 @@ fn the_helper_accepts_openssl_signatures_and_refuses_tampering_and_staleness() {
     let header = format!("t={t},v1={mac}");
     let tolerance = Duration::from_secs(300);
     assert!(verify_signature_at(secret, SignatureHeader::Verifa(&header), body, tolerance, t + 299).is_ok());
-    assert!(verify_signature_at(secret, SignatureHeader::Verifa(&header), b"{\"event\":\"session.declined\"}", tolerance, t).is_err());
+    assert!(
+        verify_signature_at(
+            secret,
+            SignatureHeader::Verifa(&header),
+            b"{\"event\":\"session.declined\"}",
+            tolerance,
+            t
+        )
+        .is_err()
+    );
     assert!(verify_signature_at(secret, SignatureHeader::Verifa(&header), body, tolerance, t + 301).is_err());
     let key = STANDARD.decode(secret.trim_start_matches("whsec_")).unwrap();
-    let standard = format!("v1,{}", STANDARD.encode(openssl_hmac(&key, &[format!("msg_1.{t}.").as_bytes(), body.as_slice()].concat())));
+    let standard = format!(
+        "v1,{}",
+        STANDARD.encode(openssl_hmac(&key, &[format!("msg_1.{t}.").as_bytes(), body.as_slice()].concat()))
+    );
     let header = SignatureHeader::Standard { id: "msg_1", timestamp: &t.to_string(), signature: &standard };
     assert!(verify_signature_at(secret, header, body, tolerance, t).is_ok());
     let other = SignatureHeader::Standard { id: "msg_2", timestamp: &t.to_string(), signature: &standard };

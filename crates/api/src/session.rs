@@ -3,8 +3,8 @@
 
 use casework_domain::case::RejectionReasonCode;
 use casework_domain::session::{
-    Check as DomainCheck, CheckStatus, ChecksSummary as DomainSummary, Outcome, Session as DomainSession, SessionStatus,
-    SessionVerdict,
+    Check as DomainCheck, CheckStatus, ChecksSummary as DomainSummary, Outcome, Session as DomainSession,
+    SessionStatus, SessionVerdict,
 };
 use casework_domain::tenant::Environment;
 use serde::Serialize;

@@ -8,9 +8,7 @@ use std::future::Future;
 
 mod webhooks;
 
-pub use webhooks::{
-    CaptureLink, RetryError, SandboxRepository, SimulateWrite, SimulatedChange, WebhookRepository,
-};
+pub use webhooks::{CaptureLink, RetryError, SandboxRepository, SimulateWrite, SimulatedChange, WebhookRepository};
 
 use crate::Timestamp;
 use crate::case::{Case, CaseEvent, Note, Priority, Tag};

@@ -314,10 +314,7 @@ mod tests {
             ]
         );
         assert_eq!(failed(None, None).result(MAX_ATTEMPTS, now, 0.0).state, DeliveryState::Failed);
-        assert_eq!(
-            AttemptOutcome::Delivered { status: 204 }.result(1, now, 0.0).state,
-            DeliveryState::Succeeded
-        );
+        assert_eq!(AttemptOutcome::Delivered { status: 204 }.result(1, now, 0.0).state, DeliveryState::Succeeded);
     }
 
     #[test]

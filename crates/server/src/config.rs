@@ -214,7 +214,8 @@ fn check_ranges(config: &Config) -> Result<(), ConfigError> {
     within("workers.webhook_per_endpoint", config.workers.webhook_per_endpoint, 1..=64)?;
     within("workers.webhook_poll_interval_ms", config.workers.webhook_poll_interval_ms, 10..=60_000)?;
     let public_url = config.server.public_url.trim_end_matches('/');
-    if !public_url.is_empty() && !(public_url.starts_with("https://") || public_url.starts_with("http://")) {
+    let absolute = public_url.starts_with("https://") || public_url.starts_with("http://");
+    if !(public_url.is_empty() || absolute) {
         return Err(ConfigError::Invalid(format!(
             "server.public_url `{public_url}` is not an absolute http(s) URL (e.g. https://casework.example.com)"
         )));

@@ -10,11 +10,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use casework_adapters::postgres::deliveries::{DueDelivery, listen};
-use casework_adapters::webhooks::sender::{Attempt, TIMEOUT};
 use casework_adapters::system::SystemClock;
+use casework_adapters::webhooks::sender::{Attempt, TIMEOUT};
 use casework_adapters::webhooks::signature::Secret;
-use casework_domain::ports::Clock;
 use casework_domain::id::DeliveryId;
+use casework_domain::ports::Clock;
 use casework_domain::webhook::AttemptOutcome;
 use futures_util::StreamExt;
 use rand::Rng;
@@ -64,10 +64,13 @@ async fn run(state: AppState, wake: Arc<Notify>) {
     let workers = state.config.workers.clone();
     let poll = Duration::from_millis(workers.webhook_poll_interval_ms);
     let slots = Arc::new(Semaphore::new(workers.webhook_concurrency));
+    // Under load, claim in batches (half the slots at a time) rather than one per completion.
+    let batch_from = (workers.webhook_concurrency / 2).max(1);
     loop {
         let free = slots.available_permits();
+        let idle = free == workers.webhook_concurrency;
         let mut full_batch = false;
-        if free > 0 {
+        if free >= batch_from || idle {
             let now = state.service.now();
             let limit = u32::try_from(free).unwrap_or(u32::MAX);
             match state.store.claim_deliveries(now, limit, workers.webhook_per_endpoint, now + LEASE).await {
@@ -94,7 +97,7 @@ async fn run(state: AppState, wake: Arc<Notify>) {
                 }
             }
         }
-        if full_batch && slots.available_permits() > 0 {
+        if full_batch && slots.available_permits() >= batch_from {
             continue;
         }
         let _ = tokio::time::timeout(poll, wake.notified()).await;
@@ -132,7 +135,13 @@ async fn attempt(state: &AppState, delivery: DueDelivery) {
     };
     state.metrics.observe_webhook_attempt(label, latency);
     if let AttemptOutcome::Failed { error, .. } = &outcome {
-        tracing::info!(delivery = delivery_id, event = delivery.event, attempt = delivery.attempt, error, "webhook attempt failed");
+        tracing::info!(
+            delivery = delivery_id,
+            event = delivery.event,
+            attempt = delivery.attempt,
+            error,
+            "webhook attempt failed"
+        );
     }
     if let Err(error) = state.store.finish_attempt(&delivery, &outcome, &result, finished).await {
         // The lease lapses and the delivery is tried again: at least once, never lost.

@@ -9,13 +9,13 @@ use casework_domain::service::CaseService;
 use secrecy::ExposeSecret;
 
 use casework_adapters::memory::MemoryRateLimiter;
+use casework_adapters::webhooks::guard::{Lookup, SystemLookup};
+use casework_adapters::webhooks::sender::Sender;
 use casework_domain::Timestamp;
 use casework_domain::id::ApiKeyId;
 use casework_domain::ports::{RateDecision, RateLimiter, StoreError};
 use casework_domain::tenant::{Environment, Tenant};
 use casework_domain::webhook::TargetPolicy;
-use casework_adapters::webhooks::guard::{Lookup, SystemLookup};
-use casework_adapters::webhooks::sender::Sender;
 
 use crate::config::{Config, RateLimiterKind};
 use crate::metrics::Metrics;

@@ -3,8 +3,8 @@
 //! the session (status and its `session.*` webhook, overridden checks, corrected PII, a
 //! blocklist entry).
 
-use casework_domain::ports::{CaseChange, RecordedEvent, SessionChange};
 use casework_domain::ports::Pii;
+use casework_domain::ports::{CaseChange, RecordedEvent, SessionChange};
 use casework_domain::session::{SessionEventType, SessionNotice, SessionStatus};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};

@@ -105,35 +105,36 @@ struct ClaimedRow {
     payload: serde_json::Value,
 }
 
-/// Leases due deliveries of enabled endpoints: the oldest due first, at most `limit`, and at
-/// most `per_endpoint` held per endpoint (counting leases held by any instance).
+/// Leases due deliveries of enabled endpoints: each endpoint gets at most `per_endpoint` leases
+/// in all (counting those any instance holds), endpoints whose oldest due delivery waited
+/// longest first, at most `limit` in all. A snake_case body is frozen here; other spellings are
+/// rendered by the caller.
 const CLAIM: &str = "\
-WITH busy AS (
-    SELECT org_id, endpoint_id, count(*) AS held FROM webhook_deliveries
-    WHERE state = 'pending' AND lease_until > $1
-    GROUP BY org_id, endpoint_id
-), due AS (
-    SELECT d.org_id, d.id, d.endpoint_id, d.next_attempt_at FROM webhook_deliveries d
-    JOIN webhook_endpoints e ON e.org_id = d.org_id AND e.id = d.endpoint_id AND e.enabled
-    WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)
-    ORDER BY d.next_attempt_at
-    LIMIT 1000
-), ranked AS (
-    SELECT due.org_id, due.id, due.next_attempt_at,
-        row_number() OVER (PARTITION BY due.org_id, due.endpoint_id ORDER BY due.next_attempt_at, due.id)
-            + coalesce(busy.held, 0) AS slot
-    FROM due LEFT JOIN busy ON busy.org_id = due.org_id AND busy.endpoint_id = due.endpoint_id
+WITH candidates AS (
+    SELECT e.org_id, e.id AS endpoint_id,
+        $2 - (SELECT count(*) FROM webhook_deliveries h
+              WHERE h.org_id = e.org_id AND h.endpoint_id = e.id AND h.lease_until > $1) AS room,
+        (SELECT min(x.next_attempt_at) FROM webhook_deliveries x
+         WHERE x.org_id = e.org_id AND x.endpoint_id = e.id AND x.state = 'pending') AS oldest
+    FROM webhook_endpoints e
+    WHERE e.enabled
 ), picked AS (
-    SELECT d.org_id, d.id FROM webhook_deliveries d
-    JOIN ranked r ON r.org_id = d.org_id AND r.id = d.id
-    WHERE r.slot <= $2 AND d.state = 'pending' AND d.next_attempt_at <= $1
-      AND (d.lease_until IS NULL OR d.lease_until <= $1)
-    ORDER BY r.next_attempt_at
+    SELECT d.org_id, d.id FROM candidates c
+    CROSS JOIN LATERAL (
+        SELECT d.org_id, d.id FROM webhook_deliveries d
+        WHERE d.org_id = c.org_id AND d.endpoint_id = c.endpoint_id AND d.state = 'pending'
+          AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)
+        ORDER BY d.next_attempt_at
+        LIMIT greatest(c.room, 0)
+        FOR UPDATE OF d SKIP LOCKED
+    ) d
+    WHERE c.oldest <= $1 AND c.room > 0
+    ORDER BY c.oldest
     LIMIT $3
-    FOR UPDATE OF d SKIP LOCKED
 )
 UPDATE webhook_deliveries d
-SET lease_until = $4, lease_token = $5, attempts = d.attempts + 1
+SET lease_until = $4, lease_token = $5, attempts = d.attempts + 1,
+    body = coalesce(d.body, CASE WHEN e.key_inflection = 'snake' THEN convert_to(o.payload::text, 'UTF8') END)
 FROM picked p, webhook_endpoints e, webhook_outbox o
 WHERE d.org_id = p.org_id AND d.id = p.id
   AND e.org_id = d.org_id AND e.id = d.endpoint_id
@@ -141,6 +142,26 @@ WHERE d.org_id = p.org_id AND d.id = p.id
 RETURNING d.org_id, d.id, d.endpoint_id, d.event, d.attempts, d.body, d.event_created_at, e.url, e.environment,
     e.key_inflection, e.secret_ciphertext, e.secret_key_id, e.previous_secret_ciphertext, e.previous_secret_key_id,
     e.previous_secret_until, o.payload";
+
+/// A delivered attempt: the delivery, then the endpoint's streak reset if it had one.
+const SUCCEEDED: &str = "\
+WITH done AS (
+    UPDATE webhook_deliveries
+    SET state = 'succeeded', last_status_code = $4, last_error = NULL, next_attempt_at = NULL,
+        lease_until = NULL, lease_token = NULL, delivered_at = $5
+    WHERE org_id = $1 AND id = $2 AND lease_token = $3
+    RETURNING org_id, endpoint_id
+), reset AS (
+    UPDATE webhook_endpoints e SET consecutive_failures = 0
+    FROM done WHERE e.org_id = done.org_id AND e.id = done.endpoint_id AND e.consecutive_failures <> 0
+)
+SELECT count(*) AS recorded FROM done";
+
+#[derive(QueryableByName)]
+struct Recorded {
+    #[diesel(sql_type = BigInt)]
+    recorded: i64,
+}
 
 impl PgStore {
     /// Leases up to `limit` due deliveries at `now` until `lease_until`, at most `per_endpoint`
@@ -178,7 +199,9 @@ impl PgStore {
                     diesel::update(webhook_deliveries::table)
                         .filter(webhook_deliveries::org_id.eq(row.org_id))
                         .filter(webhook_deliveries::id.eq(row.id))
-                        .set(webhook_deliveries::body.eq(diesel::dsl::sql::<Nullable<Bytea>>("coalesce(body, ").bind::<Bytea, _>(rendered).sql(")")))
+                        .set(webhook_deliveries::body.eq(
+                            diesel::dsl::sql::<Nullable<Bytea>>("coalesce(body, ").bind::<Bytea, _>(rendered).sql(")"),
+                        ))
                         .returning(webhook_deliveries::body.assume_not_null())
                         .get_result(&mut connection)
                         .await
@@ -192,7 +215,13 @@ impl PgStore {
             {
                 secrets.push(open_secret(&self.cipher, row.org_id, row.endpoint_id, key_id, sealed)?);
             }
-            secrets.push(open_secret(&self.cipher, row.org_id, row.endpoint_id, &row.secret_key_id, &row.secret_ciphertext)?);
+            secrets.push(open_secret(
+                &self.cipher,
+                row.org_id,
+                row.endpoint_id,
+                &row.secret_key_id,
+                &row.secret_ciphertext,
+            )?);
             due.push(DueDelivery {
                 org_id: row.org_id,
                 id: row.id,
@@ -230,6 +259,20 @@ impl PgStore {
         };
         let delivered_at = (result.state == DeliveryState::Succeeded).then_some(now);
         let mut connection = self.connection().await?;
+        if result.state == DeliveryState::Succeeded && result.disable.is_none() {
+            // The common case in one round trip: the delivery, and the endpoint's failure streak
+            // reset when it had one.
+            let recorded: Vec<Recorded> = diesel::sql_query(SUCCEEDED)
+                .bind::<SqlUuid, _>(delivery.org_id)
+                .bind::<SqlUuid, _>(delivery.id)
+                .bind::<SqlUuid, _>(delivery.lease_token)
+                .bind::<Nullable<Int4>, _>(status)
+                .bind::<Timestamptz, _>(now)
+                .load(&mut connection)
+                .await
+                .map_err(unavailable_or_unknown)?;
+            return Ok(recorded.iter().any(|r| r.recorded > 0));
+        }
         connection
             .transaction::<_, diesel::result::Error, _>(async |connection| {
                 let updated = diesel::update(webhook_deliveries::table)
@@ -278,40 +321,22 @@ impl PgStore {
                             .set(webhook_endpoints::consecutive_failures.eq(streak))
                             .execute(connection)
                             .await?;
-                        diesel::update(endpoint().filter(webhook_endpoints::consecutive_failures.ge(BREAKER_THRESHOLD)))
-                            .filter(webhook_endpoints::enabled.eq(true))
-                            .set((
-                                webhook_endpoints::enabled.eq(false),
-                                webhook_endpoints::disabled_reason.eq("too_many_failures"),
-                                webhook_endpoints::updated_at.eq(now),
-                            ))
-                            .execute(connection)
-                            .await?;
+                        diesel::update(
+                            endpoint().filter(webhook_endpoints::consecutive_failures.ge(BREAKER_THRESHOLD)),
+                        )
+                        .filter(webhook_endpoints::enabled.eq(true))
+                        .set((
+                            webhook_endpoints::enabled.eq(false),
+                            webhook_endpoints::disabled_reason.eq("too_many_failures"),
+                            webhook_endpoints::updated_at.eq(now),
+                        ))
+                        .execute(connection)
+                        .await?;
                     }
                     DeliveryState::Pending => {}
                 }
                 Ok(true)
             })
-            .await
-            .map_err(unavailable_or_unknown)
-    }
-
-    /// When the next pending delivery of an enabled endpoint comes due, if any.
-    ///
-    /// # Errors
-    /// [`StoreError`].
-    pub async fn next_delivery_due(&self) -> Result<Option<Timestamp>, StoreError> {
-        let mut connection = self.connection().await?;
-        webhook_deliveries::table
-            .inner_join(
-                webhook_endpoints::table.on(webhook_endpoints::org_id
-                    .eq(webhook_deliveries::org_id)
-                    .and(webhook_endpoints::id.eq(webhook_deliveries::endpoint_id))),
-            )
-            .filter(webhook_deliveries::state.eq(DeliveryState::Pending.as_str()))
-            .filter(webhook_endpoints::enabled.eq(true))
-            .select(diesel::dsl::min(webhook_deliveries::next_attempt_at))
-            .get_result(&mut connection)
             .await
             .map_err(unavailable_or_unknown)
     }

@@ -127,9 +127,11 @@ impl SandboxRepository for PgStore {
             .map_err(unavailable_or_unknown)?;
         drop(connection);
         let Some((org_id, environment, session_id, expires_at, created_at)) = row else { return Ok(None) };
-        let tenant = Tenant { org_id: Id::from_uuid(org_id), environment: decode::<Environment>("environment", &environment)? };
+        let tenant =
+            Tenant { org_id: Id::from_uuid(org_id), environment: decode::<Environment>("environment", &environment)? };
         let Some(session) = self.find_session_row(tenant, session_id).await? else { return Ok(None) };
-        let link = CaptureLink { token_hash: token_hash.to_vec(), tenant, session_id: session.id, expires_at, created_at };
+        let link =
+            CaptureLink { token_hash: token_hash.to_vec(), tenant, session_id: session.id, expires_at, created_at };
         Ok(Some((link, session)))
     }
 }

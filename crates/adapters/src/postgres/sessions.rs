@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use casework_domain::Timestamp;
+use casework_domain::case::RejectionReasonCode;
 use casework_domain::id::{Id, SessionId};
 use casework_domain::page::{Page, PageRequest, SessionQuery};
 use casework_domain::ports::{OpenedCase, Pii, SessionRepository, StoreError};
-use casework_domain::case::RejectionReasonCode;
 use casework_domain::session::{ExtractedData, Session, SessionNotice, SessionResult, SessionStatus, SessionVerdict};
 use casework_domain::tenant::{Environment, Tenant};
 use diesel::prelude::*;
@@ -70,7 +70,9 @@ fn parse_result(columns: ResultColumns) -> Result<Option<SessionResult>, StoreEr
         verdict: decode::<SessionVerdict>("session result", &status)?,
         decided_at,
         rejection_reason,
-        rejection_reason_code: code.map(|code| decode::<RejectionReasonCode>("rejection reason code", &code)).transpose()?,
+        rejection_reason_code: code
+            .map(|code| decode::<RejectionReasonCode>("rejection reason code", &code))
+            .transpose()?,
     }))
 }
 
@@ -154,7 +156,12 @@ impl SessionRecord {
             extracted_data,
             sensitive_data_expired: self.sensitive_data_expired,
             case_id: case_id.map(Id::from_uuid),
-            result: parse_result((self.result_status, self.decided_at, self.rejection_reason, self.rejection_reason_code))?,
+            result: parse_result((
+                self.result_status,
+                self.decided_at,
+                self.rejection_reason,
+                self.rejection_reason_code,
+            ))?,
             status_changed_at: self.status_changed_at,
             created_at: self.created_at,
             updated_at: self.updated_at,

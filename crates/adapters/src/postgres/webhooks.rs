@@ -122,8 +122,15 @@ impl DeliveryRecord {
     }
 }
 
-fn in_tenant(tenant: Tenant) -> diesel::dsl::And<diesel::dsl::Eq<webhook_endpoints::org_id, Uuid>, diesel::dsl::Eq<webhook_endpoints::environment, &'static str>> {
-    webhook_endpoints::org_id.eq(tenant.org_id.uuid()).and(webhook_endpoints::environment.eq(tenant.environment.as_str()))
+fn in_tenant(
+    tenant: Tenant,
+) -> diesel::dsl::And<
+    diesel::dsl::Eq<webhook_endpoints::org_id, Uuid>,
+    diesel::dsl::Eq<webhook_endpoints::environment, &'static str>,
+> {
+    webhook_endpoints::org_id
+        .eq(tenant.org_id.uuid())
+        .and(webhook_endpoints::environment.eq(tenant.environment.as_str()))
 }
 
 impl PgStore {
@@ -379,9 +386,7 @@ impl WebhookRepository for PgStore {
         now: Timestamp,
     ) -> Result<Option<Delivery>, RetryError> {
         let mut connection = self.connection().await.map_err(|e| RetryError::Store(e.into()))?;
-        let in_environment = webhook_endpoints::table
-            .filter(in_tenant(tenant))
-            .select(webhook_endpoints::id);
+        let in_environment = webhook_endpoints::table.filter(in_tenant(tenant)).select(webhook_endpoints::id);
         let of_tenant = webhook_deliveries::org_id
             .eq(tenant.org_id.uuid())
             .and(webhook_deliveries::id.eq(id.uuid()))

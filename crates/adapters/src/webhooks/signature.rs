@@ -226,9 +226,9 @@ pub fn verify_signature_at(
             fresh(timestamp)?;
             let key = standard_key(secret);
             let matches = signatures.iter().any(|encoded| {
-                STANDARD.decode(encoded).is_ok_and(|bytes| {
-                    standard_mac(&key, id, timestamp.trim(), body).verify_slice(&bytes).is_ok()
-                })
+                STANDARD
+                    .decode(encoded)
+                    .is_ok_and(|bytes| standard_mac(&key, id, timestamp.trim(), body).verify_slice(&bytes).is_ok())
             });
             if matches { Ok(()) } else { Err(SignatureError::Mismatch) }
         }
@@ -273,7 +273,16 @@ mod tests {
         assert_eq!(signed.verifa.matches(",v1=").count(), 2);
         assert_eq!(signed.standard.split(' ').count(), 2);
         for secret in [&old, &new] {
-            assert!(verify_signature_at(secret.as_str(), SignatureHeader::Verifa(&signed.verifa), b"body", FIVE_MINUTES, 42).is_ok());
+            assert!(
+                verify_signature_at(
+                    secret.as_str(),
+                    SignatureHeader::Verifa(&signed.verifa),
+                    b"body",
+                    FIVE_MINUTES,
+                    42
+                )
+                .is_ok()
+            );
         }
         let alone = sign(&[&new], "whd_x", 42, b"body");
         assert!(signed.verifa.ends_with(alone.verifa.trim_start_matches("t=42,")));

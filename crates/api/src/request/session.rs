@@ -190,7 +190,11 @@ impl Input for OneTimeLinkRequest {
         match minutes {
             Some(minutes) => rules.finish(minutes),
             None => {
-                rules.reject("expires_in_minutes", Violation::OutOfRange, format!("must be an integer from 1 to {max}"));
+                rules.reject(
+                    "expires_in_minutes",
+                    Violation::OutOfRange,
+                    format!("must be an integer from 1 to {max}"),
+                );
                 Err(rules.into_errors())
             }
         }

@@ -57,10 +57,10 @@ where
         }
         let session = self.repo.find_session(tenant, session_id, Pii::Omit).await?.ok_or(SandboxError::NotFound)?;
         let now = self.clock.now();
-        let simulated =
-            action.apply(&session, now).ok_or(SandboxError::InvalidTransition(session.status.as_str()))?;
+        let simulated = action.apply(&session, now).ok_or(SandboxError::InvalidTransition(session.status.as_str()))?;
         let mut next = simulated.session;
-        let opened = (action == SimulateAction::RequireReview).then(|| self.open(tenant, session.id, false, actor, now));
+        let opened =
+            (action == SimulateAction::RequireReview).then(|| self.open(tenant, session.id, false, actor, now));
         if let Some(opened) = &opened {
             next.case_id = Some(opened.case.id);
         }

@@ -34,7 +34,12 @@ pub struct SessionResult {
 impl SessionResult {
     /// Under review: no decision yet.
     pub fn needs_review() -> Self {
-        Self { verdict: SessionVerdict::NeedsReview, decided_at: None, rejection_reason: None, rejection_reason_code: None }
+        Self {
+            verdict: SessionVerdict::NeedsReview,
+            decided_at: None,
+            rejection_reason: None,
+            rejection_reason_code: None,
+        }
     }
 
     /// A case's final decision.
@@ -120,7 +125,10 @@ impl SimulateAction {
     pub fn applies_to(status: SessionStatus) -> bool {
         matches!(
             status,
-            SessionStatus::Pending | SessionStatus::Capturing | SessionStatus::Processing | SessionStatus::AwaitingExternal
+            SessionStatus::Pending
+                | SessionStatus::Capturing
+                | SessionStatus::Processing
+                | SessionStatus::AwaitingExternal
         )
     }
 

@@ -13,15 +13,11 @@ use super::error::ApiError;
 /// 400 `invalid_key_inflection` for any other value.
 pub fn of(request: &HttpRequest) -> Result<Inflection, ApiError> {
     let Some(value) = request.headers().get("key-inflection") else { return Ok(Inflection::Snake) };
-    value
-        .to_str()
-        .ok()
-        .and_then(|v| v.trim().to_ascii_lowercase().parse().ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_key_inflection",
-                "Key-Inflection must be snake, camel or kebab.",
-            )
-        })
+    value.to_str().ok().and_then(|v| v.trim().to_ascii_lowercase().parse().ok()).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_key_inflection",
+            "Key-Inflection must be snake, camel or kebab.",
+        )
+    })
 }

@@ -228,7 +228,10 @@ fn webhooks(components: &mut Components) -> std::collections::BTreeMap<String, P
             )))
             .operation_id(Some(format!("webhook_{}", component.to_lowercase())))
             .parameters(Some([
-                header("X-Verifa-Signature", "`t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" keyed with the whole secret>`"),
+                header(
+                    "X-Verifa-Signature",
+                    "`t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" keyed with the whole secret>`",
+                ),
                 header("X-Verifa-Delivery-Id", "The delivery (`whd_…`), the same on every attempt."),
                 header("X-Verifa-Event", "The event name."),
                 header("webhook-id", "Standard Webhooks: the delivery id."),

@@ -27,7 +27,7 @@ async fn the_document_lists_every_route_and_nothing_more() {
     let document = reply.json();
     assert_eq!(document["openapi"], "3.1.0");
     let paths = document["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 25, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 35, "{:?}", paths.keys().collect::<Vec<_>>());
     // A key with no scope reaches every documented operation and is refused by scope (403),
     // which proves the route exists with that method.
     let scopeless = app.key_with(Environment::Sandbox, &[], None).await;
@@ -194,13 +194,34 @@ async fn responses_match_the_documented_schemas() {
     conforms("post", "/api/v1/cases/{case_id}/reject", 200, &rejected);
     let key = app.post("/api/v1/api-keys", json!({"name": "tool", "scopes": ["cases:read"]})).await;
     conforms("post", "/api/v1/api-keys", 201, &key);
+    let receiver = crate::receiver::Receiver::start();
+    let endpoint = app.post("/api/v1/webhooks/endpoints", json!({"url": receiver.url, "label": "ops"})).await;
+    conforms("post", "/api/v1/webhooks/endpoints", 201, &endpoint);
+    let endpoint_id = endpoint.json()["id"].as_str().unwrap().to_owned();
+    let test = app.post(&format!("/api/v1/webhooks/endpoints/{endpoint_id}/test"), json!({})).await;
+    conforms("post", "/api/v1/webhooks/endpoints/{id}/test", 202, &test);
+    let rotated = app.post(&format!("/api/v1/webhooks/endpoints/{endpoint_id}/rotate-secret"), json!({})).await;
+    conforms("post", "/api/v1/webhooks/endpoints/{id}/rotate-secret", 200, &rotated);
+    let since = casework_api::wire::format_time(app.state.service.now() - time::Duration::hours(1));
+    let recovered =
+        app.post(&format!("/api/v1/webhooks/endpoints/{endpoint_id}/recover"), json!({"since": since})).await;
+    conforms("post", "/api/v1/webhooks/endpoints/{id}/recover", 202, &recovered);
+    let session = app.session(json!({})).await;
+    let session_path = format!("/api/v1/sessions/{}", session["id"].as_str().unwrap());
+    let link = app.post(&format!("{session_path}/generate-one-time-link"), json!({})).await;
+    conforms("post", "/api/v1/sessions/{session_id}/generate-one-time-link", 201, &link);
+    let simulated = app.post(&format!("{session_path}/simulate"), json!({"action": "decline"})).await;
+    conforms("post", "/api/v1/sessions/{session_id}/simulate", 200, &simulated);
+    let result = app.get(&format!("{session_path}/result")).await;
+    conforms("get", "/api/v1/sessions/{session_id}/result", 200, &result);
     let mut checked = 0;
     for (path, item) in document["paths"].as_object().unwrap() {
         let Some(operation) = item.get("get") else { continue };
+        let id = if path.starts_with("/api/v1/webhooks") { endpoint_id.clone() } else { reviewer.id.public() };
         let concrete = path
             .replace("{case_id}", case["id"].as_str().unwrap())
             .replace("{session_id}", case["session_id"].as_str().unwrap())
-            .replace("{id}", &reviewer.id.public());
+            .replace("{id}", &id);
         let reply = app.get(&concrete).await;
         if reply.status != StatusCode::OK {
             continue;
@@ -210,5 +231,34 @@ async fn responses_match_the_documented_schemas() {
         assert!(found.is_empty(), "GET {path}: {found:#?}");
         checked += 1;
     }
-    assert_eq!(checked, 13, "every GET answered and was checked");
+    assert_eq!(checked, 17, "every GET answered and was checked");
+    // The webhook payloads the recovery queued (every event so far) match the `webhooks` section.
+    casework_server::delivery::spawn(app.state.clone());
+    let queued = recovered.json()["queued"].as_u64().unwrap() as usize;
+    let received = receiver.wait_for(queued + 1, std::time::Duration::from_secs(10)).await;
+    assert!(received.len() > queued, "{} of {queued}", received.len());
+    let mut kinds = std::collections::BTreeSet::new();
+    for delivery in &received {
+        let event = delivery.event();
+        let kind = if event.starts_with("case.") {
+            "CaseWebhookEvent"
+        } else if event.starts_with("session.") {
+            "SessionWebhookEvent"
+        } else {
+            "TestWebhookEvent"
+        };
+        let section = if kind == "CaseWebhookEvent" {
+            "case.*"
+        } else if kind == "SessionWebhookEvent" {
+            "session.*"
+        } else {
+            "webhook.test"
+        };
+        let schema = &document["webhooks"][section]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(schema["$ref"], format!("#/components/schemas/{kind}"));
+        let found = departures(&document, schema, &delivery.json(), "$");
+        assert!(found.is_empty(), "{event}: {found:#?}");
+        kinds.insert(kind);
+    }
+    assert_eq!(kinds.len(), 3, "case, session and test payloads were all checked");
 }

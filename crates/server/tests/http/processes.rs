@@ -267,3 +267,142 @@ async fn metrics_can_live_on_an_address_of_their_own() {
     assert!(private.text().await.unwrap().contains("casework_db_up 1"));
     server.stop();
 }
+
+/// `n` committed events for the organization's sandbox endpoints, as ingestion writes them
+/// (the fan-out trigger makes one delivery per endpoint).
+async fn backlog(db: &TestDatabase, org: &str, n: usize) {
+    let org = casework_domain::id::OrgId::parse(org).unwrap().uuid();
+    let inserted = db
+        .texts(&format!(
+            "WITH rows AS (INSERT INTO webhook_outbox (org_id, id, environment, event, payload, created_at) \
+             SELECT '{org}', gen_random_uuid(), 'sandbox', 'session.created', \
+                    jsonb_build_object('event', 'session.created', 'n', g), now() \
+             FROM generate_series(1, {n}) g RETURNING 1) \
+             SELECT count(*)::text AS value FROM rows"
+        ))
+        .await;
+    assert_eq!(inserted, [n.to_string()]);
+}
+
+/// Registers a sandbox endpoint for `receiver` through `server`, disabled (a backlog waits).
+async fn disabled_endpoint(client: &reqwest::Client, server: &Server, key: &str, url: &str) -> String {
+    let created: Value = client
+        .post(format!("{}/api/v1/webhooks/endpoints", server.address))
+        .header("X-API-Key", key)
+        .json(&json!({"url": url}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    set_enabled(client, server, key, &id, false).await;
+    id
+}
+
+async fn set_enabled(client: &reqwest::Client, server: &Server, key: &str, id: &str, enabled: bool) {
+    let reply = client
+        .patch(format!("{}/api/v1/webhooks/endpoints/{id}", server.address))
+        .header("X-API-Key", key)
+        .json(&json!({"enabled": enabled}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::OK);
+}
+
+/// Each delivery id the receiver got, with how often.
+fn counts(received: &[crate::receiver::Received]) -> std::collections::HashMap<String, usize> {
+    let mut counts = std::collections::HashMap::new();
+    for delivery in received {
+        *counts.entry(delivery.header("x-verifa-delivery-id").to_owned()).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_drain_one_backlog_sending_each_delivery_once() {
+    const BACKLOG: usize = 2000;
+    let db = TestDatabase::new().await;
+    let boot = admin(&db, &["admin", "bootstrap", "--org-name", "Deliveries"]);
+    let key = boot["sandbox_key"].as_str().unwrap().to_owned();
+    let receiver = crate::receiver::Receiver::start();
+    let vars = [("CASEWORK__WORKERS__WEBHOOK_PER_ENDPOINT", "16"), ("CASEWORK__LOG__LEVEL", "warn")];
+    let servers = [Server::start_with(&db, &vars), Server::start_with(&db, &vars)];
+    let client = reqwest::Client::new();
+    for server in &servers {
+        server.wait_ready(&client).await;
+    }
+    let endpoint = disabled_endpoint(&client, &servers[0], &key, &receiver.url).await;
+    backlog(&db, boot["org_id"].as_str().unwrap(), BACKLOG).await;
+    let started = Instant::now();
+    set_enabled(&client, &servers[1], &key, &endpoint, true).await;
+    let received = receiver.wait_for(BACKLOG, Duration::from_secs(60)).await;
+    let elapsed = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let received_all = receiver.received();
+    let counts = counts(&received_all);
+    assert_eq!(received.len().min(BACKLOG), BACKLOG, "every delivery arrived");
+    assert_eq!(counts.len(), BACKLOG);
+    assert!(counts.values().all(|n| *n == 1), "each delivery sent exactly once across two instances");
+    let per_second = BACKLOG as f64 / elapsed.as_secs_f64();
+    eprintln!(
+        "webhook throughput: {BACKLOG} deliveries in {elapsed:.2?} by two instances = {per_second:.0} deliveries/s"
+    );
+    for server in servers {
+        server.stop();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_server_killed_mid_backlog_loses_nothing_and_sends_nothing_twice_at_once() {
+    const BACKLOG: usize = 300;
+    let db = TestDatabase::new().await;
+    let boot = admin(&db, &["admin", "bootstrap", "--org-name", "Crash"]);
+    let key = boot["sandbox_key"].as_str().unwrap().to_owned();
+    let receiver = crate::receiver::Receiver::start();
+    for _ in 0..BACKLOG {
+        receiver.answer_slowly(200, Duration::from_millis(20));
+    }
+    let first = Server::start_with(&db, &[("CASEWORK__LOG__LEVEL", "warn")]);
+    let client = reqwest::Client::new();
+    first.wait_ready(&client).await;
+    let endpoint = disabled_endpoint(&client, &first, &key, &receiver.url).await;
+    backlog(&db, boot["org_id"].as_str().unwrap(), BACKLOG).await;
+    set_enabled(&client, &first, &key, &endpoint, true).await;
+    receiver.wait_for(BACKLOG / 3, Duration::from_secs(30)).await;
+    let mut first = first;
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let killed_at = Instant::now();
+    let before_kill = receiver.received().len();
+    assert!(before_kill < BACKLOG, "killed mid-backlog");
+    // As if the killed instance's leases had run out (they outlive the 30 s attempt timeout).
+    db.texts(
+        "WITH lapsed AS (UPDATE webhook_deliveries SET lease_until = now() - interval '1 second' \
+              WHERE lease_until IS NOT NULL RETURNING 1) SELECT count(*)::text AS value FROM lapsed",
+    )
+    .await;
+    let second = Server::start_with(&db, &[("CASEWORK__LOG__LEVEL", "warn")]);
+    second.wait_ready(&client).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while counts(&receiver.received()).len() < BACKLOG && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let received = receiver.received();
+    let counts = counts(&received);
+    assert_eq!(counts.len(), BACKLOG, "every event delivered after the restart");
+    for (id, n) in &counts {
+        if *n > 1 {
+            // Only an attempt cut short by the kill is sent again, and only after it.
+            let arrivals: Vec<Instant> =
+                received.iter().filter(|d| d.header("x-verifa-delivery-id") == id).map(|d| d.at).collect();
+            assert_eq!(*n, 2, "{id} sent {n} times");
+            assert!(arrivals[0] < killed_at && arrivals[1] > killed_at, "{id} twice at the same time");
+        }
+    }
+    assert!(counts.values().filter(|n| **n > 1).count() <= 4, "at most the attempts in flight at the kill");
+    let _ = std::fs::remove_file(&first.log);
+    second.stop();
+}

@@ -35,7 +35,8 @@ impl Received {
     /// Both signatures verify with `secret`, as a receiver checks them.
     pub fn verify(&self, secret: &str) -> bool {
         let tolerance = Duration::from_secs(300);
-        let verifa = verify_signature(secret, SignatureHeader::Verifa(self.header("x-verifa-signature")), &self.body, tolerance);
+        let verifa =
+            verify_signature(secret, SignatureHeader::Verifa(self.header("x-verifa-signature")), &self.body, tolerance);
         let standard = verify_signature(
             secret,
             SignatureHeader::Standard {

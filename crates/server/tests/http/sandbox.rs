@@ -18,8 +18,12 @@ async fn simulate_then_result_then_webhook_for_all_four_outcomes() {
     let app = spawn_app().await;
     casework_server::delivery::spawn(app.state.clone());
     let receiver = Receiver::start();
-    let (_, secret) = endpoint(&app, &receiver, json!({"enabled_events": [
-        "session.approved", "session.declined", "session.requires-review", "session.expired"]}))
+    let (_, secret) = endpoint(
+        &app,
+        &receiver,
+        json!({"enabled_events": [
+        "session.approved", "session.declined", "session.requires-review", "session.expired"]}),
+    )
     .await;
     let cases = [
         ("approve", "completed", Some("approved"), "session.approved"),
@@ -85,12 +89,19 @@ async fn a_final_decision_sets_the_sessions_result_in_the_same_transaction() {
     let id = case["id"].as_str().unwrap();
     app.post_as(&reviewer, &format!("/api/v1/cases/{id}/claim"), json!({})).await;
     let rejected = app
-        .post_as(&reviewer, &format!("/api/v1/cases/{id}/reject"), json!({"rejection_reason": "forged", "rejection_reason_code": "document_fraud"}))
+        .post_as(
+            &reviewer,
+            &format!("/api/v1/cases/{id}/reject"),
+            json!({"rejection_reason": "forged", "rejection_reason_code": "document_fraud"}),
+        )
         .await;
     assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.text);
     let body = app.get(&result).await.json();
     assert_eq!(body["status"], "declined");
-    assert_eq!((body["rejection_reason"].clone(), body["rejection_reason_code"].clone()), (json!("forged"), json!("document_fraud")));
+    assert_eq!(
+        (body["rejection_reason"].clone(), body["rejection_reason_code"].clone()),
+        (json!("forged"), json!("document_fraud"))
+    );
     assert_eq!(body["decided_at"], rejected.json()["decided_at"]);
     assert!(body.get("extracted_data").is_some(), "with verifications:read");
 }
@@ -111,9 +122,12 @@ async fn sandbox_calls_refuse_live_keys_and_bad_bodies() {
     assert_eq!(bad.field_errors(), [("action".to_owned(), "invalid_value".to_owned())]);
     let missing = app.post(&format!("/api/v1/sessions/{id}/simulate"), json!({})).await;
     assert_eq!(missing.field_errors(), [("action".to_owned(), "required".to_owned())]);
-    let long = app.post(&format!("/api/v1/sessions/{id}/generate-one-time-link"), json!({"expires_in_minutes": 10081})).await;
+    let long =
+        app.post(&format!("/api/v1/sessions/{id}/generate-one-time-link"), json!({"expires_in_minutes": 10081})).await;
     assert_eq!(long.field_errors(), [("expires_in_minutes".to_owned(), "out_of_range".to_owned())]);
-    app.post("/api/v1/sessions/ses_000000000000000000000000/simulate", json!({"action": "approve"})).await.assert_error(404, "not_found");
+    app.post("/api/v1/sessions/ses_000000000000000000000000/simulate", json!({"action": "approve"}))
+        .await
+        .assert_error(404, "not_found");
 }
 
 #[tokio::test]
@@ -121,7 +135,8 @@ async fn the_one_time_link_opens_a_capture_page_whose_buttons_decide_once() {
     let app = spawn_app().await;
     let session = app.session(json!({"external_ref": "capture_me"})).await;
     let id = session["id"].as_str().unwrap();
-    let reply = app.post(&format!("/api/v1/sessions/{id}/generate-one-time-link"), json!({"expires_in_minutes": 5})).await;
+    let reply =
+        app.post(&format!("/api/v1/sessions/{id}/generate-one-time-link"), json!({"expires_in_minutes": 5})).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     let link = reply.json();
     let capture_url = link["capture_url"].as_str().unwrap();
@@ -148,7 +163,10 @@ async fn the_one_time_link_opens_a_capture_page_whose_buttons_decide_once() {
     assert_eq!(app.client.get(capture_url).send().await.unwrap().status(), StatusCode::NOT_FOUND);
     // An expired link opens nothing.
     let other = app.session(json!({})).await;
-    let link = app.post(&format!("/api/v1/sessions/{}/generate-one-time-link", other["id"].as_str().unwrap()), json!({})).await.json();
+    let link = app
+        .post(&format!("/api/v1/sessions/{}/generate-one-time-link", other["id"].as_str().unwrap()), json!({}))
+        .await
+        .json();
     app.state.clock.shift(time::Duration::minutes(31));
     let expired = app.client.get(link["capture_url"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(expired.status(), StatusCode::NOT_FOUND);

@@ -27,6 +27,13 @@ async fn delivering_app() -> TestApp {
     app
 }
 
+/// The app delivering with a one-minute fallback poll: only the commit's NOTIFY wakes it in time.
+async fn notified_app() -> TestApp {
+    let app = crate::support::spawn_app_with(&[("CASEWORK__WORKERS__WEBHOOK_POLL_INTERVAL_MS", "60000")]).await;
+    casework_server::delivery::spawn(app.state.clone());
+    app
+}
+
 fn events(received: &[crate::receiver::Received]) -> BTreeSet<String> {
     received.iter().map(crate::receiver::Received::event).collect()
 }
@@ -48,8 +55,19 @@ async fn endpoints_are_managed_with_a_secret_shown_once() {
     let secret = created["secret"].as_str().unwrap();
     assert!(secret.starts_with("whsec_") && secret.len() == "whsec_".len() + 44, "{secret}");
     for field in [
-        "id", "uuid", "url", "enabled", "enabled_events", "environment", "label", "description", "key_inflection",
-        "api_version", "disabled_reason", "created_at", "updated_at",
+        "id",
+        "uuid",
+        "url",
+        "enabled",
+        "enabled_events",
+        "environment",
+        "label",
+        "description",
+        "key_inflection",
+        "api_version",
+        "disabled_reason",
+        "created_at",
+        "updated_at",
     ] {
         assert!(created.get(field).is_some(), "{field} missing: {created}");
     }
@@ -59,17 +77,30 @@ async fn endpoints_are_managed_with_a_secret_shown_once() {
     assert!(read.get("secret").is_none(), "the secret is shown only on create and rotate");
     assert_eq!(app.get("/api/v1/webhooks/endpoints").await.json()["pagination"]["total"], 1);
     let patched = app
-        .call(Method::PATCH, &format!("/api/v1/webhooks/endpoints/{id}"), Some(&app.key), Some(json!({"enabled": false, "label": null})))
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/webhooks/endpoints/{id}"),
+            Some(&app.key),
+            Some(json!({"enabled": false, "label": null})),
+        )
         .await;
     assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
     assert_eq!((patched.json()["enabled"].clone(), patched.json()["label"].clone()), (json!(false), Value::Null));
     let rotated = app.post(&format!("/api/v1/webhooks/endpoints/{id}/rotate-secret"), json!({})).await;
     assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text);
     assert_ne!(rotated.json()["secret"].as_str().unwrap(), secret);
-    let bad = app.post("/api/v1/webhooks/endpoints", json!({"url": receiver.url, "enabled_events": ["case.approved", "x", "case.nope"]})).await;
+    let bad = app
+        .post(
+            "/api/v1/webhooks/endpoints",
+            json!({"url": receiver.url, "enabled_events": ["case.approved", "x", "case.nope"]}),
+        )
+        .await;
     assert_eq!(
         bad.field_errors(),
-        [("enabled_events[1]".to_owned(), "invalid_value".to_owned()), ("enabled_events[2]".to_owned(), "invalid_value".to_owned())]
+        [
+            ("enabled_events[1]".to_owned(), "invalid_value".to_owned()),
+            ("enabled_events[2]".to_owned(), "invalid_value".to_owned())
+        ]
     );
     let foreign = app.foreign_key().await;
     let other = app.call(Method::GET, &format!("/api/v1/webhooks/endpoints/{id}"), Some(&foreign), None).await;
@@ -82,19 +113,28 @@ async fn endpoints_are_managed_with_a_secret_shown_once() {
 #[tokio::test]
 async fn live_endpoints_must_be_https_and_public() {
     let app = spawn_app().await;
-    let live = app.key_with(casework_domain::tenant::Environment::Live, &casework_domain::directory::Scope::ALL, None).await;
-    for url in ["http://hooks.example.com/x", "https://127.0.0.1/x", "https://localhost/x", "https://[::1]/x", "https://169.254.169.254/latest"] {
+    let live =
+        app.key_with(casework_domain::tenant::Environment::Live, &casework_domain::directory::Scope::ALL, None).await;
+    for url in [
+        "http://hooks.example.com/x",
+        "https://127.0.0.1/x",
+        "https://localhost/x",
+        "https://[::1]/x",
+        "https://169.254.169.254/latest",
+    ] {
         let reply = app.call(Method::POST, "/api/v1/webhooks/endpoints", Some(&live), Some(json!({"url": url}))).await;
         assert_eq!(reply.field_errors(), [("url".to_owned(), "invalid_value".to_owned())], "{url}: {}", reply.text);
     }
-    let reply = app.call(Method::POST, "/api/v1/webhooks/endpoints", Some(&live), Some(json!({"url": "https://93.184.216.34/x"}))).await;
+    let reply = app
+        .call(Method::POST, "/api/v1/webhooks/endpoints", Some(&live), Some(json!({"url": "https://93.184.216.34/x"})))
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
     assert_eq!(reply.json()["environment"], "live");
 }
 
 #[tokio::test]
 async fn an_approval_reaches_the_receiver_signed_both_ways_within_a_second() {
-    let app = delivering_app().await;
+    let app = notified_app().await;
     let receiver = Receiver::start();
     let (_, secret) = endpoint(&app, &receiver, json!({"enabled_events": ["case.approved", "session.approved"]})).await;
     let reviewer = app.reviewer("Rita").await;
@@ -107,7 +147,11 @@ async fn an_approval_reaches_the_receiver_signed_both_ways_within_a_second() {
     let received = receiver.wait_for(2, Duration::from_secs(5)).await;
     assert_eq!(events(&received), BTreeSet::from(["case.approved".to_owned(), "session.approved".to_owned()]));
     for delivery in &received {
-        assert!(delivery.at.duration_since(committed) < Duration::from_secs(1), "{:?}", delivery.at.duration_since(committed));
+        assert!(
+            delivery.at.duration_since(committed) < Duration::from_secs(1),
+            "{:?}",
+            delivery.at.duration_since(committed)
+        );
         assert!(delivery.verify(&secret), "both signatures verify");
         assert!(delivery.header("x-verifa-delivery-id").starts_with("whd_"));
         assert_eq!(delivery.header("webhook-id"), delivery.header("x-verifa-delivery-id"));
@@ -143,7 +187,9 @@ async fn every_event_type_is_delivered_signed_and_without_pii() {
         .session(json!({"status": "under_review", "external_ref": "ref_1", "extracted_data": pii,
             "checks": [{"policy": "face_match", "status": "failed", "score": 0.3}]}))
         .await;
-    let case = app.get(&format!("/api/v1/cases?session_id={}", session["id"].as_str().unwrap())).await.json()["data"][0].clone();
+    let case = app.get(&format!("/api/v1/cases?session_id={}", session["id"].as_str().unwrap())).await.json()["data"]
+        [0]
+    .clone();
     let id = case["id"].as_str().unwrap().to_owned();
     let path = |action: &str| format!("/api/v1/cases/{id}/{action}");
     let steps: Vec<(&str, Value)> = vec![
@@ -159,30 +205,48 @@ async fn every_event_type_is_delivered_signed_and_without_pii() {
         assert!(reply.status.is_success(), "{action}: {}", reply.text);
     }
     let pii_update = app
-        .call(Method::PUT, &path("result/pii"), Some(&rita.key), Some(json!({"extracted_data": {"first_name": "Zebadiah"}})))
+        .call(
+            Method::PUT,
+            &path("result/pii"),
+            Some(&rita.key),
+            Some(json!({"extracted_data": {"first_name": "Zebadiah"}})),
+        )
         .await;
     assert!(pii_update.status.is_success(), "{}", pii_update.text);
-    let patch = app.call(Method::PATCH, &format!("/api/v1/cases/{id}"), Some(&rita.key), Some(json!({"tags": ["pep"]}))).await;
+    let patch =
+        app.call(Method::PATCH, &format!("/api/v1/cases/{id}"), Some(&rita.key), Some(json!({"tags": ["pep"]}))).await;
     assert!(patch.status.is_success(), "{}", patch.text);
     app.post_as(&rita, &path("escalate"), json!({"reason": "second opinion"})).await;
-    let reject = app.post_as(&rita, &path("reject"), json!({"rejection_reason": "face mismatch", "rejection_reason_code": "face_mismatch"})).await;
+    let reject = app
+        .post_as(
+            &rita,
+            &path("reject"),
+            json!({"rejection_reason": "face mismatch", "rejection_reason_code": "face_mismatch"}),
+        )
+        .await;
     assert_eq!(reject.status, StatusCode::OK, "{}", reject.text);
     let approved = app.case().await;
-    let reply = app.post_as(&sam, &format!("/api/v1/cases/{}/approve", approved["id"].as_str().unwrap()), json!({})).await;
+    let reply =
+        app.post_as(&sam, &format!("/api/v1/cases/{}/approve", approved["id"].as_str().unwrap()), json!({})).await;
     assert_eq!(reply.json()["status"], "approved", "{}", reply.text);
     // Dual review: a recommendation.
     app.call(Method::PATCH, "/api/v1/organization/settings", Some(&app.key), Some(json!({"dual_review": true}))).await;
     let second = app.case().await;
-    let reply = app.post_as(&sam, &format!("/api/v1/cases/{}/approve", second["id"].as_str().unwrap()), json!({})).await;
+    let reply =
+        app.post_as(&sam, &format!("/api/v1/cases/{}/approve", second["id"].as_str().unwrap()), json!({})).await;
     assert_eq!(reply.json()["status"], "pending_second_review", "{}", reply.text);
     // Sandbox sessions: declined, expired, link generated, requires review.
     for action in ["decline", "expire", "require-review"] {
         let fresh = app.session(json!({})).await;
-        let reply = app.post(&format!("/api/v1/sessions/{}/simulate", fresh["id"].as_str().unwrap()), json!({"action": action})).await;
+        let reply = app
+            .post(&format!("/api/v1/sessions/{}/simulate", fresh["id"].as_str().unwrap()), json!({"action": action}))
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     }
     let fresh = app.session(json!({})).await;
-    let link = app.post(&format!("/api/v1/sessions/{}/generate-one-time-link", fresh["id"].as_str().unwrap()), json!({})).await;
+    let link = app
+        .post(&format!("/api/v1/sessions/{}/generate-one-time-link", fresh["id"].as_str().unwrap()), json!({}))
+        .await;
     assert_eq!(link.status, StatusCode::CREATED, "{}", link.text);
     let test = app.post(&format!("/api/v1/webhooks/endpoints/{endpoint_id}/test"), json!({})).await;
     assert_eq!(test.status, StatusCode::ACCEPTED, "{}", test.text);
@@ -285,7 +349,10 @@ async fn a_receiver_down_for_ten_minutes_gets_every_event_at_its_next_attempts()
     for (shift, attempts) in [(0, 4), (40, 8), (150, 12)] {
         app.state.clock.shift(time::Duration::seconds(shift));
         assert_eq!(receiver.wait_for(attempts, Duration::from_secs(5)).await.len(), attempts);
-        log_until(&app, &endpoint_id, |e| e.iter().all(|d| d["attempts"].as_u64() == Some(attempts as u64 / 4) && d["last_status_code"] == 503)).await;
+        log_until(&app, &endpoint_id, |e| {
+            e.iter().all(|d| d["attempts"].as_u64() == Some(attempts as u64 / 4) && d["last_status_code"] == 503)
+        })
+        .await;
     }
     // Up again: the next scheduled attempt (8 minutes) delivers everything.
     app.state.clock.shift(time::Duration::minutes(10));
@@ -313,7 +380,10 @@ async fn gone_disables_the_endpoint_and_what_waits_goes_out_when_it_is_enabled()
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.received().len(), 1, "nothing goes to a disabled endpoint");
     let enabled = app.call(Method::PATCH, &path, Some(&app.key), Some(json!({"enabled": true}))).await;
-    assert_eq!((enabled.json()["enabled"].clone(), enabled.json()["disabled_reason"].clone()), (json!(true), Value::Null));
+    assert_eq!(
+        (enabled.json()["enabled"].clone(), enabled.json()["disabled_reason"].clone()),
+        (json!(true), Value::Null)
+    );
     let received = receiver.wait_for(3, Duration::from_secs(5)).await;
     assert_eq!(received.len(), 3, "the kept deliveries went out");
 }
@@ -341,18 +411,20 @@ async fn the_breaker_opens_after_ten_failed_deliveries_and_nothing_is_dropped() 
         send_test(&app, &endpoint_id).await;
     }
     let path = format!("/api/v1/webhooks/endpoints/{endpoint_id}");
-    for _ in 0..6 {
-        let before = receiver.received().len();
-        receiver.wait_for(before.max(10).min(60), Duration::from_secs(5)).await;
-        log_until(&app, &endpoint_id, |e| e.iter().all(|d| d["state"] == "failed" || d["next_attempt_at"].is_string())).await;
+    for round in 1..=6_u64 {
+        receiver.wait_for(10 * round as usize, Duration::from_secs(5)).await;
+        log_until(&app, &endpoint_id, |e| e.iter().all(|d| d["attempts"] == round && d["last_status_code"] == 500))
+            .await;
         app.state.clock.shift(time::Duration::hours(3));
-        tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let entries = log_until(&app, &endpoint_id, |e| e.iter().all(|d| d["state"] == "failed")).await;
     assert!(entries.iter().all(|d| d["state"] == "failed" && d["attempts"] == 6), "{entries:?}");
     assert_eq!(receiver.received().len(), 60, "6 attempts each");
     let endpoint = app.get(&path).await.json();
-    assert_eq!((endpoint["enabled"].clone(), endpoint["disabled_reason"].clone()), (json!(false), json!("too_many_failures")));
+    assert_eq!(
+        (endpoint["enabled"].clone(), endpoint["disabled_reason"].clone()),
+        (json!(false), json!("too_many_failures"))
+    );
     // While open, deliveries are kept.
     app.post("/api/v1/sessions", json!({"external_ref": "while_open"})).await;
     send_test(&app, &endpoint_id).await;
@@ -404,7 +476,9 @@ async fn recover_requeues_a_window_as_new_deliveries() {
     assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
     assert_eq!(reply.json(), json!({"queued": 3}));
     let all = receiver.wait_for(6, Duration::from_secs(5)).await;
-    let ids = |r: &[crate::receiver::Received]| -> BTreeSet<String> { r.iter().map(|d| d.json()["id"].as_str().unwrap().to_owned()).collect() };
+    let ids = |r: &[crate::receiver::Received]| -> BTreeSet<String> {
+        r.iter().map(|d| d.json()["id"].as_str().unwrap().to_owned()).collect()
+    };
     assert_eq!(ids(&all[3..]), ids(&first), "the same events");
     let deliveries: BTreeSet<&str> = all.iter().map(|d| d.header("x-verifa-delivery-id")).collect();
     assert_eq!(deliveries.len(), 6, "as new deliveries");
@@ -474,7 +548,8 @@ async fn a_name_resolving_to_loopback_is_refused_for_a_live_endpoint_even_after_
     let lookup = std::sync::Arc::new(Rebinding { lookups: std::sync::atomic::AtomicUsize::new(0) });
     let app = crate::support::spawn_app_built(&[], |state| state.with_lookup(lookup).unwrap()).await;
     casework_server::delivery::spawn(app.state.clone());
-    let live = app.key_with(casework_domain::tenant::Environment::Live, &casework_domain::directory::Scope::ALL, None).await;
+    let live =
+        app.key_with(casework_domain::tenant::Environment::Live, &casework_domain::directory::Scope::ALL, None).await;
     let create = |url: &'static str| {
         app.call(Method::POST, "/api/v1/webhooks/endpoints", Some(&live), Some(json!({"url": url})))
     };
@@ -484,11 +559,14 @@ async fn a_name_resolving_to_loopback_is_refused_for_a_live_endpoint_even_after_
     let created = create("https://rebind.test/hooks").await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     let endpoint_id = created.json()["id"].as_str().unwrap().to_owned();
-    let test = app.call(Method::POST, &format!("/api/v1/webhooks/endpoints/{endpoint_id}/test"), Some(&live), None).await;
+    let test =
+        app.call(Method::POST, &format!("/api/v1/webhooks/endpoints/{endpoint_id}/test"), Some(&live), None).await;
     assert_eq!(test.status, StatusCode::ACCEPTED, "{}", test.text);
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     let entry = loop {
-        let reply = app.call(Method::GET, &format!("/api/v1/webhooks/endpoints/{endpoint_id}/deliveries"), Some(&live), None).await;
+        let reply = app
+            .call(Method::GET, &format!("/api/v1/webhooks/endpoints/{endpoint_id}/deliveries"), Some(&live), None)
+            .await;
         let entry = reply.json()["data"][0].clone();
         if entry["attempts"] == 1 || std::time::Instant::now() > deadline {
             break entry;
@@ -498,4 +576,26 @@ async fn a_name_resolving_to_loopback_is_refused_for_a_live_endpoint_even_after_
     assert_eq!(entry["state"], "pending");
     assert_eq!(entry["last_status_code"], Value::Null);
     assert!(entry["last_error"].as_str().unwrap().contains("refused"), "{entry}");
+}
+
+#[tokio::test]
+async fn delivery_latency_from_commit_to_receipt() {
+    const EVENTS: usize = 100;
+    let app = notified_app().await;
+    let receiver = Receiver::start();
+    endpoint(&app, &receiver, json!({"enabled_events": ["session.created"]})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut latencies = Vec::with_capacity(EVENTS);
+    for n in 0..EVENTS {
+        app.session(json!({"external_ref": format!("lat_{n}")})).await;
+        // The response comes after the commit: measured from it, latency is at most this.
+        let committed = std::time::Instant::now();
+        let received = receiver.wait_for(n + 1, Duration::from_secs(5)).await;
+        assert_eq!(received.len(), n + 1);
+        latencies.push(received[n].at.saturating_duration_since(committed));
+    }
+    latencies.sort();
+    let (p50, p99) = (latencies[EVENTS / 2], latencies[EVENTS * 99 / 100]);
+    eprintln!("webhook latency from commit to receipt over {EVENTS} events: p50 {p50:.2?}, p99 {p99:.2?}");
+    assert!(p99 < Duration::from_secs(1), "woken by the commit, not by the one-minute poll: p99 {p99:?}");
 }

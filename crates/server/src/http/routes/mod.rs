@@ -641,14 +641,12 @@ pub fn configure(config: &mut web::ServiceConfig, with_metrics: bool) {
         .service(open("/health/live", web::get().to(health::live)))
         .service(open("/health/ready", web::get().to(health::ready)))
         .service(open("/docs", web::get().to(super::openapi::docs)))
-        .service(
-            with_405(
-                web::resource("/sandbox/capture/{token}")
-                    .route(web::get().to(sandbox::capture_page))
-                    .route(web::post().to(sandbox::capture_submit)),
-                "GET, POST".to_owned(),
-            ),
-        )
+        .service(with_405(
+            web::resource("/sandbox/capture/{token}")
+                .route(web::get().to(sandbox::capture_page))
+                .route(web::post().to(sandbox::capture_submit)),
+            "GET, POST".to_owned(),
+        ))
         .service(super::openapi::viewer());
     let table = endpoints();
     let mut scope = web::scope("/api/v1").service(open("/openapi.json", web::get().to(super::openapi::document)));

@@ -70,7 +70,8 @@ pub async fn result(api: Api, path: web::Path<String>) -> Result<HttpResponse, A
     let session =
         api.state.service.session(api.tenant(), id, api.pii()).await?.ok_or_else(|| ApiError::not_found("Session"))?;
     let settings = api.state.service.settings(api.tenant()).await?;
-    let result = SessionResult::new(&session, pii_access(&api, &settings)).ok_or_else(|| ApiError::not_found("Result"))?;
+    let result =
+        SessionResult::new(&session, pii_access(&api, &settings)).ok_or_else(|| ApiError::not_found("Result"))?;
     Ok(respond::json(StatusCode::OK, &result))
 }
 
@@ -92,11 +93,7 @@ fn token_hash(token: &str) -> Vec<u8> {
 ///
 /// # Errors
 /// 403 `sandbox_only`, 422 for `expires_in_minutes`, 404.
-pub async fn one_time_link(
-    api: Api,
-    path: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, ApiError> {
+pub async fn one_time_link(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     let minutes = api.input::<OneTimeLinkRequest>(payload).await?;
     let id = session_id(&path)?;
     let mut bytes = [0u8; 32];

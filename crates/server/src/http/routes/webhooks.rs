@@ -77,8 +77,7 @@ pub async fn create(api: Api, payload: web::Payload) -> Result<HttpResponse, Api
     if api.tenant().environment == Environment::Live {
         refuse_private_target(&api, &draft.url).await?;
     }
-    let (endpoint, secret) =
-        api.state.service.create_endpoint(api.tenant(), draft, api.state.target_policy()).await?;
+    let (endpoint, secret) = api.state.service.create_endpoint(api.tenant(), draft, api.state.target_policy()).await?;
     let body = EndpointWithSecret { endpoint: (&endpoint).into(), secret };
     Ok(respond::created(&body, location(endpoint.id)))
 }
