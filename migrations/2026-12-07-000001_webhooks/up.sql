@@ -75,6 +75,7 @@ CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (org_id, endpoint_
     WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_leased_idx ON webhook_deliveries (org_id, endpoint_id)
     WHERE lease_until IS NOT NULL;
+CREATE INDEX webhook_deliveries_event_idx ON webhook_deliveries (org_id, event_id);
 CREATE INDEX webhook_deliveries_log_idx ON webhook_deliveries (org_id, endpoint_id, created_at DESC, id DESC);
 
 -- Fan-out in the transaction that commits the event: one delivery per subscribed endpoint (a

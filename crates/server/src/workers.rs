@@ -1,7 +1,7 @@
 //! The background workers of `casework serve` and `casework worker`: the claim sweeper
 //! (persists lapsed leases within `workers.claim_sweep_interval_ms`), the check-summary
 //! refresher (after overrides), the PII retention sweeper, and the pruning of idempotency
-//! records after 24 hours, beside webhook delivery ([`crate::delivery`]). Safe with any number of instances: every row is handled under a lock
+//! records after 24 hours and of webhook history after 30 days, beside webhook delivery ([`crate::delivery`]). Safe with any number of instances: every row is handled under a lock
 //! the others skip.
 
 use std::time::Duration;
@@ -15,6 +15,9 @@ use crate::state::AppState;
 const BATCH: u32 = 200;
 /// Idempotency records and rate windows are pruned this often.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+/// Webhook events, finished deliveries and expired capture links are kept this long (beyond
+/// the 7 days `recover` reaches back).
+const WEBHOOK_HISTORY: time::Duration = time::Duration::days(30);
 /// Check summaries are refreshed at least this often.
 const SUMMARY_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -42,6 +45,13 @@ async fn run(state: AppState) {
                 let error = format!("{error:#}");
                 if let Some(suppressed) = crate::throttle::due(&format!("prune: {error}")) {
                     tracing::warn!(error, suppressed, "pruning idempotency records failed");
+                }
+            }
+            let history = state.service.now() - WEBHOOK_HISTORY;
+            if let Err(error) = state.store.prune_webhooks(history).await {
+                let error = format!("{error:#}");
+                if let Some(suppressed) = crate::throttle::due(&format!("prune webhooks: {error}")) {
+                    tracing::warn!(error, suppressed, "pruning webhook history failed");
                 }
             }
         }

@@ -340,4 +340,28 @@ impl PgStore {
             .await
             .map_err(unavailable_or_unknown)
     }
+
+    /// Forgets webhook history older than `before`: finished deliveries, then events no
+    /// delivery refers to, then capture links that expired. Returns the rows removed.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn prune_webhooks(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let mut connection = self.connection().await?;
+        let mut removed = 0;
+        for statement in [
+            "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < $1",
+            "DELETE FROM webhook_outbox o WHERE o.created_at < $1 AND NOT EXISTS \
+                 (SELECT 1 FROM webhook_deliveries d WHERE d.org_id = o.org_id AND d.event_id = o.id)",
+            "DELETE FROM capture_links WHERE expires_at < $1",
+        ] {
+            let count = diesel::sql_query(statement)
+                .bind::<Timestamptz, _>(before)
+                .execute(&mut connection)
+                .await
+                .map_err(unavailable_or_unknown)?;
+            removed += u64::try_from(count).unwrap_or(0);
+        }
+        Ok(removed)
+    }
 }

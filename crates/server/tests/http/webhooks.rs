@@ -599,3 +599,26 @@ async fn delivery_latency_from_commit_to_receipt() {
     eprintln!("webhook latency from commit to receipt over {EVENTS} events: p50 {p50:.2?}, p99 {p99:.2?}");
     assert!(p99 < Duration::from_secs(1), "woken by the commit, not by the one-minute poll: p99 {p99:?}");
 }
+
+#[tokio::test]
+async fn history_is_pruned_after_thirty_days_and_metrics_count_attempts() {
+    let app = delivering_app().await;
+    let receiver = Receiver::start();
+    receiver.answer(&[500]);
+    let (endpoint_id, _) = endpoint(&app, &receiver, json!({})).await;
+    send_test(&app, &endpoint_id).await;
+    log_until(&app, &endpoint_id, |e| e[0]["attempts"] == 1).await;
+    app.state.clock.shift(time::Duration::seconds(40));
+    log_until(&app, &endpoint_id, |e| e[0]["state"] == "succeeded").await;
+    let metrics = app.call(Method::GET, "/metrics", None, None).await.text;
+    assert!(metrics.contains(r#"casework_webhook_attempts_total{outcome="delivered"} 1"#), "{metrics}");
+    assert!(metrics.contains(r#"casework_webhook_attempts_total{outcome="http_error"} 1"#), "{metrics}");
+    assert!(metrics.contains("casework_webhook_delivery_latency_seconds_count 1"), "{metrics}");
+    assert!(metrics.contains("casework_webhook_backlog 0") && metrics.contains("casework_webhook_endpoints_disabled 0"));
+    let month_ago = app.state.service.now() - time::Duration::days(30);
+    assert_eq!(app.state.store.prune_webhooks(month_ago).await.unwrap(), 0, "recent history stays");
+    app.state.clock.shift(time::Duration::days(31));
+    let removed = app.state.store.prune_webhooks(app.state.service.now() - time::Duration::days(30)).await.unwrap();
+    assert_eq!(removed, 2, "the delivery and its event");
+    assert!(log(&app, &endpoint_id).await.is_empty());
+}
