@@ -23,6 +23,8 @@ Commands:
   db up|down|reset  start, stop, or delete and recreate the private PostgreSQL
   schema [--check]  regenerate crates/adapters/src/postgres/schema.rs from the migrations,
                     or check that it is up to date
+  ui-test [ARGS…]   the browser tests in headless Chromium (Debian's chromium and
+                    chromium-driver, installed when missing); screenshots in target/ui/
   fuzz-api [ARGS…]  schemathesis (installed under target/ on first use) against the served
                     OpenAPI document, seed 1, 25 examples per operation; ARGS go to `st run`
 
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         },
         Some("schema") => tasks::schema(args.get(1).is_some_and(|a| a == "--check")),
         Some("fuzz-api") => tasks::fuzz_api(&args[1..]),
+        Some("ui-test") => tasks::ui_test(&args[1..]),
         None | Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())

@@ -285,3 +285,55 @@ pub fn fuzz_api(extra: &[String]) -> Result<()> {
     eprintln!("xtask: schemathesis found no failures");
     Ok(())
 }
+
+/// Debian's Chromium and its WebDriver, as `cargo xtask ui-test` uses them.
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// `cargo xtask ui-test [ARGS…]`: the browser tests in headless Chromium, which is installed
+/// (Debian's `chromium` and `chromium-driver`) when missing; screenshots under `target/ui/`.
+pub fn ui_test(extra: &[String]) -> Result<()> {
+    if !Path::new(CHROMIUM).is_file() || !Path::new(CHROMEDRIVER).is_file() {
+        eprintln!("xtask: installing Debian's chromium and chromium-driver (once)");
+        run(Command::new("apt-get").args(["update", "-qq"]))?;
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-qq", "chromium", "chromium-driver"])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    let server = server_url()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut driver = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("starting chromedriver")?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if std::time::Instant::now() > deadline {
+            let _ = driver.kill();
+            bail!("chromedriver did not start on port {port}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let nextest = cargo().args(["nextest", "--version"]).output().is_ok_and(|o| o.status.success());
+    let mut tests = cargo();
+    if nextest {
+        tests.args(["nextest", "run", "-p", "casework-server", "--test", "ui", "--run-ignored", "only"]);
+    } else {
+        tests.args(["test", "-p", "casework-server", "--test", "ui", "--", "--ignored"]);
+    }
+    let status = tests
+        .args(extra)
+        .env("CASEWORK_TEST_DATABASE_URL", &server)
+        .env("CASEWORK_WEBDRIVER", format!("http://127.0.0.1:{port}"))
+        .env("CASEWORK_CHROMIUM", CHROMIUM)
+        .status();
+    let _ = driver.kill();
+    let _ = driver.wait();
+    if !status?.success() {
+        bail!("browser tests failed (screenshots in {})", target_dir().join("ui").display());
+    }
+    eprintln!("xtask: browser tests passed; screenshots in {}", target_dir().join("ui").display());
+    Ok(())
+}

@@ -85,7 +85,9 @@ pub async fn envelope(
     }
     access_log(&response, &id, &route, started.elapsed());
     let failed = response.status().is_client_error() || response.status().is_server_error();
-    let mut response = if failed && (response.response().error().is_some() || !is_json(&response)) {
+    // A page that explains its own refusal to a person (text/html) keeps its body.
+    let explained = is_json(&response) || content_type_is(&response, "text/html");
+    let mut response = if failed && (response.response().error().is_some() || !explained) {
         span.in_scope(|| with_error_body(response, &id))
     } else {
         response
@@ -169,12 +171,12 @@ async fn outage_or_bug(
     ServiceResponse::from_err(ApiError::unavailable(cause), request).map_into_boxed_body()
 }
 
+fn content_type_is(response: &ServiceResponse<BoxBody>, prefix: &str) -> bool {
+    response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with(prefix))
+}
+
 fn is_json(response: &ServiceResponse<BoxBody>) -> bool {
-    response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
+    content_type_is(response, "application/json")
 }
 
 /// The response with its JSON body's keys inflected.

@@ -160,6 +160,7 @@ async fn the_one_time_link_opens_a_capture_page_whose_buttons_decide_once() {
     assert!(read["case_id"].is_string());
     let spent = app.client.post(capture_url).form(&[("action", "approve")]).send().await.unwrap();
     assert_eq!(spent.status(), StatusCode::NOT_FOUND, "single-use");
+    assert!(spent.text().await.unwrap().contains("used or has expired"), "a page for a person, not JSON");
     assert_eq!(app.client.get(capture_url).send().await.unwrap().status(), StatusCode::NOT_FOUND);
     // An expired link opens nothing.
     let other = app.session(json!({})).await;

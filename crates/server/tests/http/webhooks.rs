@@ -614,7 +614,9 @@ async fn history_is_pruned_after_thirty_days_and_metrics_count_attempts() {
     assert!(metrics.contains(r#"casework_webhook_attempts_total{outcome="delivered"} 1"#), "{metrics}");
     assert!(metrics.contains(r#"casework_webhook_attempts_total{outcome="http_error"} 1"#), "{metrics}");
     assert!(metrics.contains("casework_webhook_delivery_latency_seconds_count 1"), "{metrics}");
-    assert!(metrics.contains("casework_webhook_backlog 0") && metrics.contains("casework_webhook_endpoints_disabled 0"));
+    assert!(
+        metrics.contains("casework_webhook_backlog 0") && metrics.contains("casework_webhook_endpoints_disabled 0")
+    );
     let month_ago = app.state.service.now() - time::Duration::days(30);
     assert_eq!(app.state.store.prune_webhooks(month_ago).await.unwrap(), 0, "recent history stays");
     app.state.clock.shift(time::Duration::days(31));
