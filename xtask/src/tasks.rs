@@ -138,6 +138,10 @@ pub fn test(runner_args: &[String]) -> Result<()> {
         // A filtered run is a developer's quick loop: skip the whole-tree checks.
         return Ok(());
     }
+    if nextest {
+        // The runner does not run documentation examples; they are checked here.
+        run(cargo().args(["test", "--quiet", "--workspace", "--doc"]))?;
+    }
     run(cargo().args(["clippy", "--quiet", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run(cargo().args(["fmt", "--all", "--check"]))?;
     check_schema(&server)?;

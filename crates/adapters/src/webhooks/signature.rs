@@ -13,7 +13,7 @@
 //! use casework_adapters::webhooks::signature::{Secret, SignatureHeader, sign, verify_signature};
 //!
 //! let secret = Secret::generate();
-//! let body = br#"{"id":"evt_…","event":"case.approved"}"#;
+//! let body = br#"{"id":"evt_1","event":"case.approved"}"#;
 //! let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
 //! let signed = sign(&[&secret], "whd_1", now, body);
 //! // A receiver of Verifa's header:
