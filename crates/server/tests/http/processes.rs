@@ -53,6 +53,12 @@ impl Server {
         }
     }
 
+    /// POSTs `body` to `path` with `key`; the JSON answer.
+    async fn post(&self, client: &reqwest::Client, key: &str, path: &str, body: Value) -> Value {
+        let reply = client.post(format!("{}{path}", self.address)).header("X-API-Key", key).json(&body).send().await;
+        reply.unwrap().json().await.unwrap()
+    }
+
     /// Stops the server and returns what it logged.
     fn stop(mut self) -> String {
         let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
@@ -165,16 +171,8 @@ async fn the_shared_rate_limiter_holds_across_two_servers() {
         .await
         .unwrap();
     assert_eq!(reply.status(), StatusCode::OK);
-    let fresh: Value = client
-        .post(format!("{}/api/v1/api-keys", servers[1].address))
-        .header("X-API-Key", &key)
-        .json(&json!({"name": "burst", "scopes": ["cases:read"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fresh =
+        servers[1].post(&client, &key, "/api/v1/api-keys", json!({"name": "burst", "scopes": ["cases:read"]})).await;
     let key = fresh["key"].as_str().unwrap().to_owned();
     // Settings reach every instance within a second; a burst must not straddle two windows.
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -286,16 +284,7 @@ async fn backlog(db: &TestDatabase, org: &str, n: usize) {
 
 /// Registers a sandbox endpoint for `receiver` through `server`, disabled (a backlog waits).
 async fn disabled_endpoint(client: &reqwest::Client, server: &Server, key: &str, url: &str) -> String {
-    let created: Value = client
-        .post(format!("{}/api/v1/webhooks/endpoints", server.address))
-        .header("X-API-Key", key)
-        .json(&json!({"url": url}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = server.post(client, key, "/api/v1/webhooks/endpoints", json!({"url": url})).await;
     let id = created["id"].as_str().unwrap().to_owned();
     set_enabled(client, server, key, &id, false).await;
     id
