@@ -82,6 +82,7 @@ impl World {
             scopes,
             user: user.map(|u| UserRef { id: u.id, name: u.name.clone() }),
             pinned_version: "2026-01-01".into(),
+            agent: None,
         }
     }
 

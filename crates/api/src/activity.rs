@@ -50,14 +50,14 @@ impl From<&RecordedEvent> for Event {
     }
 }
 
-/// The actor of an event: `org_user`, `api_key` or `system`.
+/// The actor of an event: `org_user`, `api_key`, `system` or `agent` (a call through `/mcp`).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Actor {
-    /// `org_user`, `api_key` or `system`.
+    /// `org_user`, `api_key`, `system` or `agent`.
     #[serde(rename = "type")]
-    #[schema(rename = "type")]
+    #[schema(rename = "type", pattern = "^(org_user|api_key|system|agent)$")]
     pub actor_type: &'static str,
-    /// The user's or key's UUID; null for the system.
+    /// The user's or key's UUID (an agent's key); null for the system.
     #[schema(required = true)]
     pub id: Option<Uuid>,
     /// Their name at the time (`casework` for the system).
@@ -72,6 +72,7 @@ impl From<&DomainActor> for Actor {
             }
             DomainActor::ApiKey { id, name } => Self { actor_type: "api_key", id: Some(id.uuid()), name: name.clone() },
             DomainActor::System => Self { actor_type: "system", id: None, name: "casework".to_owned() },
+            DomainActor::Agent { id, name } => Self { actor_type: "agent", id: Some(id.uuid()), name: name.clone() },
         }
     }
 }

@@ -234,6 +234,8 @@ pub struct Principal {
     pub user: Option<UserRef>,
     /// The API version the key is pinned to (used when a request sends no `Verifa-Version`).
     pub pinned_version: String,
+    /// The MCP client an agent calls through (`/mcp`): its actions are the agent's.
+    pub agent: Option<String>,
 }
 
 impl Principal {

@@ -58,6 +58,10 @@ pub struct ServerConfig {
     /// The absolute URL clients reach the service at, for links it hands out; empty: the
     /// request's scheme and host.
     pub public_url: String,
+    /// `Host` values `/mcp` answers (DNS-rebinding guard); empty: any.
+    pub mcp_allowed_hosts: Vec<String>,
+    /// Browser `Origin`s `/mcp` accepts (`https://app.example.com:443`); empty: not checked.
+    pub mcp_allowed_origins: Vec<String>,
 }
 
 /// `[database]`.

@@ -9,12 +9,14 @@
 //! - [`cli`]: `serve`, `worker`, `migrate` and `admin …`.
 //! - [`workers`]: the claim sweeper and the check-summary refresher.
 //! - [`delivery`]: webhook delivery from the outbox.
+//! - [`mcp`]: the MCP server at `/mcp`, for AI assistants.
 //! - [`throttle`]: one log line per cause and interval, for failures that repeat (outages).
 
 pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod http;
+pub mod mcp;
 pub mod metrics;
 pub mod state;
 pub mod telemetry;

@@ -579,6 +579,7 @@ impl ApiKeyStore for MemoryStore {
             scopes: key.scopes.clone(),
             user,
             pinned_version: "2026-01-01".to_owned(),
+            agent: None,
         })
     }
 }

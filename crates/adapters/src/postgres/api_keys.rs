@@ -116,6 +116,7 @@ impl ApiKeyStore for PgStore {
             scopes: key.scopes,
             user,
             pinned_version,
+            agent: None,
         })
     }
 }

@@ -15,6 +15,7 @@ mod conventions;
 pub mod deliveries;
 pub mod directory;
 pub mod errors;
+mod mcp_sessions;
 mod queue;
 pub(crate) mod records;
 mod sandbox;

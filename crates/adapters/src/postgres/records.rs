@@ -225,6 +225,7 @@ impl EventRecord {
             Actor::OrgUser { id, name } => ("org_user", Some(id.uuid()), name.clone()),
             Actor::ApiKey { id, name } => ("api_key", Some(id.uuid()), name.clone()),
             Actor::System => ("system", None, "casework".to_owned()),
+            Actor::Agent { id, name } => ("agent", Some(id.uuid()), name.clone()),
         };
         Self {
             org_id: recorded.tenant.org_id.uuid(),
@@ -422,6 +423,7 @@ pub fn parse_event(record: &EventRecord) -> Result<CaseEvent, StoreError> {
         ("org_user", Some(uuid)) => Actor::OrgUser { id: id(uuid), name: record.actor_name.clone() },
         ("api_key", Some(uuid)) => Actor::ApiKey { id: id(uuid), name: record.actor_name.clone() },
         ("system", None) => Actor::System,
+        ("agent", Some(uuid)) => Actor::Agent { id: id(uuid), name: record.actor_name.clone() },
         (other, _) => return Err(corrupt("actor", other)),
     };
     let mut event =

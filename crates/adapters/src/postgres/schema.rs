@@ -121,6 +121,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    mcp_sessions (id) {
+        id -> Text,
+        state -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     notes (org_id, id) {
         org_id -> Uuid,
         id -> Uuid,
@@ -261,6 +269,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     cases,
     environment_settings,
     idempotency_keys,
+    mcp_sessions,
     notes,
     org_users,
     organizations,

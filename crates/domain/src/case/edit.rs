@@ -105,7 +105,7 @@ impl Case {
     pub fn note(&self, caller: &Caller, id: NoteId, content: NoteContent) -> (Note, CaseEvent) {
         let (author_type, author_id, author_name) = match &caller.actor {
             Actor::OrgUser { id, name } => (AuthorType::Org, Some(*id), name.clone()),
-            Actor::ApiKey { name, .. } => (AuthorType::Api, None, name.clone()),
+            Actor::ApiKey { name, .. } | Actor::Agent { name, .. } => (AuthorType::Api, None, name.clone()),
             Actor::System => (AuthorType::Api, None, "casework".to_owned()),
         };
         let note = Note { id, case_id: self.id, author_name, author_type, author_id, content, created_at: caller.now };

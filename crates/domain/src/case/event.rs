@@ -44,6 +44,8 @@ string_enum! {
         CheckOverridden = "check_overridden",
         /// Retention wiped the session's PII.
         Redacted = "redacted",
+        /// An agent (through `/mcp`) suggested a decision; nothing on the case changes.
+        AgentRecommended = "agent_recommended",
     }
 }
 
@@ -77,11 +79,22 @@ pub enum Actor {
     },
     /// Sweepers and workers.
     System,
+    /// An AI agent calling through `/mcp` with an API key.
+    Agent {
+        /// The key.
+        id: ApiKeyId,
+        /// `<key name> via <MCP client name>`.
+        name: String,
+    },
 }
 
 impl Actor {
-    /// The actor of a request: its reviewer when it has one, else its API key.
+    /// The actor of a request: an agent for every call through `/mcp`, else its reviewer when
+    /// it has one, else its API key.
     pub fn of_request(principal: &Principal, reviewer: Option<(OrgUserId, String)>) -> Self {
+        if let Some(client) = &principal.agent {
+            return Self::Agent { id: principal.key_id, name: format!("{} via {client}", principal.key_name) };
+        }
         match reviewer {
             Some((id, name)) => Self::OrgUser { id, name },
             None => Self::ApiKey { id: principal.key_id, name: principal.key_name.clone() },
@@ -127,6 +140,14 @@ impl CaseEvent {
     #[must_use]
     pub fn with_field_names(mut self, field: &str, names: Vec<String>) -> Self {
         self.changes.insert(field.to_owned(), serde_json::json!({"fields": names}));
+        self
+    }
+
+    /// Records `field` as `value` itself (for events that describe rather than change, such as
+    /// an agent's recommendation: `{decision, reason}`).
+    #[must_use]
+    pub fn with_value(mut self, field: &str, value: Value) -> Self {
+        self.changes.insert(field.to_owned(), value);
         self
     }
 

@@ -13,7 +13,8 @@ use crate::case::lifecycle::{
     Transition,
 };
 use crate::case::{
-    Actor, Case, CaseEvent, CasePatch, Decision, Note, NoteContent, OverrideError, OverrideInput, PiiError, UpdateError,
+    Actor, Case, CaseEvent, CasePatch, Decision, EventType, Note, NoteContent, OverrideError, OverrideInput, PiiError,
+    UpdateError,
 };
 use crate::directory::{Principal, Scope};
 use crate::id::{CaseId, IdError, OrgUserId};
@@ -465,6 +466,40 @@ where
                         .map(|document_number| BlocklistEntry { id: self.ids.generate(), document_number });
                 }
                 Ok(Some(planned))
+            })
+            .await?;
+        Ok(acted.view)
+    }
+
+    /// An agent's suggestion, through `/mcp` (API.md §1): an `agent_recommended` event with
+    /// `{decision, reason}`. Nothing on the case changes (no status, lease or `version`), no
+    /// reviewer is needed, and it never counts as a review of dual review: a person decides.
+    ///
+    /// # Errors
+    /// [`ActionError`]: 404, 409 `case_already_decided`.
+    pub async fn agent_recommendation(
+        &self,
+        request: &ActionRequest<'_>,
+        case_id: CaseId,
+        decision: Decision,
+        reason: Option<String>,
+    ) -> Result<CaseView, ActionError> {
+        let acted = self
+            .act(request, case_id, &[], false, |case, context| {
+                if case.is_final() {
+                    return Err(ActionError::AlreadyDecided);
+                }
+                let event =
+                    CaseEvent::new(EventType::AgentRecommended, context.caller.actor.clone(), context.caller.now)
+                        .with_value("decision", Value::String(decision.as_str().to_owned()))
+                        .with_value("reason", reason.clone().map_or(Value::Null, Value::String))
+                        .with_reason(reason.clone());
+                Ok(Some(Planned {
+                    case: case.clone(),
+                    events: vec![event],
+                    note: None,
+                    session: SessionChange::default(),
+                }))
             })
             .await?;
         Ok(acted.view)

@@ -183,6 +183,9 @@ async fn admitted(
         return Ok(refuse(request, ApiError::insufficient_scope(missing)));
     }
     let scope = IdempotencyScope { tenant: principal.tenant, api_key: principal.key_id, key: key.unwrap_or_default() };
+    // A call through `/mcp` acts as the agent (set in-process only: no header can claim it).
+    let agent = request.extensions().get::<super::in_process::AgentCall>().map(|agent| agent.0.clone());
+    let principal = Principal { agent, ..principal };
     request.extensions_mut().insert(principal);
     let mutating = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH);
     if scope.key.is_empty() || !mutating {

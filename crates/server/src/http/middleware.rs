@@ -112,6 +112,7 @@ pub async fn envelope(
 fn access_log(response: &ServiceResponse<BoxBody>, request_id: &str, route: &str, elapsed: std::time::Duration) {
     let request = response.request();
     let key_id = request.extensions().get::<Principal>().map(|principal| principal.key_id.public());
+    let agent = request.extensions().get::<Principal>().and_then(|principal| principal.agent.clone());
     let client = request.app_data::<actix_web::web::Data<crate::state::AppState>>().and_then(|state| {
         client_address(request.peer_addr()?.ip(), request.headers(), &state.config.server.trusted_proxies)
     });
@@ -125,6 +126,8 @@ fn access_log(response: &ServiceResponse<BoxBody>, request_id: &str, route: &str
         latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         client = client.as_deref().unwrap_or("-"),
         key_id = key_id.as_deref().unwrap_or("-"),
+        actor = if agent.is_some() { "agent" } else { "key" },
+        agent = agent.as_deref().unwrap_or("-"),
         "request"
     );
 }

@@ -8,13 +8,14 @@
 //! rate limits, versions, idempotency, scopes), [`inflection`] (`Key-Inflection`), [`body`]
 //! (JSON bodies, with U+0000 refused), [`query`] (query parameters), [`error`] ([`ApiError`]),
 //! [`middleware`] (request ids, JSON error bodies), [`openapi`] (the document and `/docs`),
-//! [`respond`] (success responses).
+//! [`respond`] (success responses), [`in_process`] (the API called without a socket).
 
 pub mod action;
 pub mod auth;
 pub mod body;
 pub mod conventions;
 pub mod error;
+pub mod in_process;
 pub mod inflection;
 pub mod middleware;
 pub mod openapi;
@@ -44,12 +45,14 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
     };
     let shutdown = state.config.server.shutdown_timeout;
     let with_metrics = state.config.server.metrics_address.is_empty();
+    let in_process = in_process::InProcess::start(state.clone())?;
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .wrap(from_fn(middleware::envelope))
             .configure(|config| routes::configure(config, with_metrics))
+            .configure(|config| crate::mcp::configure(config, &data, in_process.clone()))
             .default_service(web::to(routes::unknown_route))
     })
     .workers(workers)

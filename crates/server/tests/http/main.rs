@@ -14,6 +14,7 @@ mod conventions;
 mod envelope;
 mod evidence;
 mod lifecycle;
+mod mcp;
 mod openapi;
 mod outage;
 mod processes;

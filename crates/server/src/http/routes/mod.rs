@@ -641,13 +641,18 @@ pub fn configure(config: &mut web::ServiceConfig, with_metrics: bool) {
         .service(open("/health/live", web::get().to(health::live)))
         .service(open("/health/ready", web::get().to(health::ready)))
         .service(open("/docs", web::get().to(super::openapi::docs)))
+        .service(super::openapi::viewer())
         .service(with_405(
             web::resource("/sandbox/capture/{token}")
                 .route(web::get().to(sandbox::capture_page))
                 .route(web::post().to(sandbox::capture_submit)),
             "GET, POST".to_owned(),
-        ))
-        .service(super::openapi::viewer());
+        ));
+    configure_api(config);
+}
+
+/// Registers `/api/v1`: the route table, and the OpenAPI document.
+pub fn configure_api(config: &mut web::ServiceConfig) {
     let table = endpoints();
     let mut scope = web::scope("/api/v1").service(open("/openapi.json", web::get().to(super::openapi::document)));
     let mut paths: Vec<&str> = Vec::new();
