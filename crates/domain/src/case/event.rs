@@ -169,5 +169,11 @@ mod tests {
         assert_eq!(EventType::ClaimRenewed.webhook_event(), None);
         assert_eq!(EventType::Redacted.webhook_event(), None);
         assert_eq!(EventType::ClaimExpired.webhook_event().as_deref(), Some("case.claim_expired"));
+        assert_eq!(EventType::AgentRecommended.webhook_event().as_deref(), Some("case.agent_recommended"));
+        for event in EventType::ALL {
+            if let Some(name) = event.webhook_event() {
+                assert!(crate::webhook::EVENT_NAMES.contains(&name.as_str()), "{name} is a subscribable event");
+            }
+        }
     }
 }
