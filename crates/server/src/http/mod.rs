@@ -50,6 +50,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .wrap(from_fn(crate::mcp::route))
             .wrap(from_fn(middleware::envelope))
             .configure(|config| routes::configure(config, with_metrics))
             .configure(|config| crate::mcp::configure(config, &data, in_process.clone()))

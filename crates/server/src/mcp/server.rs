@@ -53,9 +53,13 @@ fn caller(context: &RequestContext<RoleServer>) -> Result<McpCaller, McpError> {
         .ok_or_else(|| McpError::invalid_request("unauthenticated", None))
 }
 
-/// The MCP client's name, from its `initialize`.
-fn client_name(context: &RequestContext<RoleServer>) -> String {
-    context.peer.peer_info().map_or_else(|| "an MCP client".to_owned(), |info| info.client_info.name.clone())
+/// The MCP client's name: from its session's `initialize`, else its `User-Agent`.
+fn client_name(context: &RequestContext<RoleServer>, caller: &McpCaller) -> String {
+    let initialized = if caller.sessionless { None } else { context.peer.peer_info() };
+    initialized
+        .map(|info| info.client_info.name.clone())
+        .or_else(|| caller.user_agent.clone())
+        .unwrap_or_else(|| "an MCP client".to_owned())
 }
 
 /// Why a tool is not offered to this caller, if it is not.
@@ -344,7 +348,7 @@ impl ServerHandler for Casework {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let caller = caller(&context)?;
-        let agent = client_name(&context);
+        let agent = client_name(&context, &caller);
         let Some(spec) = tools().into_iter().find(|spec| spec.name == request.name) else {
             return Err(McpError::invalid_params(format!("no tool named `{}`", request.name), None));
         };
@@ -389,7 +393,7 @@ impl ServerHandler for Casework {
         context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, McpError> {
         let caller = caller(&context)?;
-        let agent = client_name(&context);
+        let agent = client_name(&context, &caller);
         match request.name.as_str() {
             "triage_case" => {
                 let case_id = request.arguments.as_ref().and_then(|args| args.get("case_id")).and_then(as_text);

@@ -98,6 +98,18 @@ async fn a_bad_key_is_refused_before_any_mcp_message() {
         .await
         .unwrap();
     assert_eq!(notified.status(), StatusCode::ACCEPTED);
+    // GET opens the session's server-to-client stream (server-sent events).
+    let stream = app
+        .client
+        .get(format!("{}/mcp", app.address))
+        .header("X-API-Key", &app.key)
+        .header("Mcp-Session-Id", &session)
+        .header("Accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert!(stream.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
 }
 
 #[tokio::test]
@@ -317,9 +329,7 @@ async fn a_revoked_key_is_refused_within_a_second() {
 }
 
 #[tokio::test]
-async fn tool_calls_are_in_the_access_log_as_the_agents() {
-    // The access log line of each in-process call names the agent; checked through the
-    // events' actor above and here through the principal the API saw.
+async fn writes_through_mcp_carry_the_agent_actor() {
     let app = spawn_app().await;
     let client = connect(&app, &app.key, "").await;
     let created = ok(&call(&client, "create_session", json!({"status": "under_review"})).await);
@@ -330,4 +340,43 @@ async fn tool_calls_are_in_the_access_log_as_the_agents() {
         json!({"type": "agent", "id": events["data"][0]["actor"]["id"], "name": "test key via triage-bot"})
     );
     client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_plain_json_rpc_forwarder_without_a_session_is_served() {
+    let app = spawn_app().await;
+    let post = |message: Value, query: &'static str| {
+        app.client
+            .post(format!("{}/mcp{query}", app.address))
+            .bearer_auth(&app.key)
+            .header("User-Agent", "verifa-mcp-proxy/1.0")
+            .json(&message)
+            .send()
+    };
+    let listed = post(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}), "?toolsets=sessions&read_only=1")
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+    assert!(listed.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let listed: Value = listed.json().await.unwrap();
+    let names: BTreeSet<&str> =
+        listed["result"]["tools"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(names, BTreeSet::from(["get_session", "list_sessions", "list_session_events"]));
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "create_session", "arguments": {"external_ref": "proxy_1"}}});
+    let created: Value = post(call, "?toolsets=sessions").await.unwrap().json().await.unwrap();
+    let text = created["result"]["content"][0]["text"].as_str().unwrap();
+    let session: Value = serde_json::from_str(text).unwrap();
+    assert_eq!(session["external_ref"], "proxy_1");
+    let events = app.get(&format!("/api/v1/sessions/{}", session["id"].as_str().unwrap())).await;
+    assert_eq!(events.status, StatusCode::OK);
+    let prompts: Value =
+        post(json!({"jsonrpc": "2.0", "id": 3, "method": "prompts/list"}), "").await.unwrap().json().await.unwrap();
+    assert_eq!(prompts["result"]["prompts"].as_array().unwrap().len(), 2);
+    let review = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+        "params": {"name": "create_session", "arguments": {"status": "under_review"}}});
+    let created: Value = post(review, "").await.unwrap().json().await.unwrap();
+    let session: Value = serde_json::from_str(created["result"]["content"][0]["text"].as_str().unwrap()).unwrap();
+    let trail = app.get(&format!("/api/v1/cases/{}/events", session["case_id"].as_str().unwrap())).await.json();
+    assert_eq!(trail["data"][0]["actor"]["name"], "test key via verifa-mcp-proxy/1.0");
 }

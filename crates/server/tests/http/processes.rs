@@ -395,3 +395,46 @@ async fn a_server_killed_mid_backlog_loses_nothing_and_sends_nothing_twice_at_on
     let _ = std::fs::remove_file(&first.log);
     second.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_mcp_tool_call_is_in_the_access_log_as_the_agents() {
+    use rmcp::ServiceExt;
+    use rmcp::model::{CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation};
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+
+    let db = TestDatabase::new().await;
+    let boot = admin(&db, &["admin", "bootstrap", "--org-name", "Agents"]);
+    let key = boot["sandbox_key"].as_str().unwrap().to_owned();
+    let server = Server::start_with(&db, &[("CASEWORK__LOG__LEVEL", "info")]);
+    let client = reqwest::Client::new();
+    server.wait_ready(&client).await;
+    let uri = format!("{}/mcp", server.address);
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(uri).auth_header(key.clone()),
+    );
+    let config = ClientConfig::new(ClientCapabilities::default(), Implementation::new("triage-bot", "1.0"));
+    let mcp = config.serve(transport).await.unwrap();
+    for tool in ["get_case_counts", "whoami"] {
+        let result = mcp.call_tool(CallToolRequestParams::new(tool)).await.unwrap();
+        assert_ne!(result.is_error, Some(true), "{tool}");
+    }
+    mcp.cancel().await.unwrap();
+    let log = server.stop();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["target"] == "casework::access")
+        .collect();
+    for tool in ["get_case_counts", "whoami"] {
+        let call =
+            lines.iter().find(|line| line["tool"] == tool).unwrap_or_else(|| panic!("no line for {tool}: {log}"));
+        assert_eq!((call["actor"].clone(), call["agent"].clone()), (json!("agent"), json!("triage-bot")), "{call}");
+    }
+    let api = lines.iter().find(|line| line["route"] == "/api/v1/cases/counts").expect("the in-process API line");
+    assert_eq!(
+        (api["actor"].clone(), api["agent"].clone(), api["status"].clone()),
+        (json!("agent"), json!("triage-bot"), json!(200))
+    );
+    assert!(!log.contains(&key), "the key is never logged");
+}
