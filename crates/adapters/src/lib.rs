@@ -5,6 +5,7 @@
 //!   pool): the repositories, the API-key store, migrations, and driver-error translation.
 //! - [`auth`]: API-key secrets: their format, generation and SHA-256 hashing.
 //! - [`crypto`]: AES-256-GCM encryption of PII at rest, with key ids for rotation.
+//! - [`passwords`]: argon2id hashes of console passwords.
 //! - [`memory`]: the in-process rate limiter (the default; exact for one instance).
 //! - [`system`]: the real clock and id generator.
 //! - [`webhooks`]: signing, the SSRF guard, and one delivery attempt over HTTP.
@@ -13,6 +14,7 @@
 pub mod auth;
 pub mod crypto;
 pub mod memory;
+pub mod passwords;
 pub mod postgres;
 pub mod system;
 #[cfg(any(test, feature = "testing"))]

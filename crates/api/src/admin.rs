@@ -1,5 +1,6 @@
 //! Administration (API.md §6): environment settings, org users and API keys.
 
+use casework_domain::console::{SignInAttempt as DomainAttempt, SignInOutcome};
 use casework_domain::directory::{ApiKey as DomainKey, OrgUser as DomainUser, Role};
 use casework_domain::tenant::{Environment, Settings as DomainSettings};
 use serde::Serialize;
@@ -129,4 +130,45 @@ pub struct CreatedApiKey {
     pub api_key: ApiKey,
     /// The secret: `vk_live_…` or `vk_sandbox_…`.
     pub key: String,
+}
+
+/// `POST /org-users/{id}/invitation`: the one-time link where the user sets a password.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Invitation {
+    /// Absolute; single-use.
+    pub url: String,
+    /// 72 hours after it was made.
+    pub expires_at: Time,
+}
+
+/// One console sign-in attempt (`GET /sign-in-attempts`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignInAttempt {
+    /// Its number.
+    pub id: i64,
+    /// The person's UUID, when the email named one.
+    #[schema(required = true)]
+    pub org_user_id: Option<Uuid>,
+    /// The email given.
+    pub email: String,
+    /// The client's address.
+    pub client: String,
+    /// `succeeded`, `failed` or `locked`.
+    #[schema(schema_with = crate::wire::spelling::<SignInOutcome>)]
+    pub outcome: Spelling<SignInOutcome>,
+    /// When.
+    pub at: Time,
+}
+
+impl From<&DomainAttempt> for SignInAttempt {
+    fn from(attempt: &DomainAttempt) -> Self {
+        Self {
+            id: attempt.id,
+            org_user_id: attempt.org_user_id.map(|id| id.uuid()),
+            email: attempt.email.clone(),
+            client: attempt.client.clone(),
+            outcome: attempt.outcome.into(),
+            at: attempt.at.into(),
+        }
+    }
 }

@@ -72,6 +72,7 @@ macro_rules! spelled {
 pub(crate) use spelled;
 
 pub mod case;
+pub mod console;
 pub mod data;
 pub mod demo;
 pub mod directory;

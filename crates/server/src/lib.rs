@@ -9,11 +9,13 @@
 //! - [`cli`]: `serve`, `worker`, `migrate` and `admin …`.
 //! - [`workers`]: the claim sweeper and the check-summary refresher.
 //! - [`delivery`]: webhook delivery from the outbox.
+//! - [`console`]: the reviewers' console at `/console` (server-rendered pages).
 //! - [`mcp`]: the MCP server at `/mcp`, for AI assistants.
 //! - [`throttle`]: one log line per cause and interval, for failures that repeat (outages).
 
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod delivery;
 pub mod http;
 pub mod mcp;

@@ -20,7 +20,7 @@ use crate::auth::ApiKeySecret;
 /// An `org_users` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = org_users, check_for_backend(diesel::pg::Pg))]
-struct OrgUserRecord {
+pub(super) struct OrgUserRecord {
     org_id: Uuid,
     id: Uuid,
     name: String,
@@ -32,7 +32,7 @@ struct OrgUserRecord {
 }
 
 impl OrgUserRecord {
-    fn into_user(self) -> Result<OrgUser, StoreError> {
+    pub(super) fn into_user(self) -> Result<OrgUser, StoreError> {
         Ok(OrgUser {
             id: Id::from_uuid(self.id),
             org_id: Id::from_uuid(self.org_id),

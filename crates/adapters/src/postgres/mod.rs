@@ -11,6 +11,7 @@
 pub mod api_keys;
 pub mod cases;
 mod changes;
+pub mod console;
 mod conventions;
 pub mod deliveries;
 pub mod directory;

@@ -89,6 +89,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_sessions (org_id, id) {
+        org_id -> Uuid,
+        id -> Uuid,
+        token_hash -> Bytea,
+        org_user_id -> Uuid,
+        environment -> Text,
+        csrf_token -> Text,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        ended_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     environment_settings (org_id, environment) {
         org_id -> Uuid,
         environment -> Text,
@@ -117,6 +132,17 @@ diesel::table! {
         created_at -> Timestamptz,
         response_key_id -> Nullable<Text>,
         attempt -> Uuid,
+    }
+}
+
+diesel::table! {
+    invitations (org_id, token_hash) {
+        org_id -> Uuid,
+        token_hash -> Bytea,
+        org_user_id -> Uuid,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
     }
 }
 
@@ -153,6 +179,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        password_hash -> Nullable<Text>,
     }
 }
 
@@ -194,6 +221,18 @@ diesel::table! {
         decided_at -> Nullable<Timestamptz>,
         rejection_reason -> Nullable<Text>,
         rejection_reason_code -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sign_in_attempts (id) {
+        id -> Int8,
+        org_id -> Nullable<Uuid>,
+        org_user_id -> Nullable<Uuid>,
+        email -> Text,
+        client -> Text,
+        outcome -> Text,
+        at -> Timestamptz,
     }
 }
 
@@ -267,14 +306,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     capture_links,
     case_events,
     cases,
+    console_sessions,
     environment_settings,
     idempotency_keys,
+    invitations,
     mcp_sessions,
     notes,
     org_users,
     organizations,
     rate_limit_windows,
     sessions,
+    sign_in_attempts,
     webhook_deliveries,
     webhook_endpoints,
     webhook_outbox,

@@ -9,7 +9,7 @@ use casework_api::request::Input;
 use casework_api::request::admin::{NewApiKeyRequest, NewOrgUserRequest};
 use casework_domain::case::Actor;
 use casework_domain::demo::synthetic_session;
-use casework_domain::id::{ApiKeyId, OrgId};
+use casework_domain::id::{ApiKeyId, OrgId, OrgUserId};
 use casework_domain::ports::StoreError;
 use casework_domain::service::admin::AdminError;
 use casework_domain::tenant::{Environment, Tenant};
@@ -61,6 +61,13 @@ pub enum AdminCommand {
         /// The org user the key acts as (`orguser_…` or UUID).
         #[arg(long)]
         user: Option<String>,
+    },
+    /// A one-time link (72 h) where an org user sets a console password; their previous
+    /// invitation, password and console sessions end.
+    InviteUser {
+        /// The org user (`orguser_…` or UUID).
+        #[arg(long)]
+        id: String,
     },
     /// Revoke an API key.
     RevokeKey {
@@ -199,6 +206,19 @@ async fn execute(state: &AppState, command: AdminCommand) -> Result<Value, Failu
                 NewApiKeyRequest { name: Some(name), scopes: Some(scopes), org_user_id: user, expires_at: None };
             let (key, secret) = service.operator_api_key(tenant, request.into_domain()?).await?;
             Ok(to_value(&casework_api::admin::CreatedApiKey { api_key: (&key).into(), key: secret }))
+        }
+        AdminCommand::InviteUser { id } => {
+            let id = OrgUserId::parse(&id).map_err(|_| Failure::new("not_found", "Org user not found."))?;
+            let user = state
+                .store
+                .org_user_anywhere(id)
+                .await?
+                .ok_or_else(|| Failure::new("not_found", "Org user not found."))?;
+            let base = format!("http://{}:{}", state.config.server.host, state.config.server.port);
+            let (url, expires_at) = crate::console::people::invite(state, user.org_id, id, &base)
+                .await?
+                .ok_or_else(|| Failure::new("not_found", "Org user not found."))?;
+            Ok(json!({"url": url, "expires_at": casework_api::wire::format_time(expires_at)}))
         }
         AdminCommand::RevokeKey { id } => {
             let id = ApiKeyId::parse(&id).map_err(|_| Failure::new("not_found", "API key not found."))?;

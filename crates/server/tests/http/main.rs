@@ -10,6 +10,7 @@ mod admin;
 mod auth;
 mod cases;
 mod cli;
+mod console;
 mod conventions;
 mod envelope;
 mod evidence;

@@ -27,7 +27,7 @@ async fn the_document_lists_every_route_and_nothing_more() {
     let document = reply.json();
     assert_eq!(document["openapi"], "3.1.0");
     let paths = document["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 35, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 37, "{:?}", paths.keys().collect::<Vec<_>>());
     // A key with no scope reaches every documented operation and is refused by scope (403),
     // which proves the route exists with that method.
     let scopeless = app.key_with(Environment::Sandbox, &[], None).await;
@@ -231,7 +231,7 @@ async fn responses_match_the_documented_schemas() {
         assert!(found.is_empty(), "GET {path}: {found:#?}");
         checked += 1;
     }
-    assert_eq!(checked, 17, "every GET answered and was checked");
+    assert_eq!(checked, 18, "every GET answered and was checked");
     // The webhook payloads the recovery queued (every event so far) match the `webhooks` section.
     casework_server::delivery::spawn(app.state.clone());
     let queued = recovered.json()["queued"].as_u64().unwrap() as usize;

@@ -136,3 +136,30 @@ pub async fn revoke_api_key(api: Api, path: web::Path<String>) -> Result<HttpRes
     let key = api.state.service.revoke_api_key(Some(api.tenant()), id).await?;
     Ok(respond::json(StatusCode::OK, &ApiKeyBody::from(&key)))
 }
+
+/// `POST /org-users/{id}/invitation`: 201 `{url, expires_at}`, a one-time link (72 h) where the
+/// user sets a password; their previous invitation, password and console sessions end.
+///
+/// # Errors
+/// 404.
+pub async fn invite(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    api.input::<casework_api::request::case::Empty>(payload).await?;
+    let user = user_id(&path)?;
+    let info = api.request().connection_info().clone();
+    let base = format!("{}://{}", info.scheme(), info.host());
+    let (url, expires_at) = crate::console::people::invite(&api.state, api.tenant().org_id, user, &base)
+        .await?
+        .ok_or_else(|| ApiError::not_found("Org user"))?;
+    Ok(respond::json(StatusCode::CREATED, &casework_api::admin::Invitation { url, expires_at: expires_at.into() }))
+}
+
+/// `GET /sign-in-attempts`: the organization's console sign-ins, failures and lockouts, newest
+/// first.
+///
+/// # Errors
+/// 422 for paging.
+pub async fn sign_in_attempts(api: Api) -> Result<HttpResponse, ApiError> {
+    let page = api.page()?;
+    let attempts = api.state.store.sign_in_attempts(api.tenant().org_id, page).await?;
+    Ok(respond::list::<casework_api::admin::SignInAttempt, _>(&attempts))
+}

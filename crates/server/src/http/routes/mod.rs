@@ -23,7 +23,7 @@ use casework_domain::directory::Scope::{
 };
 
 use casework_api::activity::{BlocklistEntry, Event, Note};
-use casework_api::admin::{ApiKey, CreatedApiKey, OrgUser, Settings};
+use casework_api::admin::{ApiKey, CreatedApiKey, Invitation, OrgUser, Settings, SignInAttempt};
 use casework_api::case::{Case as CaseBody, CaseWithSession};
 use casework_api::list::{Counts, OverrideAccepted, PiiResult, TagCounts};
 use casework_api::request::admin::{NewApiKeyRequest, NewOrgUserRequest, OrgUserPatchRequest, SettingsPatchRequest};
@@ -448,6 +448,28 @@ pub fn endpoints() -> Vec<Endpoint> {
             || web::patch().to(admin::update_org_user),
         ),
         endpoint(
+            M::POST,
+            "/org-users/{id}/invitation",
+            &[OrgUsersWrite],
+            "Invite an org user to set a console password (a one-time link)",
+            201,
+            wire::<Invitation>("Invitation"),
+            Some(wire::<Empty>("Empty")),
+            no_params,
+            || web::post().to(admin::invite),
+        ),
+        endpoint(
+            M::GET,
+            "/sign-in-attempts",
+            &[OrgUsersRead],
+            "Console sign-ins, failures and lockouts, newest first",
+            200,
+            list::<SignInAttempt>("SignInAttemptList"),
+            None,
+            params::<PageQuery>,
+            || web::get().to(admin::sign_in_attempts),
+        ),
+        endpoint(
             M::GET,
             "/api-keys",
             &[ApiKeysWrite],
@@ -647,7 +669,8 @@ pub fn configure(config: &mut web::ServiceConfig, with_metrics: bool) {
                 .route(web::get().to(sandbox::capture_page))
                 .route(web::post().to(sandbox::capture_submit)),
             "GET, POST".to_owned(),
-        ));
+        ))
+        .configure(crate::console::configure);
     configure_api(config);
 }
 

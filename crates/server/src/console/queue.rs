@@ -1,0 +1,108 @@
+//! The queue page: the tabs with their counts and the cases of the current tab, for the
+//! signed-in reviewer in the session's environment, through the same service as the API.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use casework_api::wire::format_time;
+use casework_domain::page::{CaseQuery, PageRequest, Tab};
+use casework_domain::tenant::Tenant;
+
+use super::{page as html, see_other, session};
+use crate::state::AppState;
+
+/// One tab of the queue.
+struct TabLink {
+    name: &'static str,
+    label: &'static str,
+    count: u64,
+    current: bool,
+}
+
+/// One case of the list.
+struct Row {
+    id: String,
+    status: &'static str,
+    priority: &'static str,
+    sla: &'static str,
+    assigned: String,
+    entered: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/queue.html")]
+struct QueuePage {
+    csrf: String,
+    environment: &'static str,
+    user_name: String,
+    role: &'static str,
+    tabs: Vec<TabLink>,
+    current_tab: &'static str,
+    rows: Vec<Row>,
+}
+
+const TABS: [(Tab, &str); 5] = [
+    (Tab::Unassigned, "Unassigned"),
+    (Tab::Mine, "Mine"),
+    (Tab::PendingSecondReview, "Second review"),
+    (Tab::Escalated, "Escalated"),
+    (Tab::All, "All"),
+];
+
+/// The query of the queue page.
+#[derive(Debug, serde::Deserialize)]
+pub struct QueueQuery {
+    tab: Option<String>,
+}
+
+/// `GET /console`: the queue (sign-in first).
+pub async fn page(state: web::Data<AppState>, request: HttpRequest, query: web::Query<QueueQuery>) -> HttpResponse {
+    let Some((current, _)) = session(&state, &request).await else { return see_other("/console/sign-in") };
+    let tab = query
+        .tab
+        .as_deref()
+        .and_then(|name| Tab::ALL.into_iter().find(|tab| tab.as_str() == name))
+        .unwrap_or(Tab::Unassigned);
+    let tenant = Tenant { org_id: current.user.org_id, environment: current.environment };
+    let reviewer = Some(current.user.id);
+    let Ok(counts) = state.service.counts(tenant, reviewer).await else {
+        return html(StatusCode::SERVICE_UNAVAILABLE, "The service is unavailable; try again shortly.".to_owned());
+    };
+    let filter = CaseQuery { tab: Some(tab), reviewer, ..CaseQuery::default() };
+    let Ok(cases) = state.service.cases(tenant, &filter, PageRequest::new(50, 0)).await else {
+        return html(StatusCode::SERVICE_UNAVAILABLE, "The service is unavailable; try again shortly.".to_owned());
+    };
+    let count = |tab: Tab| match tab {
+        Tab::Unassigned => counts.unassigned,
+        Tab::Mine => counts.mine,
+        Tab::PendingSecondReview => counts.pending_second_review,
+        Tab::Escalated => counts.escalated,
+        Tab::All => counts.all,
+    };
+    let tabs = TABS
+        .into_iter()
+        .map(|(each, label)| TabLink { name: each.as_str(), label, count: count(each), current: each == tab })
+        .collect();
+    let rows = cases
+        .items
+        .iter()
+        .map(|view| Row {
+            id: view.case.id.public(),
+            status: view.case.status.as_str(),
+            priority: view.case.priority.as_str(),
+            sla: view.sla.status.as_str(),
+            assigned: view.case.assigned_to.map(|id| id.public()).unwrap_or_else(|| "—".to_owned()),
+            entered: format_time(view.case.entered_review_at),
+        })
+        .collect();
+    let body = QueuePage {
+        csrf: current.csrf_token.clone(),
+        environment: current.environment.as_str(),
+        user_name: current.user.name.clone(),
+        role: current.user.role.as_str(),
+        tabs,
+        current_tab: tab.as_str(),
+        rows,
+    };
+    html(StatusCode::OK, body.render().unwrap_or_default())
+}

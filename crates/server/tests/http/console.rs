@@ -1,0 +1,183 @@
+//! The console's people (API.md §8): invitations, passwords, sign-in with lockouts, sessions
+//! that end with sign-out or deactivation, CSRF on every form, and the queue page.
+
+use reqwest::redirect::Policy;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::{TestApp, spawn_app};
+
+const PASSWORD: &str = "amber-kestrel-79-lantern";
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(Policy::none()).build().unwrap()
+}
+
+/// Invites `email`'s user (created as `role`) and sets their password; returns the user id.
+async fn person(app: &TestApp, name: &str, role: &str) -> String {
+    let created = app
+        .post(
+            "/api/v1/org-users",
+            json!({"name": name, "email": format!("{}@example.com", name.to_lowercase()), "role": role}),
+        )
+        .await
+        .json();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let invitation = app.post(&format!("/api/v1/org-users/{id}/invitation"), json!({})).await;
+    assert_eq!(invitation.status, StatusCode::CREATED, "{}", invitation.text);
+    let url = invitation.json()["url"].as_str().unwrap().to_owned();
+    let set = browser().post(&url).form(&[("password", PASSWORD), ("confirmation", PASSWORD)]).send().await.unwrap();
+    assert_eq!(set.status(), StatusCode::SEE_OTHER);
+    id
+}
+
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    browser()
+        .post(format!("{}/console/sign-in", app.address))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The session cookie a sign-in set.
+fn cookie(response: &reqwest::Response) -> String {
+    let set = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    set.split(';').next().unwrap().to_owned()
+}
+
+async fn get(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
+    browser().get(format!("{}{path}", app.address)).header("Cookie", cookie).send().await.unwrap()
+}
+
+fn csrf(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_invitation_sets_a_password_once() {
+    let app = spawn_app().await;
+    let created = app.post("/api/v1/org-users", json!({"name": "Rita", "email": "rita@example.com"})).await.json();
+    let id = created["id"].as_str().unwrap();
+    let invitation = app.post(&format!("/api/v1/org-users/{id}/invitation"), json!({})).await.json();
+    let url = invitation["url"].as_str().unwrap();
+    assert!(url.starts_with(&format!("{}/console/invitation/", app.address)), "{url}");
+    assert!(invitation["expires_at"].is_string());
+    let form = browser().get(url).send().await.unwrap();
+    assert_eq!(form.status(), StatusCode::OK);
+    assert!(form.text().await.unwrap().contains("Welcome, Rita"));
+    let differ = browser()
+        .post(url)
+        .form(&[("password", PASSWORD), ("confirmation", "other-password-1234")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(differ.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let short = browser().post(url).form(&[("password", "short"), ("confirmation", "short")]).send().await.unwrap();
+    assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let common = browser()
+        .post(url)
+        .form(&[("password", "password1234"), ("confirmation", "password1234")])
+        .send()
+        .await
+        .unwrap();
+    assert!(common.text().await.unwrap().contains("too common"));
+    let set = browser().post(url).form(&[("password", PASSWORD), ("confirmation", PASSWORD)]).send().await.unwrap();
+    assert_eq!(
+        (set.status(), set.headers()["location"].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/console/sign-in")
+    );
+    let again = browser().post(url).form(&[("password", PASSWORD), ("confirmation", PASSWORD)]).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_FOUND, "single-use");
+    let stored = app.db.texts("SELECT password_hash AS value FROM org_users").await;
+    assert!(stored[0].starts_with("$argon2id$") && !stored[0].contains(PASSWORD));
+    // A new invitation voids the password.
+    app.post(&format!("/api/v1/org-users/{id}/invitation"), json!({})).await;
+    assert_eq!(sign_in(&app, "rita@example.com", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    let foreign = app.foreign_key().await;
+    let refused =
+        app.call(Method::POST, &format!("/api/v1/org-users/{id}/invitation"), Some(&foreign), Some(json!({}))).await;
+    refused.assert_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn a_person_signs_in_works_the_queue_and_signs_out() {
+    let app = spawn_app().await;
+    person(&app, "Rita", "reviewer").await;
+    app.case().await;
+    let signed = sign_in(&app, "RITA@example.com", PASSWORD).await;
+    assert_eq!((signed.status(), signed.headers()["location"].to_str().unwrap()), (StatusCode::SEE_OTHER, "/console"));
+    let set_cookie = signed.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(set_cookie.contains(attribute), "{attribute} in {set_cookie}");
+    }
+    let session = cookie(&signed);
+    let queue = get(&app, "/console", &session).await;
+    assert_eq!(queue.status(), StatusCode::OK);
+    let csp = queue.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    let html = queue.text().await.unwrap();
+    assert!(html.contains("Rita") && html.contains("data-tab=\"unassigned\">1<"), "{html}");
+    let stylesheet = browser().get(format!("{}/console/assets/console.css", app.address)).send().await.unwrap();
+    assert_eq!(stylesheet.status(), StatusCode::OK);
+    // Forms need the session's CSRF token.
+    let forged = browser()
+        .post(format!("{}/console/sign-out", app.address))
+        .header("Cookie", &session)
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let token = csrf(&html);
+    let out = browser()
+        .post(format!("{}/console/sign-out", app.address))
+        .header("Cookie", &session)
+        .form(&[("csrf", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(get(&app, "/console", &session).await.status(), StatusCode::SEE_OTHER, "the session ended");
+    let attempts = app.get("/api/v1/sign-in-attempts").await.json();
+    assert_eq!(attempts["data"][0]["outcome"], "succeeded");
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_account_for_fifteen_minutes() {
+    let app = spawn_app().await;
+    person(&app, "Sam", "reviewer").await;
+    for _ in 0..5 {
+        assert_eq!(sign_in(&app, "sam@example.com", "wrong-password-123").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    let locked = sign_in(&app, "sam@example.com", PASSWORD).await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS, "locked even with the right password");
+    assert!(locked.text().await.unwrap().contains("locked"));
+    let unknown = sign_in(&app, "nobody@example.com", "whatever-password").await;
+    assert_eq!(unknown.status(), StatusCode::TOO_MANY_REQUESTS, "the client address is locked too");
+    app.state.clock.shift(time::Duration::minutes(16));
+    assert_eq!(sign_in(&app, "sam@example.com", PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    let attempts = app.get("/api/v1/sign-in-attempts?limit=100").await.json();
+    let outcomes: Vec<&str> =
+        attempts["data"].as_array().unwrap().iter().map(|a| a["outcome"].as_str().unwrap()).collect();
+    assert_eq!(outcomes, ["succeeded", "locked", "failed", "failed", "failed", "failed", "failed"]);
+}
+
+#[tokio::test]
+async fn a_deactivated_persons_session_ends_at_once() {
+    let app = spawn_app().await;
+    let id = person(&app, "Ola", "senior_reviewer").await;
+    let session = cookie(&sign_in(&app, "ola@example.com", PASSWORD).await);
+    assert_eq!(get(&app, "/console", &session).await.status(), StatusCode::OK);
+    let off = app
+        .call(Method::PATCH, &format!("/api/v1/org-users/{id}"), Some(&app.key), Some(json!({"active": false})))
+        .await;
+    assert_eq!(off.status, StatusCode::OK);
+    assert_eq!(get(&app, "/console", &session).await.status(), StatusCode::SEE_OTHER);
+    // Idle sessions end after 30 minutes.
+    app.call(Method::PATCH, &format!("/api/v1/org-users/{id}"), Some(&app.key), Some(json!({"active": true}))).await;
+    let session = cookie(&sign_in(&app, "ola@example.com", PASSWORD).await);
+    app.state.clock.shift(time::Duration::minutes(31));
+    assert_eq!(get(&app, "/console", &session).await.status(), StatusCode::SEE_OTHER);
+}
