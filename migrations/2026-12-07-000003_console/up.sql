@@ -49,3 +49,20 @@ CREATE TABLE sign_in_attempts (
 CREATE INDEX sign_in_attempts_email_idx ON sign_in_attempts (lower(email), at);
 CREATE INDEX sign_in_attempts_client_idx ON sign_in_attempts (client, at);
 CREATE INDEX sign_in_attempts_org_idx ON sign_in_attempts (org_id, at DESC);
+
+-- A person unmasking extracted data in the console is audited.
+ALTER TABLE case_events DROP CONSTRAINT case_events_event_type_check;
+ALTER TABLE case_events ADD CONSTRAINT case_events_event_type_check
+    CHECK (event_type IN ('created', 'claimed', 'claim_renewed', 'released', 'claim_expired', 'assigned',
+        'escalated', 'recommended', 'approved', 'rejected', 'updated', 'tags_changed', 'note_added',
+        'pii_updated', 'check_overridden', 'redacted', 'agent_recommended', 'pii_revealed'));
+
+-- Live console updates: every committed case event wakes the console's streams on every
+-- instance (PostgreSQL delivers the notification at commit).
+CREATE FUNCTION console_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('casework_changes', NEW.org_id || ':' || NEW.environment || ':' || NEW.case_id);
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER console_change AFTER INSERT ON case_events FOR EACH ROW EXECUTE FUNCTION console_change();

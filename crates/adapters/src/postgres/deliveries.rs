@@ -32,13 +32,24 @@ pub(super) async fn wake(connection: &mut AsyncPgConnection) -> Result<(), diese
     diesel::sql_query(format!("SELECT pg_notify('{CHANNEL}', '')")).execute(connection).await.map(|_| ())
 }
 
+/// The channel every committed case event notifies with `org_id:environment:case_id`.
+pub const CHANGES_CHANNEL: &str = "casework_changes";
+
 /// A connection listening on [`CHANNEL`]: read its `notifications_stream()`.
 ///
 /// # Errors
 /// When the database cannot be reached.
 pub async fn listen(url: &SecretString) -> anyhow::Result<AsyncPgConnection> {
+    listen_to(url, CHANNEL).await
+}
+
+/// A connection listening on `channel` (one of this module's constants).
+///
+/// # Errors
+/// When the database cannot be reached.
+pub async fn listen_to(url: &SecretString, channel: &str) -> anyhow::Result<AsyncPgConnection> {
     let mut connection = super::tls::establish(url.expose_secret()).await?;
-    diesel::sql_query(format!("LISTEN {CHANNEL}")).execute(&mut connection).await?;
+    diesel::sql_query(format!("LISTEN {channel}")).execute(&mut connection).await?;
     Ok(connection)
 }
 

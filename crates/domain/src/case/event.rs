@@ -46,6 +46,8 @@ string_enum! {
         Redacted = "redacted",
         /// An agent (through `/mcp`) suggested a decision; nothing on the case changes.
         AgentRecommended = "agent_recommended",
+        /// A person unmasked extracted data in the console (no version change, no webhook).
+        PiiRevealed = "pii_revealed",
     }
 }
 
@@ -53,7 +55,7 @@ impl EventType {
     /// The webhook event this case event produces, if any (WEBHOOKS.md, Events).
     pub fn webhook_event(self) -> Option<String> {
         match self {
-            Self::ClaimRenewed | Self::Redacted => None,
+            Self::ClaimRenewed | Self::Redacted | Self::PiiRevealed => None,
             Self::TagsChanged => Some("case.updated".to_owned()),
             other => Some(format!("case.{}", other.as_str())),
         }

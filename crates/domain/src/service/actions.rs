@@ -505,6 +505,32 @@ where
         Ok(acted.view)
     }
 
+    /// A person unmasked the session's extracted data in the console: a `pii_revealed` event
+    /// naming the fields (never their values); nothing on the case changes. Needs
+    /// `verifications:read`.
+    ///
+    /// # Errors
+    /// [`ActionError`]: 404.
+    pub async fn reveal_pii(&self, request: &ActionRequest<'_>, case_id: CaseId) -> Result<Session, ActionError> {
+        let acted = self
+            .act(request, case_id, &[], true, |case, context| {
+                let fields: Vec<String> = context
+                    .session
+                    .map(|session| session.extracted_data.as_map().keys().cloned().collect())
+                    .unwrap_or_default();
+                let event = CaseEvent::new(EventType::PiiRevealed, context.caller.actor.clone(), context.caller.now)
+                    .with_field_names("extracted_data", fields);
+                Ok(Some(Planned {
+                    case: case.clone(),
+                    events: vec![event],
+                    note: None,
+                    session: SessionChange::default(),
+                }))
+            })
+            .await?;
+        acted.session.ok_or(ActionError::CaseNotFound)
+    }
+
     /// Adds a note (any status; the case's `version` does not change).
     ///
     /// # Errors

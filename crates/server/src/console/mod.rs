@@ -1,11 +1,13 @@
 //! `/console`: the reviewers' console, server-rendered (askama) and served by the binary with
-//! its one stylesheet (no CDN, no script yet). People sign in with email and password
+//! its one stylesheet and one small script (no CDN). People sign in with email and password
 //! (API.md §8); their session lives in PostgreSQL, its token in an HttpOnly, SameSite=Strict
 //! cookie; every form carries the session's CSRF token.
 //!
 //! Modules: [`people`] (sign-in, sign-out, invitations and passwords), [`queue`] (the queue
-//! page).
+//! page), [`case`] (the case page and its actions).
 
+pub mod case;
+pub mod live;
 pub mod people;
 pub mod queue;
 
@@ -15,7 +17,10 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use casework_domain::console::ConsoleSession;
+use casework_domain::console::{ConsoleSession, role_scopes};
+use casework_domain::directory::{Principal, Scopes, UserRef};
+use casework_domain::id::Id;
+use casework_domain::tenant::Tenant;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -24,8 +29,9 @@ use crate::state::AppState;
 /// The session cookie.
 pub const COOKIE: &str = "casework_session";
 
-/// The console's stylesheet, compiled into the binary.
+/// The console's stylesheet and script, compiled into the binary.
 const STYLESHEET: &str = include_str!("../../assets/console.css");
+const SCRIPT: &str = include_str!("../../assets/console.js");
 
 /// A fresh random token (32 bytes, base64url).
 pub fn new_token() -> String {
@@ -69,6 +75,31 @@ pub async fn session(state: &AppState, request: &HttpRequest) -> Option<(Console
     Some((session, token))
 }
 
+/// The (org, environment) the session works in.
+pub fn tenant(session: &ConsoleSession) -> Tenant {
+    Tenant { org_id: session.user.org_id, environment: session.environment }
+}
+
+/// The scopes of the person's role.
+pub fn scopes(session: &ConsoleSession) -> Scopes {
+    role_scopes(session.user.role)
+}
+
+/// The person as the service's caller: the reviewer of every request (actor `org_user`), with
+/// the scopes of their role, in the session's environment. The console calls the service
+/// in-process: no API key, no API rate limit.
+pub fn principal(session: &ConsoleSession) -> Principal {
+    Principal {
+        key_id: Id::from_uuid(session.id),
+        key_name: format!("console: {}", session.user.name),
+        tenant: tenant(session),
+        scopes: scopes(session),
+        user: Some(UserRef { id: session.user.id, name: session.user.name.clone() }),
+        pinned_version: casework_domain::webhook::API_VERSION.to_owned(),
+        agent: None,
+    }
+}
+
 /// Whether a form's CSRF token is the session's (constant-time).
 pub fn csrf_ok(session: &ConsoleSession, presented: &str) -> bool {
     use subtle::ConstantTimeEq;
@@ -87,7 +118,7 @@ pub fn page(status: StatusCode, html: String) -> HttpResponse {
         .content_type("text/html; charset=utf-8")
         .insert_header((
             actix_web::http::header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ))
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .insert_header((actix_web::http::header::REFERRER_POLICY, "same-origin"))
@@ -95,22 +126,32 @@ pub fn page(status: StatusCode, html: String) -> HttpResponse {
         .body(html)
 }
 
-async fn stylesheet() -> HttpResponse {
+fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(STYLESHEET)
+        .content_type(content_type)
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(body)
 }
 
 /// Registers `/console`.
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .route("/console", web::get().to(queue::page))
-        .route("/console/assets/console.css", web::get().to(stylesheet))
+        .route("/console/assets/console.css", web::get().to(|| async { asset("text/css; charset=utf-8", STYLESHEET) }))
+        .route(
+            "/console/assets/console.js",
+            web::get().to(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
+        )
+        .route("/console/live", web::get().to(live::stream))
+        .route("/console/counts.json", web::get().to(live::counts))
         .route("/console/sign-in", web::get().to(people::sign_in_page))
         .route("/console/sign-in", web::post().to(people::sign_in))
         .route("/console/sign-out", web::post().to(people::sign_out))
         .route("/console/environment", web::post().to(people::switch_environment))
+        .route("/console/next", web::post().to(case::next))
+        .route("/console/cases/{id}", web::get().to(case::page))
+        .route("/console/cases/{id}/{action}", web::post().to(case::act))
         .route("/console/invitation/{token}", web::get().to(people::invitation_page))
         .route("/console/invitation/{token}", web::post().to(people::set_password));
 }

@@ -39,6 +39,7 @@ struct QueuePage {
     tabs: Vec<TabLink>,
     current_tab: &'static str,
     rows: Vec<Row>,
+    empty: bool,
 }
 
 const TABS: [(Tab, &str); 5] = [
@@ -53,6 +54,7 @@ const TABS: [(Tab, &str); 5] = [
 #[derive(Debug, serde::Deserialize)]
 pub struct QueueQuery {
     tab: Option<String>,
+    empty: Option<String>,
 }
 
 /// `GET /console`: the queue (sign-in first).
@@ -103,6 +105,7 @@ pub async fn page(state: web::Data<AppState>, request: HttpRequest, query: web::
         tabs,
         current_tab: tab.as_str(),
         rows,
+        empty: query.empty.is_some(),
     };
     html(StatusCode::OK, body.render().unwrap_or_default())
 }

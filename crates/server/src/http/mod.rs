@@ -46,10 +46,14 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
     let shutdown = state.config.server.shutdown_timeout;
     let with_metrics = state.config.server.metrics_address.is_empty();
     let in_process = in_process::InProcess::start(state.clone())?;
+    let (changes, _) = tokio::sync::broadcast::channel(1024);
+    crate::console::live::spawn_listener(state.clone(), changes.clone());
+    let changes = web::Data::new(changes);
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(changes.clone())
             .wrap(from_fn(crate::mcp::route))
             .wrap(from_fn(middleware::envelope))
             .configure(|config| routes::configure(config, with_metrics))

@@ -181,3 +181,123 @@ async fn a_deactivated_persons_session_ends_at_once() {
     app.state.clock.shift(time::Duration::minutes(31));
     assert_eq!(get(&app, "/console", &session).await.status(), StatusCode::SEE_OTHER);
 }
+
+/// Posts a console form with the page's CSRF token.
+async fn submit(app: &TestApp, session: &str, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let page = get(app, "/console", session).await.text().await.unwrap();
+    let token = csrf(&page);
+    let mut form: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
+    form.extend_from_slice(fields);
+    browser().post(format!("{}{path}", app.address)).header("Cookie", session).form(&form).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_reviewer_takes_the_next_case_notes_and_decides_in_the_console() {
+    let app = spawn_app().await;
+    let rita = person(&app, "Rita", "reviewer").await;
+    let case = app.case().await;
+    let id = case["id"].as_str().unwrap();
+    let session = cookie(&sign_in(&app, "rita@example.com", PASSWORD).await);
+    let next = submit(&app, &session, "/console/next", &[]).await;
+    assert_eq!(
+        (next.status(), next.headers()["location"].to_str().unwrap()),
+        (StatusCode::SEE_OTHER, format!("/console/cases/{id}").as_str())
+    );
+    let page = get(&app, &format!("/console/cases/{id}"), &session).await.text().await.unwrap();
+    assert!(page.contains("Approve") && page.contains("first_name") && !page.contains("Ada"), "masked by default");
+    let version = case_version(&page);
+    let noted = submit(
+        &app,
+        &session,
+        &format!("/console/cases/{id}/note"),
+        &[("content", "Looks fine."), ("version", &version)],
+    )
+    .await;
+    assert_eq!(noted.status(), StatusCode::SEE_OTHER);
+    let revealed = submit(&app, &session, &format!("/console/cases/{id}/reveal"), &[("version", &version)]).await;
+    assert!(revealed.text().await.unwrap().contains("Ada"), "revealed");
+    let stale = submit(&app, &session, &format!("/console/cases/{id}/approve"), &[("version", "1")]).await;
+    assert_eq!(stale.status(), StatusCode::PRECONDITION_FAILED);
+    assert!(stale.text().await.unwrap().contains("reload"));
+    let approved = submit(&app, &session, &format!("/console/cases/{id}/approve"), &[("version", &version)]).await;
+    assert_eq!(approved.status(), StatusCode::SEE_OTHER, "{:?}", approved.text().await);
+    let events = app.get(&format!("/api/v1/cases/{id}/events")).await.json();
+    let trail: Vec<(String, String)> = events["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["type"].as_str().unwrap().to_owned(), e["actor"]["id"].as_str().unwrap_or_default().to_owned()))
+        .collect();
+    let rita_uuid = casework_domain::id::OrgUserId::parse(&rita).unwrap().uuid().to_string();
+    for kind in ["claimed", "note_added", "pii_revealed", "approved"] {
+        assert!(trail.contains(&(kind.to_owned(), rita_uuid.clone())), "{kind} by Rita: {trail:?}");
+    }
+    let reveal = events["data"].as_array().unwrap().iter().find(|e| e["type"] == "pii_revealed").unwrap();
+    assert!(reveal["changes"]["extracted_data"]["fields"].as_array().unwrap().contains(&json!("first_name")));
+    assert!(!reveal.to_string().contains("Ada"), "names, never values");
+}
+
+fn case_version(page: &str) -> String {
+    let start = page.find("data-version=\"").unwrap() + "data-version=\"".len();
+    page[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn refusals_show_the_apis_detail_and_foreign_cases_are_not_found() {
+    let app = spawn_app().await;
+    person(&app, "Rita", "reviewer").await;
+    let sam = app.reviewer("Sam").await;
+    let case = app.case().await;
+    let id = case["id"].as_str().unwrap();
+    app.post_as(&sam, &format!("/api/v1/cases/{id}/claim"), json!({})).await;
+    let session = cookie(&sign_in(&app, "rita@example.com", PASSWORD).await);
+    let page = get(&app, &format!("/console/cases/{id}"), &session).await.text().await.unwrap();
+    assert!(!page.contains("Approve <kbd>"), "decision buttons only for the lease holder");
+    let claim = submit(&app, &session, &format!("/console/cases/{id}/claim"), &[]).await;
+    assert_eq!(claim.status(), StatusCode::CONFLICT);
+    assert!(claim.text().await.unwrap().contains("claimed by another reviewer until"));
+    let forged = browser()
+        .post(format!("{}/console/cases/{id}/claim", app.address))
+        .header("Cookie", &session)
+        .form(&[("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let foreign = app.foreign_key().await;
+    let theirs = app
+        .call(Method::POST, "/api/v1/sessions", Some(&foreign), Some(json!({"status": "under_review"})))
+        .await
+        .json();
+    let their_case = theirs["case_id"].as_str().unwrap();
+    let refused = get(&app, &format!("/console/cases/{their_case}"), &session).await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn counts_stream_live_from_committed_events() {
+    let app = spawn_app().await;
+    person(&app, "Rita", "reviewer").await;
+    let sam = app.reviewer("Sam").await;
+    let case = app.case().await;
+    let session = cookie(&sign_in(&app, "rita@example.com", PASSWORD).await);
+    let mut stream =
+        browser().get(format!("{}/console/live", app.address)).header("Cookie", &session).send().await.unwrap();
+    assert!(stream.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let first = String::from_utf8(stream.chunk().await.unwrap().unwrap().to_vec()).unwrap();
+    assert!(first.contains("event: counts") && first.contains("\"unassigned\":1"), "{first}");
+    app.post_as(&sam, &format!("/api/v1/cases/{}/claim", case["id"].as_str().unwrap()), json!({})).await;
+    let update = tokio::time::timeout(std::time::Duration::from_secs(2), async {
+        loop {
+            let chunk = String::from_utf8(stream.chunk().await.unwrap().unwrap().to_vec()).unwrap();
+            if chunk.contains("event: counts") {
+                return chunk;
+            }
+        }
+    })
+    .await
+    .expect("an update within a second or so");
+    assert!(update.contains("\"unassigned\":0"), "{update}");
+    let polled = get(&app, "/console/counts.json", &session).await.text().await.unwrap();
+    assert!(polled.contains("\"unassigned\":0"), "{polled}");
+}

@@ -1,0 +1,265 @@
+//! The case page: the evidence on one screen (checks with their overrides, extracted data
+//! masked until an audited reveal, notes, the timeline) and the actions, each through the same
+//! service as the API, as the signed-in person. A stale page is caught by its version
+//! (`If-Match`): "this case changed: reload".
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use casework_api::wire::format_time;
+use casework_domain::case::lifecycle::DecisionInput;
+use casework_domain::case::{Decision, NoteContent, RejectionReasonCode};
+use casework_domain::console::ConsoleSession;
+use casework_domain::directory::Scope;
+use casework_domain::id::CaseId;
+use casework_domain::page::PageRequest;
+use casework_domain::ports::Pii;
+use casework_domain::service::actions::{ActionError, ActionRequest};
+use casework_domain::session::Session;
+use serde::Deserialize;
+
+use super::{csrf_ok, page as html, principal, see_other, session};
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+/// One check as the page shows it.
+struct CheckRow {
+    policy: String,
+    status: &'static str,
+    score: String,
+    override_: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/case.html")]
+struct CasePage {
+    id: String,
+    version: u64,
+    csrf: String,
+    user_name: String,
+    message: Option<String>,
+    status: &'static str,
+    priority: &'static str,
+    sla: &'static str,
+    assigned: String,
+    lease: String,
+    session_id: String,
+    session_status: &'static str,
+    holder: bool,
+    active: bool,
+    codes: Vec<&'static str>,
+    summary: String,
+    checks: Vec<CheckRow>,
+    data: Vec<(String, String)>,
+    revealed: bool,
+    can_reveal: bool,
+    notes: Vec<(String, String, String)>,
+    events: Vec<(String, &'static str, String)>,
+}
+
+/// Renders the page of case `id` for the person, with a refusal's `message` if any.
+async fn render(
+    state: &AppState,
+    current: &ConsoleSession,
+    id: CaseId,
+    message: Option<String>,
+    revealed: Option<Session>,
+    status: StatusCode,
+) -> HttpResponse {
+    let tenant = super::tenant(current);
+    let can_reveal = super::scopes(current).allows(Scope::VerificationsRead);
+    // Decrypted only for people who may reveal it; shown masked until they do.
+    let pii = if can_reveal { Pii::Include } else { Pii::Omit };
+    let Ok(Some((view, session))) = state.service.case_with_session(tenant, id, pii).await else {
+        return html(StatusCode::NOT_FOUND, "No such case here.".to_owned());
+    };
+    let notes = state.service.notes(tenant, id, PageRequest::new(100, 0)).await.ok().flatten();
+    let events = state.service.events(tenant, id, PageRequest::new(100, 0)).await.ok().flatten();
+    let now = state.service.now();
+    let case = &view.case;
+    let holder = case.lease.as_ref().is_some_and(|lease| lease.holder == current.user.id && lease.expires_at > now);
+    let data: Vec<(String, String)> = match &revealed {
+        Some(shown) => shown
+            .extracted_data
+            .as_map()
+            .iter()
+            .map(|(key, value)| (key.clone(), value.as_str().map_or_else(|| value.to_string(), str::to_owned)))
+            .collect(),
+        None => session.extracted_data.as_map().keys().map(|key| (key.clone(), String::new())).collect(),
+    };
+    let summary = &session.checks_summary;
+    let body = CasePage {
+        id: case.id.public(),
+        version: case.version,
+        csrf: current.csrf_token.clone(),
+        user_name: current.user.name.clone(),
+        message,
+        status: case.status.as_str(),
+        priority: case.priority.as_str(),
+        sla: view.sla.status.as_str(),
+        assigned: case.assigned_to.map_or_else(|| "—".to_owned(), |id| id.public()),
+        lease: case
+            .lease
+            .as_ref()
+            .map_or_else(|| "—".to_owned(), |lease| format!("until {}", format_time(lease.expires_at))),
+        session_id: session.id.public(),
+        session_status: session.status.as_str(),
+        holder,
+        active: !case.is_final(),
+        codes: RejectionReasonCode::NAMES.to_vec(),
+        summary: format!(
+            "{} passed, {} failed, {} pending, {} overridden",
+            summary.passed, summary.failed, summary.pending, summary.overridden
+        ),
+        checks: session
+            .checks
+            .iter()
+            .map(|check| CheckRow {
+                policy: check.policy.clone(),
+                status: check.status.as_str(),
+                score: check.score.map_or_else(String::new, |score| format!("{score:.2}")),
+                override_: check.override_.as_ref().map_or_else(String::new, |o| {
+                    format!("{} ({})", if o.passed { "passed" } else { "failed" }, o.reason.clone().unwrap_or_default())
+                }),
+            })
+            .collect(),
+        data,
+        revealed: revealed.is_some(),
+        can_reveal,
+        notes: notes
+            .map(|page| {
+                page.items
+                    .iter()
+                    .map(|n| (n.author_name.clone(), format_time(n.created_at), n.content.as_str().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        events: events
+            .map(|page| {
+                page.items
+                    .iter()
+                    .map(|e| {
+                        let actor = casework_api::activity::Actor::from(&e.event.actor);
+                        (
+                            format_time(e.event.at),
+                            e.event.event_type.as_str(),
+                            format!("{} ({})", actor.name, actor.actor_type),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    html(status, body.render().unwrap_or_default())
+}
+
+/// `GET /console/cases/{id}`.
+pub async fn page(state: web::Data<AppState>, request: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let Some((current, _)) = session(&state, &request).await else { return see_other("/console/sign-in") };
+    let Ok(id) = CaseId::parse(&path) else { return html(StatusCode::NOT_FOUND, "No such case here.".to_owned()) };
+    render(&state, &current, id, None, None, StatusCode::OK).await
+}
+
+/// Every action form: its CSRF token, the version the page showed, and the fields some use.
+#[derive(Debug, Deserialize)]
+pub struct ActionForm {
+    csrf: String,
+    version: Option<u64>,
+    reason: Option<String>,
+    code: Option<String>,
+    content: Option<String>,
+}
+
+/// The refusal as a person reads it: the API's own detail.
+fn explain(error: ActionError) -> (StatusCode, String) {
+    if matches!(error, ActionError::PreconditionFailed) {
+        return (StatusCode::PRECONDITION_FAILED, "This case changed since you opened it: reload.".to_owned());
+    }
+    let error = ApiError::from(error);
+    let body = error.body("console");
+    (actix_web::ResponseError::status_code(&error), body.detail)
+}
+
+/// `POST /console/cases/{id}/{action}`: claim, release, approve, reject, escalate, note, reveal.
+pub async fn act(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    form: web::Form<ActionForm>,
+) -> HttpResponse {
+    let Some((current, _)) = session(&state, &request).await else { return see_other("/console/sign-in") };
+    if !csrf_ok(&current, &form.csrf) {
+        return html(StatusCode::FORBIDDEN, "Refused: the form was not this session's.".to_owned());
+    }
+    let (case, action) = path.into_inner();
+    let Ok(id) = CaseId::parse(&case) else { return html(StatusCode::NOT_FOUND, "No such case here.".to_owned()) };
+    let principal = principal(&current);
+    let request = ActionRequest { principal: &principal, reviewer_id: None, if_match: form.version };
+    let service = &state.service;
+    let form = form.into_inner();
+    let decide = |decision: Decision| DecisionInput {
+        decision,
+        notes: None,
+        rejection_reason: form.reason.clone().filter(|r| !r.trim().is_empty()),
+        rejection_reason_code: form.code.as_deref().and_then(|code| code.parse().ok()),
+        add_to_blocklist: false,
+    };
+    let done: Result<Option<Session>, ActionError> = match action.as_str() {
+        "claim" => service.claim(&request, id).await.map(|_| None),
+        "release" => service.release(&request, id).await.map(|_| None),
+        "approve" => service.decide(&request, id, decide(Decision::Approved)).await.map(|_| None),
+        "reject" => {
+            if form.reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                let message = Some("A rejection needs a reason.".to_owned());
+                return render(&state, &current, id, message, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+            service.decide(&request, id, decide(Decision::Rejected)).await.map(|_| None)
+        }
+        "escalate" => service.escalate(&request, id, None, form.reason.clone(), None).await.map(|_| None),
+        "note" => match form.content.as_deref().map(NoteContent::parse) {
+            Some(Ok(content)) => service.add_note(&request, id, content).await.map(|_| None),
+            _ => {
+                let message = Some("A note is 1 to 10,000 characters.".to_owned());
+                return render(&state, &current, id, message, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+        },
+        "reveal" if super::scopes(&current).allows(Scope::VerificationsRead) => {
+            let request = ActionRequest { if_match: None, ..request };
+            service.reveal_pii(&request, id).await.map(Some)
+        }
+        _ => return html(StatusCode::NOT_FOUND, "No such action.".to_owned()),
+    };
+    match done {
+        Ok(Some(revealed)) => render(&state, &current, id, None, Some(revealed), StatusCode::OK).await,
+        Ok(None) if matches!(action.as_str(), "approve" | "reject") => see_other("/console"),
+        Ok(None) => see_other(&format!("/console/cases/{}", id.public())),
+        Err(error) => {
+            let (status, message) = explain(error);
+            render(&state, &current, id, Some(message), None, status).await
+        }
+    }
+}
+
+/// The "next case" form.
+#[derive(Debug, Deserialize)]
+pub struct NextForm {
+    csrf: String,
+}
+
+/// `POST /console/next`: claims the next case of the queue and opens it.
+pub async fn next(state: web::Data<AppState>, request: HttpRequest, form: web::Form<NextForm>) -> HttpResponse {
+    let Some((current, _)) = session(&state, &request).await else { return see_other("/console/sign-in") };
+    if !csrf_ok(&current, &form.csrf) {
+        return html(StatusCode::FORBIDDEN, "Refused: the form was not this session's.".to_owned());
+    }
+    let principal = principal(&current);
+    let request = ActionRequest { principal: &principal, reviewer_id: None, if_match: None };
+    match state.service.next(&request, None, None).await {
+        Ok(Some((view, _))) => see_other(&format!("/console/cases/{}", view.case.id.public())),
+        Ok(None) => see_other("/console?empty=1"),
+        Err(error) => {
+            let (status, message) = explain(error);
+            html(status, message)
+        }
+    }
+}
