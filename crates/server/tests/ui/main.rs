@@ -11,3 +11,4 @@ mod support;
 
 mod browser;
 mod capture;
+mod console;
