@@ -44,6 +44,16 @@
     poll();
   }
 
+  // Lease countdowns on claimed rows.
+  function countdown() {
+    Array.prototype.forEach.call(document.querySelectorAll("time.lease"), function (node) {
+      var left = Math.round((Date.parse(node.getAttribute("datetime")) - Date.now()) / 1000);
+      node.textContent = left > 0 ? Math.floor(left / 60) + " min " + (left % 60) + " s left" : "lease lapsed";
+    });
+  }
+  countdown();
+  setInterval(countdown, 1000);
+
   // Keyboard: j/k move, Enter opens, n next case, c claim, a approve, r reject, e escalate,
   // / search, ? the shortcut sheet; never while typing in a field.
   var rows = Array.prototype.slice.call(document.querySelectorAll("tr[data-href]"));

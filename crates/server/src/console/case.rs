@@ -191,6 +191,9 @@ pub async fn act(
     if !csrf_ok(&current, &form.csrf) {
         return html(StatusCode::FORBIDDEN, "Refused: the form was not this session's.".to_owned());
     }
+    if super::throttled(&state, &current).await {
+        return super::too_many();
+    }
     let (case, action) = path.into_inner();
     let Ok(id) = CaseId::parse(&case) else { return html(StatusCode::NOT_FOUND, "No such case here.".to_owned()) };
     let principal = principal(&current);
@@ -251,6 +254,9 @@ pub async fn next(state: web::Data<AppState>, request: HttpRequest, form: web::F
     let Some((current, _)) = session(&state, &request).await else { return see_other("/console/sign-in") };
     if !csrf_ok(&current, &form.csrf) {
         return html(StatusCode::FORBIDDEN, "Refused: the form was not this session's.".to_owned());
+    }
+    if super::throttled(&state, &current).await {
+        return super::too_many();
     }
     let principal = principal(&current);
     let request = ActionRequest { principal: &principal, reviewer_id: None, if_match: None };

@@ -100,6 +100,22 @@ pub fn principal(session: &ConsoleSession) -> Principal {
     }
 }
 
+/// Actions a person may take per minute in the console (its own throttle: the API-key rate
+/// limit does not apply in-process).
+pub const ACTIONS_PER_MINUTE: u32 = 300;
+
+/// Whether the person has used up this minute's actions.
+pub async fn throttled(state: &AppState, session: &ConsoleSession) -> bool {
+    let key = Id::from_uuid(session.user.id.uuid());
+    let decision = state.limiter.acquire(tenant(session), key, ACTIONS_PER_MINUTE, state.service.now()).await;
+    decision.is_ok_and(|decision| !decision.allowed)
+}
+
+/// The page answering a throttled action.
+pub fn too_many() -> HttpResponse {
+    page(StatusCode::TOO_MANY_REQUESTS, "Too many actions this minute: wait a moment.".to_owned())
+}
+
 /// Whether a form's CSRF token is the session's (constant-time).
 pub fn csrf_ok(session: &ConsoleSession, presented: &str) -> bool {
     use subtle::ConstantTimeEq;

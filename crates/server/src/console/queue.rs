@@ -5,7 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use casework_api::wire::format_time;
-use casework_domain::page::{CaseQuery, PageRequest, Tab};
+use casework_domain::case::{Priority, Tag};
+use casework_domain::page::{CaseQuery, CaseSort, CaseSortKey, PageRequest, Tab};
+use casework_domain::search::Search;
 use casework_domain::tenant::Tenant;
 
 use super::{page as html, see_other, session};
@@ -26,6 +28,7 @@ struct Row {
     priority: &'static str,
     sla: &'static str,
     assigned: String,
+    lease: Option<String>,
     entered: String,
 }
 
@@ -40,6 +43,15 @@ struct QueuePage {
     current_tab: &'static str,
     rows: Vec<Row>,
     empty: bool,
+    priorities: &'static [&'static str],
+    priority: String,
+    tag: String,
+    sort: String,
+    q: String,
+    page: u64,
+    previous: Option<u64>,
+    next: Option<u64>,
+    total: u64,
 }
 
 const TABS: [(Tab, &str); 5] = [
@@ -50,11 +62,30 @@ const TABS: [(Tab, &str); 5] = [
     (Tab::All, "All"),
 ];
 
-/// The query of the queue page.
+/// The query of the queue page: the tab, filters, sort, page, and a search.
 #[derive(Debug, serde::Deserialize)]
 pub struct QueueQuery {
     tab: Option<String>,
     empty: Option<String>,
+    priority: Option<String>,
+    tag: Option<String>,
+    sort: Option<String>,
+    page: Option<u64>,
+    q: Option<String>,
+}
+
+/// Rows per page.
+const PAGE: u32 = 25;
+
+fn sort_of(text: Option<&str>) -> CaseSort {
+    let text = text.unwrap_or_default();
+    let (reversed, key) = text.strip_prefix('-').map_or((false, text), |key| (true, key));
+    let key = match key {
+        "created_at" => CaseSortKey::CreatedAt,
+        "priority" => CaseSortKey::Priority,
+        _ => CaseSortKey::EnteredReviewAt,
+    };
+    CaseSort { key, reversed }
 }
 
 /// `GET /console`: the queue (sign-in first).
@@ -70,8 +101,27 @@ pub async fn page(state: web::Data<AppState>, request: HttpRequest, query: web::
     let Ok(counts) = state.service.counts(tenant, reviewer).await else {
         return html(StatusCode::SERVICE_UNAVAILABLE, "The service is unavailable; try again shortly.".to_owned());
     };
-    let filter = CaseQuery { tab: Some(tab), reviewer, ..CaseQuery::default() };
-    let Ok(cases) = state.service.cases(tenant, &filter, PageRequest::new(50, 0)).await else {
+    let page_number = query.page.unwrap_or(0);
+    let request = PageRequest::new(PAGE, page_number * u64::from(PAGE));
+    let search = query.q.as_deref().map(str::trim).filter(|q| q.chars().count() >= 3).map(str::to_owned);
+    let listed = match &search {
+        Some(q) => {
+            let search = Search { filter: None, q: Some(q.clone()), sort: Vec::new(), page: request };
+            state.service.search(tenant, &search).await
+        }
+        None => {
+            let filter = CaseQuery {
+                tab: Some(tab),
+                reviewer,
+                priorities: query.priority.as_deref().and_then(|p| p.parse::<Priority>().ok()).into_iter().collect(),
+                tags: query.tag.as_deref().and_then(|t| Tag::parse(t).ok()).into_iter().collect(),
+                sort: sort_of(query.sort.as_deref()),
+                ..CaseQuery::default()
+            };
+            state.service.cases(tenant, &filter, request).await
+        }
+    };
+    let Ok(cases) = listed else {
         return html(StatusCode::SERVICE_UNAVAILABLE, "The service is unavailable; try again shortly.".to_owned());
     };
     let count = |tab: Tab| match tab {
@@ -94,6 +144,7 @@ pub async fn page(state: web::Data<AppState>, request: HttpRequest, query: web::
             priority: view.case.priority.as_str(),
             sla: view.sla.status.as_str(),
             assigned: view.case.assigned_to.map(|id| id.public()).unwrap_or_else(|| "—".to_owned()),
+            lease: view.case.lease.as_ref().map(|lease| format_time(lease.expires_at)),
             entered: format_time(view.case.entered_review_at),
         })
         .collect();
@@ -106,6 +157,15 @@ pub async fn page(state: web::Data<AppState>, request: HttpRequest, query: web::
         current_tab: tab.as_str(),
         rows,
         empty: query.empty.is_some(),
+        priorities: Priority::NAMES,
+        priority: query.priority.clone().unwrap_or_default(),
+        tag: query.tag.clone().unwrap_or_default(),
+        sort: query.sort.clone().unwrap_or_default(),
+        q: search.unwrap_or_default(),
+        page: page_number,
+        previous: page_number.checked_sub(1),
+        next: ((page_number + 1) * u64::from(PAGE) < cases.total).then_some(page_number + 1),
+        total: cases.total,
     };
     html(StatusCode::OK, body.render().unwrap_or_default())
 }

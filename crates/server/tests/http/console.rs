@@ -301,3 +301,45 @@ async fn counts_stream_live_from_committed_events() {
     let polled = get(&app, "/console/counts.json", &session).await.text().await.unwrap();
     assert!(polled.contains("\"unassigned\":0"), "{polled}");
 }
+
+#[tokio::test]
+async fn the_queue_filters_sorts_searches_and_pages() {
+    let app = spawn_app().await;
+    person(&app, "Rita", "reviewer").await;
+    let mut ids = Vec::new();
+    for n in 0..27 {
+        let session = app.session(json!({"status": "under_review", "external_ref": format!("ref_{n:02}")})).await;
+        ids.push(session["case_id"].as_str().unwrap().to_owned());
+    }
+    let urgent = app
+        .get(&format!(
+            "/api/v1/cases?session_id={}",
+            app.get("/api/v1/sessions?external_ref=ref_05").await.json()["data"][0]["id"].as_str().unwrap()
+        ))
+        .await
+        .json()["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.call(
+        Method::PATCH,
+        &format!("/api/v1/cases/{urgent}"),
+        Some(&app.key),
+        Some(json!({"priority": "urgent", "tags": ["pep"]})),
+    )
+    .await;
+    let session = cookie(&sign_in(&app, "rita@example.com", PASSWORD).await);
+    let first = get(&app, "/console?tab=all", &session).await.text().await.unwrap();
+    assert!(first.contains("27 cases · page 1") && first.contains("Next page"), "paged by 25");
+    let second = get(&app, "/console?tab=all&page=1", &session).await.text().await.unwrap();
+    assert!(second.contains("page 2") && second.matches("data-href=").count() == 2, "{second}");
+    let filtered = get(&app, "/console?tab=all&priority=urgent", &session).await.text().await.unwrap();
+    assert!(filtered.contains(&urgent) && filtered.matches("data-href=").count() == 1);
+    let tagged = get(&app, "/console?tab=all&tag=pep", &session).await.text().await.unwrap();
+    assert_eq!(tagged.matches("data-href=").count(), 1);
+    let sorted = get(&app, "/console?tab=all&sort=priority", &session).await.text().await.unwrap();
+    let first_row = sorted.split("data-href=\"/console/cases/").nth(1).unwrap();
+    assert!(first_row.starts_with(&urgent), "urgent first");
+    let searched = get(&app, "/console?q=REF_1", &session).await.text().await.unwrap();
+    assert_eq!(searched.matches("data-href=").count(), 10, "ref_10 … ref_19");
+}
