@@ -8,10 +8,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use casework_api::wire::format_time;
 use casework_domain::case::lifecycle::DecisionInput;
-use casework_domain::case::{Decision, NoteContent, RejectionReasonCode};
+use casework_domain::case::{
+    CasePatch, Decision, NoteContent, OverrideInput, Priority, RejectionReasonCode, Tag, Tags,
+};
 use casework_domain::console::ConsoleSession;
 use casework_domain::directory::Scope;
 use casework_domain::id::CaseId;
+use casework_domain::id::OrgUserId;
 use casework_domain::page::PageRequest;
 use casework_domain::ports::Pii;
 use casework_domain::service::actions::{ActionError, ActionRequest};
@@ -55,6 +58,9 @@ struct CasePage {
     can_reveal: bool,
     notes: Vec<(String, String, String)>,
     events: Vec<(String, &'static str, String)>,
+    people: Vec<(String, String)>,
+    priorities: &'static [&'static str],
+    tags: String,
 }
 
 /// Renders the page of case `id` for the person, with a refusal's `message` if any.
@@ -75,6 +81,12 @@ async fn render(
     };
     let notes = state.service.notes(tenant, id, PageRequest::new(100, 0)).await.ok().flatten();
     let events = state.service.events(tenant, id, PageRequest::new(100, 0)).await.ok().flatten();
+    let people = state
+        .service
+        .org_users(current.user.org_id, PageRequest::new(100, 0))
+        .await
+        .map(|page| page.items.into_iter().filter(|u| u.active).map(|u| (u.id.public(), u.name)).collect())
+        .unwrap_or_default();
     let now = state.service.now();
     let case = &view.case;
     let holder = case.lease.as_ref().is_some_and(|lease| lease.holder == current.user.id && lease.expires_at > now);
@@ -149,6 +161,9 @@ async fn render(
                     .collect()
             })
             .unwrap_or_default(),
+        people,
+        priorities: Priority::NAMES,
+        tags: case.tags.iter().map(Tag::as_str).collect::<Vec<_>>().join(", "),
     };
     html(status, body.render().unwrap_or_default())
 }
@@ -168,6 +183,17 @@ pub struct ActionForm {
     reason: Option<String>,
     code: Option<String>,
     content: Option<String>,
+    blocklist: Option<String>,
+    to: Option<String>,
+    policy: Option<String>,
+    passed: Option<String>,
+    priority: Option<String>,
+    tags: Option<String>,
+}
+
+/// Free text from a form: trimmed, `None` when empty.
+fn text(value: Option<&String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// The refusal as a person reads it: the API's own detail.
@@ -203,10 +229,11 @@ pub async fn act(
     let decide = |decision: Decision| DecisionInput {
         decision,
         notes: None,
-        rejection_reason: form.reason.clone().filter(|r| !r.trim().is_empty()),
+        rejection_reason: text(form.reason.as_ref()),
         rejection_reason_code: form.code.as_deref().and_then(|code| code.parse().ok()),
-        add_to_blocklist: false,
+        add_to_blocklist: form.blocklist.is_some(),
     };
+    let person = |field: Option<&String>| text(field).map(|id| OrgUserId::parse(&id));
     let done: Result<Option<Session>, ActionError> = match action.as_str() {
         "claim" => service.claim(&request, id).await.map(|_| None),
         "release" => service.release(&request, id).await.map(|_| None),
@@ -218,7 +245,49 @@ pub async fn act(
             }
             service.decide(&request, id, decide(Decision::Rejected)).await.map(|_| None)
         }
-        "escalate" => service.escalate(&request, id, None, form.reason.clone(), None).await.map(|_| None),
+        "escalate" => service
+            .escalate(&request, id, person(form.to.as_ref()), text(form.reason.as_ref()), None)
+            .await
+            .map(|_| None),
+        "assign" => match person(form.to.as_ref()) {
+            Some(assignee) => service.assign(&request, id, assignee, text(form.reason.as_ref())).await.map(|_| None),
+            None => {
+                let message = Some("Choose whom to assign.".to_owned());
+                return render(&state, &current, id, message, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+        },
+        "override" => {
+            let input = OverrideInput {
+                policy: form.policy.clone().unwrap_or_default(),
+                passed: form.passed.as_deref() != Some("false"),
+                reason: text(form.reason.as_ref()),
+            };
+            service.override_check(&request, id, input).await.map(|_| None)
+        }
+        "edit" => {
+            let tags: Result<Vec<Tag>, _> = form
+                .tags
+                .as_deref()
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(Tag::parse)
+                .collect();
+            let tags = tags.ok().and_then(|tags| Tags::new(tags).ok());
+            let Some(tags) = tags else {
+                let message =
+                    Some("Tags are up to 20 of 1 to 64 characters of [a-z0-9_:-], separated by commas.".to_owned());
+                return render(&state, &current, id, message, None, StatusCode::UNPROCESSABLE_ENTITY).await;
+            };
+            let patch = CasePatch {
+                metadata: None,
+                custom_fields: None,
+                priority: form.priority.as_deref().and_then(|p| p.parse::<Priority>().ok()),
+                tags: Some(tags),
+            };
+            service.update(&request, id, patch).await.map(|_| None)
+        }
         "note" => match form.content.as_deref().map(NoteContent::parse) {
             Some(Ok(content)) => service.add_note(&request, id, content).await.map(|_| None),
             _ => {

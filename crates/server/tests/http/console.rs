@@ -343,3 +343,44 @@ async fn the_queue_filters_sorts_searches_and_pages() {
     let searched = get(&app, "/console?q=REF_1", &session).await.text().await.unwrap();
     assert_eq!(searched.matches("data-href=").count(), 10, "ref_10 … ref_19");
 }
+
+#[tokio::test]
+async fn the_case_page_assigns_escalates_overrides_and_edits() {
+    let app = spawn_app().await;
+    let rita = person(&app, "Rita", "senior_reviewer").await;
+    let sam = person(&app, "Sam", "reviewer").await;
+    let case = app.case().await;
+    let id = case["id"].as_str().unwrap();
+    let session = cookie(&sign_in(&app, "rita@example.com", PASSWORD).await);
+    let path = |action: &str| format!("/console/cases/{id}/{action}");
+    let edited = submit(&app, &session, &path("edit"), &[("priority", "high"), ("tags", "pep, watchlist")]).await;
+    assert_eq!(edited.status(), StatusCode::SEE_OTHER);
+    let bad = submit(&app, &session, &path("edit"), &[("priority", "high"), ("tags", "Not A Tag")]).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let assigned = submit(&app, &session, &path("assign"), &[("to", sam.as_str())]).await;
+    assert_eq!(assigned.status(), StatusCode::SEE_OTHER);
+    let api = app.get(&format!("/api/v1/cases/{id}")).await.json();
+    assert_eq!(api["priority"], "high");
+    assert_eq!(api["tags"], json!(["pep", "watchlist"]));
+    assert_eq!(
+        api["assigned_to"].as_str().unwrap(),
+        casework_domain::id::OrgUserId::parse(&sam).unwrap().uuid().to_string()
+    );
+    submit(&app, &session, &path("claim"), &[]).await;
+    let overridden = submit(
+        &app,
+        &session,
+        &path("override"),
+        &[("policy", "face_match"), ("passed", "true"), ("reason", "manual check")],
+    )
+    .await;
+    assert_eq!(overridden.status(), StatusCode::NOT_FOUND, "this session has no face_match check: the API's 404");
+    let escalated =
+        submit(&app, &session, &path("escalate"), &[("to", rita.as_str()), ("reason", "needs a senior")]).await;
+    assert_eq!(escalated.status(), StatusCode::SEE_OTHER);
+    let api = app.get(&format!("/api/v1/cases/{id}")).await.json();
+    assert_eq!(
+        (api["status"].clone(), api["escalation_reason"].clone()),
+        (json!("escalated"), json!("needs a senior"))
+    );
+}
