@@ -18,6 +18,8 @@ const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 /// Webhook events, finished deliveries and expired capture links are kept this long (beyond
 /// the 7 days `recover` reaches back).
 const WEBHOOK_HISTORY: time::Duration = time::Duration::days(30);
+/// MCP sessions are forgotten a day after they started.
+const MCP_SESSION_LIFETIME: time::Duration = time::Duration::days(1);
 /// Check summaries are refreshed at least this often.
 const SUMMARY_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -45,6 +47,12 @@ async fn run(state: AppState) {
                 let error = format!("{error:#}");
                 if let Some(suppressed) = crate::throttle::due(&format!("prune: {error}")) {
                     tracing::warn!(error, suppressed, "pruning idempotency records failed");
+                }
+            }
+            if let Err(error) = state.store.prune_mcp_sessions(state.service.now() - MCP_SESSION_LIFETIME).await {
+                let error = format!("{error:#}");
+                if let Some(suppressed) = crate::throttle::due(&format!("prune mcp: {error}")) {
+                    tracing::warn!(error, suppressed, "pruning MCP sessions failed");
                 }
             }
             let history = state.service.now() - WEBHOOK_HISTORY;

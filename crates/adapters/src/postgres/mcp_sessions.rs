@@ -1,5 +1,5 @@
 //! MCP sessions (the client's `initialize`, as JSON), kept so any instance can serve a session
-//! another instance started. Sessions unused for a day are pruned.
+//! another instance started. The workers forget sessions a day after they started.
 
 use casework_domain::Timestamp;
 use casework_domain::ports::StoreError;
@@ -44,17 +44,31 @@ impl PgStore {
             .map_err(unavailable_or_unknown)
     }
 
-    /// Forgets MCP session `id`, and every session started before `stale`.
+    /// Forgets MCP session `id`.
     ///
     /// # Errors
     /// [`StoreError`].
-    pub async fn delete_mcp_session(&self, id: &str, stale: Timestamp) -> Result<(), StoreError> {
+    pub async fn delete_mcp_session(&self, id: &str) -> Result<(), StoreError> {
         let mut connection = self.connection().await?;
         diesel::delete(mcp_sessions::table)
-            .filter(mcp_sessions::id.eq(id).or(mcp_sessions::created_at.lt(stale)))
+            .filter(mcp_sessions::id.eq(id))
             .execute(&mut connection)
             .await
             .map(|_| ())
+            .map_err(unavailable_or_unknown)
+    }
+
+    /// Forgets MCP sessions started before `before`; returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn prune_mcp_sessions(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let mut connection = self.connection().await?;
+        diesel::delete(mcp_sessions::table)
+            .filter(mcp_sessions::created_at.lt(before))
+            .execute(&mut connection)
+            .await
+            .map(|count| u64::try_from(count).unwrap_or(0))
             .map_err(unavailable_or_unknown)
     }
 }

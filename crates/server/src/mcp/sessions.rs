@@ -4,9 +4,6 @@
 use casework_adapters::postgres::PgStore;
 use rmcp::transport::streamable_http_server::session::{SessionState, SessionStore, SessionStoreError};
 
-/// Sessions older than this are forgotten.
-const SESSION_LIFETIME: time::Duration = time::Duration::days(1);
-
 /// The store.
 pub struct PgSessions {
     store: PgStore,
@@ -37,6 +34,6 @@ impl SessionStore for PgSessions {
     }
 
     async fn delete(&self, session_id: &str) -> Result<(), SessionStoreError> {
-        Ok(self.store.delete_mcp_session(session_id, now() - SESSION_LIFETIME).await?)
+        Ok(self.store.delete_mcp_session(session_id).await?)
     }
 }

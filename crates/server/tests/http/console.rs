@@ -50,9 +50,14 @@ async fn get(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
     browser().get(format!("{}{path}", app.address)).header("Cookie", cookie).send().await.unwrap()
 }
 
-fn csrf(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+/// The value of the first `marker"…"` in a page.
+fn attribute(html: &str, marker: &str) -> String {
+    let start = html.find(marker).unwrap() + marker.len();
     html[start..].split('"').next().unwrap().to_owned()
+}
+
+fn csrf(html: &str) -> String {
+    attribute(html, "name=\"csrf\" value=\"")
 }
 
 #[tokio::test]
@@ -238,8 +243,7 @@ async fn a_reviewer_takes_the_next_case_notes_and_decides_in_the_console() {
 }
 
 fn case_version(page: &str) -> String {
-    let start = page.find("data-version=\"").unwrap() + "data-version=\"".len();
-    page[start..].split('"').next().unwrap().to_owned()
+    attribute(page, "data-version=\"")
 }
 
 #[tokio::test]

@@ -190,16 +190,22 @@ async fn the_shared_rate_limiter_holds_across_two_servers() {
     second.stop();
 }
 
-/// One access-log line per request, as JSON with the request id at the top level, and a method
-/// nobody defined collapses into one metrics label.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn every_request_writes_one_access_log_line() {
+/// A bootstrapped organization's sandbox key and a ready server logging at INFO.
+async fn logging_server(org: &str) -> (TestDatabase, String, Server, reqwest::Client) {
     let db = TestDatabase::new().await;
-    let boot = admin(&db, &["admin", "bootstrap", "--org-name", "Logs"]);
+    let boot = admin(&db, &["admin", "bootstrap", "--org-name", org]);
     let key = boot["sandbox_key"].as_str().unwrap().to_owned();
     let server = Server::start_with(&db, &[("CASEWORK__LOG__LEVEL", "info")]);
     let client = reqwest::Client::new();
     server.wait_ready(&client).await;
+    (db, key, server, client)
+}
+
+/// One access-log line per request, as JSON with the request id at the top level, and a method
+/// nobody defined collapses into one metrics label.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_request_writes_one_access_log_line() {
+    let (_db, key, server, client) = logging_server("Logs").await;
     let reply = client
         .get(format!("{}/api/v1/cases/counts", server.address))
         .header("X-API-Key", &key)
@@ -403,12 +409,7 @@ async fn every_mcp_tool_call_is_in_the_access_log_as_the_agents() {
     use rmcp::transport::StreamableHttpClientTransport;
     use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 
-    let db = TestDatabase::new().await;
-    let boot = admin(&db, &["admin", "bootstrap", "--org-name", "Agents"]);
-    let key = boot["sandbox_key"].as_str().unwrap().to_owned();
-    let server = Server::start_with(&db, &[("CASEWORK__LOG__LEVEL", "info")]);
-    let client = reqwest::Client::new();
-    server.wait_ready(&client).await;
+    let (_db, key, server, _client) = logging_server("Agents").await;
     let uri = format!("{}/mcp", server.address);
     let transport = StreamableHttpClientTransport::from_config(
         StreamableHttpClientTransportConfig::with_uri(uri).auth_header(key.clone()),
