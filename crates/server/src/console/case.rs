@@ -338,3 +338,47 @@ pub async fn next(state: web::Data<AppState>, request: HttpRequest, form: web::F
         }
     }
 }
+
+/// `POST /console/cases/{id}/pii`: corrects extracted data (the fields named `pii.<key>`; an
+/// emptied field is removed), re-encrypted by the service; `pii_updated` names the fields.
+pub async fn correct_pii(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    let Some((current, _)) = session(&state, &request).await else { return see_other("/console/sign-in") };
+    let fields = form.into_inner();
+    let field = |name: &str| fields.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    if !csrf_ok(&current, &field("csrf").unwrap_or_default()) {
+        return html(StatusCode::FORBIDDEN, "Refused: the form was not this session's.".to_owned());
+    }
+    if super::throttled(&state, &current).await {
+        return super::too_many();
+    }
+    let Ok(id) = CaseId::parse(&path) else { return html(StatusCode::NOT_FOUND, "No such case here.".to_owned()) };
+    if !super::scopes(&current).allows(Scope::VerificationsRead) {
+        return html(StatusCode::FORBIDDEN, "Correcting extracted data needs verifications:read.".to_owned());
+    }
+    let patch: serde_json::Map<String, serde_json::Value> = fields
+        .iter()
+        .filter_map(|(key, value)| {
+            let name = key.strip_prefix("pii.")?;
+            let value = value.trim();
+            Some((
+                name.to_owned(),
+                if value.is_empty() { serde_json::Value::Null } else { serde_json::Value::String(value.to_owned()) },
+            ))
+        })
+        .collect();
+    let principal = principal(&current);
+    let version = field("version").and_then(|v| v.parse().ok());
+    let request = ActionRequest { principal: &principal, reviewer_id: None, if_match: version };
+    match state.service.update_pii(&request, id, patch).await {
+        Ok(_) => see_other(&format!("/console/cases/{}", id.public())),
+        Err(error) => {
+            let (status, message) = explain(error);
+            render(&state, &current, id, Some(message), None, status).await
+        }
+    }
+}

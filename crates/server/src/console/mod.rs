@@ -167,6 +167,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/console/environment", web::post().to(people::switch_environment))
         .route("/console/next", web::post().to(case::next))
         .route("/console/cases/{id}", web::get().to(case::page))
+        .route("/console/cases/{id}/pii", web::post().to(case::correct_pii))
         .route("/console/cases/{id}/{action}", web::post().to(case::act))
         .route("/console/invitation/{token}", web::get().to(people::invitation_page))
         .route("/console/invitation/{token}", web::post().to(people::set_password));

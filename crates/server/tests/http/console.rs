@@ -388,3 +388,29 @@ async fn the_case_page_assigns_escalates_overrides_and_edits() {
         (json!("escalated"), json!("needs a senior"))
     );
 }
+
+#[tokio::test]
+async fn extracted_data_is_corrected_after_a_reveal() {
+    let app = spawn_app().await;
+    person(&app, "Rita", "reviewer").await;
+    let case = app.case().await;
+    let id = case["id"].as_str().unwrap();
+    let session = cookie(&sign_in(&app, "rita@example.com", PASSWORD).await);
+    submit(&app, &session, &format!("/console/cases/{id}/claim"), &[]).await;
+    let page = get(&app, &format!("/console/cases/{id}"), &session).await.text().await.unwrap();
+    let version = case_version(&page);
+    let revealed = submit(&app, &session, &format!("/console/cases/{id}/reveal"), &[]).await.text().await.unwrap();
+    assert!(revealed.contains("name=\"pii.first_name\" value=\"Ada\""), "{revealed}");
+    let corrected = submit(
+        &app,
+        &session,
+        &format!("/console/cases/{id}/pii"),
+        &[("version", &version), ("pii.first_name", "Adah")],
+    )
+    .await;
+    assert_eq!(corrected.status(), StatusCode::SEE_OTHER);
+    let api = app.get(&format!("/api/v1/cases/{id}")).await.json();
+    assert_eq!(api["session"]["extracted_data"]["first_name"], "Adah");
+    let bad = submit(&app, &session, &format!("/console/cases/{id}/pii"), &[("pii.date_of_birth", "1990-02-30")]).await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
