@@ -74,6 +74,12 @@ pub struct QueueQuery {
     q: Option<String>,
 }
 
+/// A time to the minute, as people read it in a list (UTC).
+fn minute(at: casework_domain::Timestamp) -> String {
+    let text = format_time(at);
+    format!("{} {} UTC", &text[..10], &text[11..16])
+}
+
 /// Rows per page.
 const PAGE: u32 = 25;
 
@@ -145,7 +151,7 @@ pub async fn page(state: web::Data<AppState>, request: HttpRequest, query: web::
             sla: view.sla.status.as_str(),
             assigned: view.case.assigned_to.map(|id| id.public()).unwrap_or_else(|| "—".to_owned()),
             lease: view.case.lease.as_ref().map(|lease| format_time(lease.expires_at)),
-            entered: format_time(view.case.entered_review_at),
+            entered: minute(view.case.entered_review_at),
         })
         .collect();
     let body = QueuePage {

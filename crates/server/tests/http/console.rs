@@ -334,7 +334,7 @@ async fn the_queue_filters_sorts_searches_and_pages() {
     .await;
     let session = cookie(&sign_in(&app, "rita@example.com", PASSWORD).await);
     let first = get(&app, "/console?tab=all", &session).await.text().await.unwrap();
-    assert!(first.contains("27 cases · page 1") && first.contains("Next page"), "paged by 25");
+    assert!(first.contains("Cases: 27 · page 1") && first.contains("Next page"), "paged by 25");
     let second = get(&app, "/console?tab=all&page=1", &session).await.text().await.unwrap();
     assert!(second.contains("page 2") && second.matches("data-href=").count() == 2, "{second}");
     let filtered = get(&app, "/console?tab=all&priority=urgent", &session).await.text().await.unwrap();

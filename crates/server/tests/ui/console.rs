@@ -46,6 +46,21 @@ async fn press(browser: &Client, key: char) {
     browser.perform_actions(keys).await.unwrap();
 }
 
+/// Waits (5 s at most) until the text of `css` satisfies `done`, across page loads; returns it.
+async fn text_when(browser: &Client, css: &str, done: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Ok(element) = browser.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+            && (done(&text) || Instant::now() > deadline)
+        {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "{css} never appeared");
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+}
+
 async fn count(browser: &Client, tab: &str) -> String {
     browser.find(Locator::Css(&format!(".count[data-tab='{tab}']"))).await.unwrap().text().await.unwrap()
 }
@@ -91,8 +106,7 @@ async fn a_reviewer_works_the_queue_by_keyboard_and_a_second_browser_sees_it_liv
     let masked = rita.find(Locator::Css("dl.data")).await.unwrap().text().await.unwrap();
     assert!(masked.contains("••••"), "{masked}");
     rita.find(Locator::Css("form[action$='/reveal'] button")).await.unwrap().click().await.unwrap();
-    rita.wait().for_element(Locator::Css("main[data-case]")).await.unwrap();
-    let shown = rita.find(Locator::Css("dl.data")).await.unwrap().text().await.unwrap();
+    let shown = text_when(&rita, "dl.data", |text| !text.contains("••••")).await;
     assert!(!shown.contains("••••"), "{shown}");
     screenshot(&rita, "console-pii-revealed").await;
     rita.find(Locator::Css("#note"))
@@ -102,8 +116,7 @@ async fn a_reviewer_works_the_queue_by_keyboard_and_a_second_browser_sees_it_liv
         .await
         .unwrap();
     rita.find(Locator::Css("form[action$='/note'] button")).await.unwrap().click().await.unwrap();
-    rita.wait().for_element(Locator::Css("main[data-case]")).await.unwrap();
-    let notes = rita.find(Locator::Css("ul.notes")).await.unwrap().text().await.unwrap();
+    let notes = text_when(&rita, "ul.notes", |text| text.contains("Documents consistent")).await;
     assert!(notes.contains("Documents consistent"), "{notes}");
     // Typing in a field never triggers a shortcut.
     rita.find(Locator::Css("#note")).await.unwrap().send_keys("a").await.unwrap();
@@ -129,6 +142,11 @@ async fn a_reviewer_works_the_queue_by_keyboard_and_a_second_browser_sees_it_liv
     let refusal = rita.wait().for_element(Locator::Css("p.alert")).await.unwrap().text().await.unwrap();
     assert!(refusal.contains("claimed by another reviewer until"), "{refusal}");
     screenshot(&rita, "console-refusal").await;
+    // Tablet width: the queue still works.
+    rita.set_window_size(820, 1180).await.unwrap();
+    rita.goto(&format!("{}/console", app.address)).await.unwrap();
+    rita.wait().for_element(Locator::Css("nav.tabs")).await.unwrap();
+    screenshot(&rita, "console-queue-tablet").await;
     rita.close().await.unwrap();
     sam.close().await.unwrap();
 }
