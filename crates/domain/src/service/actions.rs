@@ -204,6 +204,13 @@ pub struct Planned {
     session: SessionChange,
 }
 
+impl Planned {
+    /// An event about `case` that changes nothing on it (no version change).
+    fn record_only(case: &Case, event: CaseEvent) -> Self {
+        Self { case: case.clone(), events: vec![event], note: None, session: SessionChange::default() }
+    }
+}
+
 impl From<Transition> for Planned {
     fn from(transition: Transition) -> Self {
         Self { case: transition.case, events: vec![transition.event], note: None, session: SessionChange::default() }
@@ -494,12 +501,7 @@ where
                         .with_value("decision", Value::String(decision.as_str().to_owned()))
                         .with_value("reason", reason.clone().map_or(Value::Null, Value::String))
                         .with_reason(reason.clone());
-                Ok(Some(Planned {
-                    case: case.clone(),
-                    events: vec![event],
-                    note: None,
-                    session: SessionChange::default(),
-                }))
+                Ok(Some(Planned::record_only(case, event)))
             })
             .await?;
         Ok(acted.view)
@@ -520,12 +522,7 @@ where
                     .unwrap_or_default();
                 let event = CaseEvent::new(EventType::PiiRevealed, context.caller.actor.clone(), context.caller.now)
                     .with_field_names("extracted_data", fields);
-                Ok(Some(Planned {
-                    case: case.clone(),
-                    events: vec![event],
-                    note: None,
-                    session: SessionChange::default(),
-                }))
+                Ok(Some(Planned::record_only(case, event)))
             })
             .await?;
         acted.session.ok_or(ActionError::CaseNotFound)

@@ -50,6 +50,12 @@ async fn get(app: &TestApp, path: &str, cookie: &str) -> reqwest::Response {
     browser().get(format!("{}{path}", app.address)).header("Cookie", cookie).send().await.unwrap()
 }
 
+/// Posts a form to `path` with a CSRF token that is not the session's.
+async fn forged(app: &TestApp, session: &str, path: &str) -> StatusCode {
+    let reply = browser().post(format!("{}{path}", app.address)).header("Cookie", session).form(&[("csrf", "forged")]);
+    reply.send().await.unwrap().status()
+}
+
 /// The value of the first `marker"…"` in a page.
 fn attribute(html: &str, marker: &str) -> String {
     let start = html.find(marker).unwrap() + marker.len();
@@ -127,14 +133,7 @@ async fn a_person_signs_in_works_the_queue_and_signs_out() {
     let stylesheet = browser().get(format!("{}/console/assets/console.css", app.address)).send().await.unwrap();
     assert_eq!(stylesheet.status(), StatusCode::OK);
     // Forms need the session's CSRF token.
-    let forged = browser()
-        .post(format!("{}/console/sign-out", app.address))
-        .header("Cookie", &session)
-        .form(&[("csrf", "forged")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(forged(&app, &session, "/console/sign-out").await, StatusCode::FORBIDDEN);
     let token = csrf(&html);
     let out = browser()
         .post(format!("{}/console/sign-out", app.address))
@@ -260,14 +259,7 @@ async fn refusals_show_the_apis_detail_and_foreign_cases_are_not_found() {
     let claim = submit(&app, &session, &format!("/console/cases/{id}/claim"), &[]).await;
     assert_eq!(claim.status(), StatusCode::CONFLICT);
     assert!(claim.text().await.unwrap().contains("claimed by another reviewer until"));
-    let forged = browser()
-        .post(format!("{}/console/cases/{id}/claim", app.address))
-        .header("Cookie", &session)
-        .form(&[("csrf", "forged")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(forged(&app, &session, &format!("/console/cases/{id}/claim")).await, StatusCode::FORBIDDEN);
     let foreign = app.foreign_key().await;
     let theirs = app
         .call(Method::POST, "/api/v1/sessions", Some(&foreign), Some(json!({"status": "under_review"})))
