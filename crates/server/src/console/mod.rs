@@ -15,14 +15,10 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use casework_domain::console::{ConsoleSession, role_scopes};
 use casework_domain::directory::{Principal, Scopes, UserRef};
 use casework_domain::id::Id;
 use casework_domain::tenant::Tenant;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 use crate::state::AppState;
 
@@ -33,17 +29,7 @@ pub const COOKIE: &str = "casework_session";
 const STYLESHEET: &str = include_str!("../../assets/console.css");
 const SCRIPT: &str = include_str!("../../assets/console.js");
 
-/// A fresh random token (32 bytes, base64url).
-pub fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// What is stored of a token: its SHA-256.
-pub fn token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
+pub use crate::http::html::{new_token, token_hash};
 
 /// Whether cookies are marked `Secure`: everywhere but a development or test server (plain
 /// HTTP on this machine).
@@ -127,19 +113,13 @@ pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((LOCATION, location.to_owned())).finish()
 }
 
-/// An HTML page with a strict Content-Security-Policy (nothing but this origin's stylesheet),
-/// never cached.
+/// The console's policy: nothing but this origin's script, stylesheet and event stream.
+const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                      connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// A console page.
 pub fn page(status: StatusCode, html: String) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((
-            actix_web::http::header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ))
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .insert_header((actix_web::http::header::REFERRER_POLICY, "same-origin"))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .body(html)
+    crate::http::html::page(status, html, POLICY)
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> HttpResponse {

@@ -8,13 +8,14 @@
 //! rate limits, versions, idempotency, scopes), [`inflection`] (`Key-Inflection`), [`body`]
 //! (JSON bodies, with U+0000 refused), [`query`] (query parameters), [`error`] ([`ApiError`]),
 //! [`middleware`] (request ids, JSON error bodies), [`openapi`] (the document and `/docs`),
-//! [`respond`] (success responses), [`in_process`] (the API called without a socket).
+//! [`respond`] (success responses), [`html`] (server-rendered pages and their tokens), [`in_process`] (the API called without a socket).
 
 pub mod action;
 pub mod auth;
 pub mod body;
 pub mod conventions;
 pub mod error;
+pub mod html;
 pub mod in_process;
 pub mod inflection;
 pub mod middleware;

@@ -8,7 +8,11 @@ use actix_web::http::Method;
 use casework_domain::directory::Scope;
 use serde_json::{Map, Value, json};
 
-use crate::http::routes::endpoints;
+use std::sync::{Arc, OnceLock};
+
+use rmcp::model::{Tool, ToolAnnotations};
+
+use crate::http::routes::{Endpoint, endpoints};
 
 /// A group of tools, chosen with `?toolsets=a,b`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -130,8 +134,38 @@ const fn write(
     ToolSpec { name, toolset, description, writes: true, idempotent, run }
 }
 
+/// A tool with what is derived from the REST API once, at first use: the scopes its
+/// operations need, and its MCP description (input schema and annotations).
+pub struct Entry {
+    /// The tool.
+    pub spec: ToolSpec,
+    /// The scopes it needs.
+    pub scopes: Vec<Scope>,
+    /// What `tools/list` says of it.
+    pub tool: Tool,
+}
+
+/// Every tool, described once.
+pub fn catalogue() -> &'static [Entry] {
+    static CATALOGUE: OnceLock<Vec<Entry>> = OnceLock::new();
+    CATALOGUE.get_or_init(|| {
+        let document = crate::http::openapi::document_json();
+        let table = endpoints();
+        tools()
+            .into_iter()
+            .map(|spec| {
+                let annotations =
+                    ToolAnnotations::new().read_only(!spec.writes).destructive(false).idempotent(spec.idempotent);
+                let schema = Arc::new(input_schema(&spec, &document));
+                let tool = Tool::new(spec.name, spec.description, schema).annotate(annotations);
+                Entry { scopes: scopes(&spec, &table), tool, spec }
+            })
+            .collect()
+    })
+}
+
 /// Every tool.
-pub fn tools() -> Vec<ToolSpec> {
+fn tools() -> Vec<ToolSpec> {
     use Toolset::{Cases, Lists, Org, Search, Sessions};
     use Verb as M;
     vec![
@@ -278,11 +312,11 @@ pub fn tools() -> Vec<ToolSpec> {
     ]
 }
 
-/// The scopes a tool needs (those of its API operations).
-pub fn scopes(tool: &ToolSpec) -> Vec<Scope> {
+/// The scopes a tool needs (those of its API operations in the route table).
+fn scopes(tool: &ToolSpec, table: &[Endpoint]) -> Vec<Scope> {
     let of = |method: Method, path: &str| -> Vec<Scope> {
-        endpoints()
-            .into_iter()
+        table
+            .iter()
             .find(|endpoint| endpoint.method == method && endpoint.path == path)
             .map(|endpoint| endpoint.scopes.to_vec())
             .unwrap_or_default()
@@ -307,7 +341,7 @@ fn id_property(description: &str) -> Value {
 
 /// The input schema of every tool, from the OpenAPI document of the REST API: the request body's
 /// schema (or the query parameters) with the path parameters, self-contained (`$defs`).
-pub fn input_schema(tool: &ToolSpec, document: &Value) -> Map<String, Value> {
+fn input_schema(tool: &ToolSpec, document: &Value) -> Map<String, Value> {
     let mut properties = Map::new();
     let mut required: Vec<Value> = Vec::new();
     let mut body_ref = None;

@@ -2,8 +2,6 @@
 //! (each tool's first content item is the JSON text of the REST response, also given as
 //! `structuredContent`), and the prompts `triage_case` and `summarize_queue`.
 
-use std::sync::{Arc, OnceLock};
-
 use actix_web::http::Method;
 use casework_api::case::Case as CaseBody;
 use casework_domain::case::Decision;
@@ -13,7 +11,7 @@ use casework_domain::service::actions::ActionRequest;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse,
     GetPromptResult, Implementation, ListPromptsResult, ListToolsResult, PaginatedRequestParams, Prompt,
-    PromptArgument, PromptMessage, Role, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    PromptArgument, PromptMessage, Role, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -21,16 +19,10 @@ use rmcp_actix_web::transport::on_request_extensions;
 use serde_json::{Map, Value, json};
 
 use super::McpCaller;
-use super::catalogue::{Run, Suggestion, ToolSpec, input_schema, path_parameters, scopes, tools};
+use super::catalogue::{Entry, Run, Suggestion, ToolSpec, catalogue, path_parameters};
 use crate::http::error::ApiError;
 use crate::http::in_process::{Call, InProcess};
 use crate::state::AppState;
-
-/// The OpenAPI document the input schemas come from, built once.
-fn document() -> &'static Value {
-    static DOCUMENT: OnceLock<Value> = OnceLock::new();
-    DOCUMENT.get_or_init(crate::http::openapi::document_json)
-}
 
 /// The handler of one MCP session.
 #[derive(Clone)]
@@ -63,7 +55,8 @@ fn client_name(context: &RequestContext<RoleServer>, caller: &McpCaller) -> Stri
 }
 
 /// Why a tool is not offered to this caller, if it is not.
-fn refusal(tool: &ToolSpec, caller: &McpCaller) -> Option<(u16, &'static str, String)> {
+fn refusal(entry: &Entry, caller: &McpCaller) -> Option<(u16, &'static str, String)> {
+    let tool = &entry.spec;
     if !caller.toolsets.contains(&tool.toolset) {
         let detail = format!("The toolset `{}` is not enabled (?toolsets=).", tool.toolset.as_str());
         return Some((403, "tool_not_enabled", detail));
@@ -71,13 +64,8 @@ fn refusal(tool: &ToolSpec, caller: &McpCaller) -> Option<(u16, &'static str, St
     if caller.read_only && tool.writes {
         return Some((403, "read_only", format!("`{}` writes, and this connection is read-only.", tool.name)));
     }
-    let missing = scopes(tool).into_iter().find(|scope| !caller.principal.scopes.allows(*scope))?;
+    let missing = entry.scopes.iter().find(|scope| !caller.principal.scopes.allows(**scope))?;
     Some((403, "insufficient_scope", format!("This API key lacks the `{}` scope.", missing.as_str())))
-}
-
-fn tool(spec: &ToolSpec) -> Tool {
-    let annotations = ToolAnnotations::new().read_only(!spec.writes).destructive(false).idempotent(spec.idempotent);
-    Tool::new(spec.name, spec.description, Arc::new(input_schema(spec, document()))).annotate(annotations)
 }
 
 /// A tool's result: the JSON text first, and the same value as structured content.
@@ -338,7 +326,11 @@ impl ServerHandler for Casework {
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let caller = caller(&context)?;
-        let offered = tools().iter().filter(|spec| refusal(spec, &caller).is_none()).map(tool).collect();
+        let offered = catalogue()
+            .iter()
+            .filter(|entry| refusal(entry, &caller).is_none())
+            .map(|entry| entry.tool.clone())
+            .collect();
         Ok(ListToolsResult::with_all_items(offered))
     }
 
@@ -349,9 +341,10 @@ impl ServerHandler for Casework {
     ) -> Result<CallToolResponse, McpError> {
         let caller = caller(&context)?;
         let agent = client_name(&context, &caller);
-        let Some(spec) = tools().into_iter().find(|spec| spec.name == request.name) else {
+        let Some(entry) = catalogue().iter().find(|entry| entry.spec.name == request.name) else {
             return Err(McpError::invalid_params(format!("no tool named `{}`", request.name), None));
         };
+        let spec = entry.spec;
         tracing::info!(
             target: "casework::access",
             method = "MCP",
@@ -362,7 +355,7 @@ impl ServerHandler for Casework {
             agent,
             "tool call"
         );
-        if let Some((status, code, detail)) = refusal(&spec, &caller) {
+        if let Some((status, code, detail)) = refusal(entry, &caller) {
             return Ok(result(status, error_body(status, code, &detail)).into());
         }
         let args = request.arguments.unwrap_or_default();

@@ -2,11 +2,10 @@
 //! page a link opens (`/sandbox/capture/{token}`, no API key: the token is the credential).
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use casework_api::request::session::{OneTimeLinkRequest, SimulateRequest};
 use casework_api::session::{OneTimeLink, SessionResult};
 use casework_api::wire::format_time;
@@ -14,11 +13,10 @@ use casework_domain::case::Actor;
 use casework_domain::id::SessionId;
 use casework_domain::service::sandbox::SandboxError;
 use casework_domain::session::{SessionStatus, SimulateAction};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 use crate::http::auth::Api;
 use crate::http::error::ApiError;
+use crate::http::html::{self, new_token, token_hash};
 use crate::http::respond;
 use crate::http::routes::sessions::{pii_access, render};
 use crate::state::AppState;
@@ -85,10 +83,6 @@ fn base_url(state: &AppState, request: &HttpRequest) -> String {
     format!("{}://{}", info.scheme(), info.host())
 }
 
-fn token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
-
 /// `POST /sessions/{id}/generate-one-time-link`: 201 `{capture_url, qr_code_data_url, expires_at}`.
 ///
 /// # Errors
@@ -96,9 +90,7 @@ fn token_hash(token: &str) -> Vec<u8> {
 pub async fn one_time_link(api: Api, path: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     let minutes = api.input::<OneTimeLinkRequest>(payload).await?;
     let id = session_id(&path)?;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let token = new_token();
     let link = api.state.service.capture_link(api.tenant(), id, token_hash(&token), minutes).await?;
     let capture_url = format!("{}/sandbox/capture/{token}", base_url(&api.state, api.request()));
     let qr_code_data_url = format!("data:image/png;base64,{}", STANDARD.encode(qr_png(&capture_url)));
@@ -153,19 +145,12 @@ struct CapturePage {
     session: Option<CaptureSession>,
 }
 
-/// The page with a strict Content-Security-Policy (no script at all), never cached.
+/// The capture page's policy: no script at all, its own inline styles.
+const POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 fn page(status: StatusCode, page: &CapturePage) -> HttpResponse {
-    let html = page.render().unwrap_or_default();
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((
-            CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ))
-        .insert_header((CACHE_CONTROL, "no-store"))
-        .insert_header((REFERRER_POLICY, "no-referrer"))
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .body(html)
+    html::page(status, page.render().unwrap_or_default(), POLICY)
 }
 
 fn spent() -> HttpResponse {
