@@ -9,14 +9,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use casework_adapters::postgres::deliveries::{DueDelivery, listen};
+use casework_adapters::postgres::deliveries::{CHANNEL, DueDelivery};
 use casework_adapters::system::SystemClock;
 use casework_adapters::webhooks::sender::{Attempt, TIMEOUT};
 use casework_adapters::webhooks::signature::Secret;
 use casework_domain::id::DeliveryId;
 use casework_domain::ports::Clock;
 use casework_domain::webhook::AttemptOutcome;
-use futures_util::StreamExt;
 use rand::Rng;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinHandle;
@@ -29,35 +28,10 @@ const LEASE: time::Duration = time::Duration::seconds(TIMEOUT.as_secs() as i64 *
 /// Starts the delivery loop and its listener on the current runtime.
 pub fn spawn(state: AppState) -> JoinHandle<()> {
     let wake = Arc::new(Notify::new());
-    tokio::spawn(listen_for_commits(state.clone(), Arc::clone(&wake)));
+    // Anything committed while the listener was away is found by the claim a reconnection wakes.
+    let (on_connect, on_commit) = (Arc::clone(&wake), Arc::clone(&wake));
+    crate::listen::spawn(&state, CHANNEL, move || on_connect.notify_one(), move |_| on_commit.notify_one());
     tokio::spawn(run(state, wake))
-}
-
-/// Holds a connection listening for committed events; reconnects after a failure (the poll
-/// covers the gap).
-async fn listen_for_commits(state: AppState, wake: Arc<Notify>) {
-    loop {
-        match listen(&state.config.database.url).await {
-            Ok(mut connection) => {
-                // Anything committed while the listener was away is found by the next claim.
-                wake.notify_one();
-                let mut notifications = std::pin::pin!(connection.notifications_stream());
-                while let Some(notification) = notifications.next().await {
-                    if notification.is_err() {
-                        break;
-                    }
-                    wake.notify_one();
-                }
-            }
-            Err(error) => {
-                let error = format!("{error:#}");
-                if let Some(suppressed) = crate::throttle::due(&format!("webhook listener: {error}")) {
-                    tracing::warn!(error, suppressed, "the webhook listener cannot connect; polling meanwhile");
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
 }
 
 async fn run(state: AppState, wake: Arc<Notify>) {

@@ -10,6 +10,7 @@
 //! - [`workers`]: the claim sweeper and the check-summary refresher.
 //! - [`delivery`]: webhook delivery from the outbox.
 //! - [`console`]: the reviewers' console at `/console` (server-rendered pages).
+//! - [`listen`]: a PostgreSQL `LISTEN` held for the process's life (webhooks, live console).
 //! - [`mcp`]: the MCP server at `/mcp`, for AI assistants.
 //! - [`throttle`]: one log line per cause and interval, for failures that repeat (outages).
 
@@ -18,6 +19,7 @@ pub mod config;
 pub mod console;
 pub mod delivery;
 pub mod http;
+pub mod listen;
 pub mod mcp;
 pub mod metrics;
 pub mod state;

@@ -35,15 +35,8 @@ pub(super) async fn wake(connection: &mut AsyncPgConnection) -> Result<(), diese
 /// The channel every committed case event notifies with `org_id:environment:case_id`.
 pub const CHANGES_CHANNEL: &str = "casework_changes";
 
-/// A connection listening on [`CHANNEL`]: read its `notifications_stream()`.
-///
-/// # Errors
-/// When the database cannot be reached.
-pub async fn listen(url: &SecretString) -> anyhow::Result<AsyncPgConnection> {
-    listen_to(url, CHANNEL).await
-}
-
-/// A connection listening on `channel` (one of this module's constants).
+/// A connection listening on `channel` ([`CHANNEL`] or [`CHANGES_CHANNEL`]): read its
+/// `notifications_stream()`.
 ///
 /// # Errors
 /// When the database cannot be reached.

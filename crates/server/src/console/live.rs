@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
-use casework_adapters::postgres::deliveries::{CHANGES_CHANNEL, listen_to};
+use casework_adapters::postgres::deliveries::CHANGES_CHANNEL;
 use casework_domain::id::CaseId;
 use casework_domain::ports::TabCounts;
 use casework_domain::tenant::Tenant;
@@ -28,23 +28,20 @@ pub struct Change {
     pub case: String,
 }
 
-/// Listens for committed changes and hands them to every stream of this instance; reconnects
-/// after a failure (streams then fall back to their heartbeat-driven refresh).
-pub fn spawn_listener(state: AppState, changes: broadcast::Sender<Change>) {
-    tokio::spawn(async move {
-        loop {
-            if let Ok(mut connection) = listen_to(&state.config.database.url, CHANGES_CHANNEL).await {
-                let mut notifications = std::pin::pin!(connection.notifications_stream());
-                while let Some(Ok(notification)) = notifications.next().await {
-                    let mut parts = notification.payload.splitn(3, ':');
-                    if let (Some(org), Some(environment), Some(case)) = (parts.next(), parts.next(), parts.next()) {
-                        let _ = changes.send(Change { tenant: format!("{org}:{environment}"), case: case.to_owned() });
-                    }
-                }
+/// Hands every committed change to the streams of this instance (which refresh on their
+/// heartbeat while the listener reconnects).
+pub fn spawn_listener(state: &AppState, changes: broadcast::Sender<Change>) {
+    crate::listen::spawn(
+        state,
+        CHANGES_CHANNEL,
+        || {},
+        move |payload| {
+            let mut parts = payload.splitn(3, ':');
+            if let (Some(org), Some(environment), Some(case)) = (parts.next(), parts.next(), parts.next()) {
+                let _ = changes.send(Change { tenant: format!("{org}:{environment}"), case: case.to_owned() });
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    });
+        },
+    );
 }
 
 fn tenant_key(tenant: Tenant) -> String {

@@ -48,7 +48,7 @@ pub fn serve(state: AppState, listener: TcpListener) -> std::io::Result<Server> 
     let with_metrics = state.config.server.metrics_address.is_empty();
     let in_process = in_process::InProcess::start(state.clone())?;
     let (changes, _) = tokio::sync::broadcast::channel(1024);
-    crate::console::live::spawn_listener(state.clone(), changes.clone());
+    crate::console::live::spawn_listener(&state, changes.clone());
     let changes = web::Data::new(changes);
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
