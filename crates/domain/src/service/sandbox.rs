@@ -40,7 +40,7 @@ where
     G: IdGenerator,
 {
     /// Applies `action` to a sandbox session; `link` is the capture link whose button this is
-    /// (consumed in the same transaction).
+    /// (consumed in the same transaction). The session returned carries its PII per `pii`.
     ///
     /// # Errors
     /// [`SandboxError`].
@@ -51,11 +51,12 @@ where
         session_id: SessionId,
         action: SimulateAction,
         link: Option<&[u8]>,
+        pii: Pii,
     ) -> Result<Session, SandboxError> {
         if tenant.environment != Environment::Sandbox {
             return Err(SandboxError::SandboxOnly);
         }
-        let session = self.repo.find_session(tenant, session_id, Pii::Omit).await?.ok_or(SandboxError::NotFound)?;
+        let session = self.repo.find_session(tenant, session_id, pii).await?.ok_or(SandboxError::NotFound)?;
         let now = self.clock.now();
         let simulated = action.apply(&session, now).ok_or(SandboxError::InvalidTransition(session.status.as_str()))?;
         let mut next = simulated.session;

@@ -11,6 +11,7 @@ use casework_api::session::{OneTimeLink, SessionResult};
 use casework_api::wire::format_time;
 use casework_domain::case::Actor;
 use casework_domain::id::SessionId;
+use casework_domain::ports::Pii;
 use casework_domain::service::sandbox::SandboxError;
 use casework_domain::session::{SessionStatus, SimulateAction};
 
@@ -53,9 +54,7 @@ pub async fn simulate(api: Api, path: web::Path<String>, payload: web::Payload) 
     let action = api.input::<SimulateRequest>(payload).await?;
     let id = session_id(&path)?;
     let settings = api.state.service.settings(api.tenant()).await?;
-    let session = api.state.service.simulate(api.tenant(), api.actor(), id, action, None).await?;
-    // The session as stored, with its PII for readers allowed to see it.
-    let session = api.state.service.session(api.tenant(), session.id, api.pii()).await?.unwrap_or(session);
+    let session = api.state.service.simulate(api.tenant(), api.actor(), id, action, None, api.pii()).await?;
     Ok(respond::json(StatusCode::OK, &render(&api, &settings, &session)))
 }
 
@@ -206,7 +205,8 @@ pub async fn capture_submit(
         );
     };
     let Ok(Some((link, _))) = state.service.open_capture_link(&hash).await else { return spent() };
-    let applied = state.service.simulate(link.tenant, Actor::System, link.session_id, action, Some(&hash)).await;
+    let applied =
+        state.service.simulate(link.tenant, Actor::System, link.session_id, action, Some(&hash), Pii::Omit).await;
     let message = match applied {
         Ok(session) => match session.status {
             SessionStatus::UnderReview => "Done: the session is under review; its case is in the queue.".to_owned(),
