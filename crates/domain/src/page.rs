@@ -1,7 +1,7 @@
 //! Pagination and the list queries of API.md §3 (what to list, not how: the adapter compiles it).
 
 use crate::Timestamp;
-use crate::case::{CaseStatus, Priority, Tag};
+use crate::case::{CaseStatus, Priority, SlaStatus, Tag};
 use crate::id::{OrgUserId, SessionId};
 use crate::session::SessionStatus;
 
@@ -127,6 +127,8 @@ pub struct CaseQuery {
     pub priorities: Vec<Priority>,
     /// Cases carrying any of these tags.
     pub tags: Vec<Tag>,
+    /// Any of these SLA statuses (at the time of the query).
+    pub sla_statuses: Vec<SlaStatus>,
     /// Cases of these sessions.
     pub session_ids: Vec<SessionId>,
     /// Inclusive lower bound on `created_at`.

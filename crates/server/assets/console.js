@@ -6,6 +6,7 @@
   var live = document.getElementById("live");
   var caseId = main && main.getAttribute("data-case");
   var version = main && main.getAttribute("data-version");
+  var seen = main && main.getAttribute("data-events");
 
   function say(text) { if (live) { live.textContent = text; } }
 
@@ -16,10 +17,33 @@
     });
   }
 
+  var leased = main && main.getAttribute("data-leased") === "true";
+  var lastActivity = "";
   function showCase(state) {
-    if (!caseId || state.id !== caseId || String(state.version) === version) { return; }
-    var holder = state.lease ? "claimed by " + state.lease.holder + " until " + state.lease.expires_at : "not claimed";
-    say("This case changed (now " + state.status + ", " + holder + "): reload to see it.");
+    if (!caseId || state.id !== caseId) { return; }
+    if (String(state.version) !== version) {
+      var holder = state.lease ? "claimed by " + state.lease.holder + " until " + state.lease.expires_at : "not claimed";
+      say(lastActivity + "This case changed (now " + state.status + ", " + holder + "): reload to see it.");
+    } else if (leased && !state.lease) {
+      leased = false;
+      say("The lease lapsed: anyone may claim this case now.");
+    }
+  }
+
+  // What happened to the open case while the page was open: announced and added to the timeline.
+  function showActivity(entry) {
+    var timeline = document.querySelector("ol.timeline");
+    if (timeline) {
+      var item = document.createElement("li");
+      var kind = document.createElement("strong");
+      kind.textContent = entry.type;
+      item.appendChild(document.createTextNode(entry.at + " · "));
+      item.appendChild(kind);
+      item.appendChild(document.createTextNode(" by " + entry.actor));
+      timeline.appendChild(item);
+    }
+    lastActivity = entry.actor + ": " + entry.type.replace(/_/g, " ") + ". ";
+    say(lastActivity);
   }
 
   function poll() {
@@ -33,7 +57,9 @@
 
   if (window.EventSource) {
     var failures = 0;
-    var source = new EventSource("/console/live" + (caseId ? "?case=" + encodeURIComponent(caseId) : ""));
+    var query = caseId ? "?case=" + encodeURIComponent(caseId) + (seen ? "&after=" + encodeURIComponent(seen) : "") : "";
+    var source = new EventSource("/console/live" + query);
+    source.addEventListener("activity", function (e) { showActivity(JSON.parse(e.data)); });
     source.addEventListener("counts", function (e) { failures = 0; showCounts(JSON.parse(e.data)); });
     source.addEventListener("case", function (e) { showCase(JSON.parse(e.data)); });
     source.onerror = function () {

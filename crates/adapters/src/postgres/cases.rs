@@ -26,7 +26,7 @@ use super::errors::{Failure, classify, save_error, unavailable_or_unknown};
 use super::queue;
 use super::records::{CaseRecord, EventRecord, parse_event};
 use super::schema::{case_events, cases, sessions};
-use super::sql::{Condition, TxError, all_of, compile, in_tenant, page_bounds};
+use super::sql::{Condition, TxError, all_of, any_of, compile, in_tenant, page_bounds};
 
 fn conditions(tenant: Tenant, query: &CaseQuery, now: Timestamp) -> Condition {
     let mut all = vec![in_tenant(tenant)];
@@ -47,6 +47,9 @@ fn conditions(tenant: Tenant, query: &CaseQuery, now: Timestamp) -> Condition {
     if !query.tags.is_empty() {
         let tags: Vec<Option<String>> = query.tags.iter().map(|t| Some(t.as_str().to_owned())).collect();
         all.push(Box::new(cases::tags.overlaps_with(tags)));
+    }
+    if !query.sla_statuses.is_empty() {
+        all.push(any_of(query.sla_statuses.iter().map(|s| super::search::sla_status(s.as_str(), now)).collect()));
     }
     if !query.session_ids.is_empty() {
         all.push(Box::new(cases::session_id.eq_any(query.session_ids.iter().map(|s| s.uuid()).collect::<Vec<_>>())));

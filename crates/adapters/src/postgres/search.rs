@@ -183,7 +183,7 @@ where
     }
 }
 
-fn sla_status(status: &str, now: Timestamp) -> Condition {
+pub(super) fn sla_status(status: &str, now: Timestamp) -> Condition {
     let undecided: Condition = Box::new(cases::decided_at.is_null());
     let younger =
         |hours: i64| -> Condition { Box::new(cases::entered_review_at.gt(now - time::Duration::hours(hours))) };

@@ -54,10 +54,16 @@ struct CasePage {
     summary: String,
     checks: Vec<CheckRow>,
     data: Vec<(String, String)>,
+    /// The address's parts and values, once revealed.
+    address: Vec<(&'static str, String)>,
     revealed: bool,
     can_reveal: bool,
     notes: Vec<(String, String, String)>,
     events: Vec<(String, &'static str, String)>,
+    /// Whether a lease is running (the live stream says when it lapses).
+    leased: bool,
+    /// How many events the case has (the live stream replays those after it).
+    events_total: u64,
     people: Vec<(String, String)>,
     priorities: &'static [&'static str],
     tags: String,
@@ -99,6 +105,19 @@ async fn render(
             .collect(),
         None => session.extracted_data.as_map().keys().map(|key| (key.clone(), String::new())).collect(),
     };
+    let address = revealed
+        .as_ref()
+        .map(|shown| {
+            let current = shown.extracted_data.as_map().get("address");
+            ADDRESS_PARTS
+                .iter()
+                .map(|part| {
+                    let value = current.and_then(|a| a.get(part)).and_then(serde_json::Value::as_str);
+                    (*part, value.unwrap_or_default().to_owned())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let summary = &session.checks_summary;
     let body = CasePage {
         id: case.id.public(),
@@ -136,6 +155,7 @@ async fn render(
             })
             .collect(),
         data,
+        address,
         revealed: revealed.is_some(),
         can_reveal,
         notes: notes
@@ -146,6 +166,8 @@ async fn render(
                     .collect()
             })
             .unwrap_or_default(),
+        leased: case.lease.as_ref().is_some_and(|lease| lease.expires_at > now),
+        events_total: events.as_ref().map_or(0, |page| page.total),
         events: events
             .map(|page| {
                 page.items
@@ -339,8 +361,48 @@ pub async fn next(state: web::Data<AppState>, request: HttpRequest, form: web::F
     }
 }
 
-/// `POST /console/cases/{id}/pii`: corrects extracted data (the fields named `pii.<key>`; an
-/// emptied field is removed), re-encrypted by the service; `pii_updated` names the fields.
+/// The address's parts, in the order the form shows them.
+const ADDRESS_PARTS: [&str; 6] = ["line1", "line2", "city", "state", "zip", "country"];
+
+/// What the correction form changes: each `pii.<key>` field that differs from the current value
+/// (emptied: removed), and the address, replaced whole from its `address.<part>` fields when any
+/// part changed (all emptied: removed). Unchanged fields are left out, so `pii_updated` names
+/// only what the person corrected.
+fn corrections(
+    current: &std::collections::BTreeMap<String, serde_json::Value>,
+    fields: &[(String, String)],
+) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::Value;
+    let mut patch = serde_json::Map::new();
+    let mut address = serde_json::Map::new();
+    let mut address_given = false;
+    for (key, value) in fields {
+        let value = value.trim();
+        if let Some(name) = key.strip_prefix("pii.") {
+            let now = current.get(name).and_then(Value::as_str).unwrap_or_default();
+            if value != now {
+                patch.insert(
+                    name.to_owned(),
+                    if value.is_empty() { Value::Null } else { Value::String(value.to_owned()) },
+                );
+            }
+        } else if let Some(part) = key.strip_prefix("address.").filter(|part| ADDRESS_PARTS.contains(part)) {
+            address_given = true;
+            if !value.is_empty() {
+                address.insert(part.to_owned(), Value::String(value.to_owned()));
+            }
+        }
+    }
+    let now = current.get("address").cloned().unwrap_or(Value::Null);
+    let wanted = if address.is_empty() { Value::Null } else { Value::Object(address) };
+    if address_given && wanted != now {
+        patch.insert("address".to_owned(), wanted);
+    }
+    patch
+}
+
+/// `POST /console/cases/{id}/pii`: corrects extracted data (see [`corrections`]), re-encrypted by
+/// the service; `pii_updated` names the fields.
 pub async fn correct_pii(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -360,17 +422,14 @@ pub async fn correct_pii(
     if !super::scopes(&current).allows(Scope::VerificationsRead) {
         return html(StatusCode::FORBIDDEN, "Correcting extracted data needs verifications:read.".to_owned());
     }
-    let patch: serde_json::Map<String, serde_json::Value> = fields
-        .iter()
-        .filter_map(|(key, value)| {
-            let name = key.strip_prefix("pii.")?;
-            let value = value.trim();
-            Some((
-                name.to_owned(),
-                if value.is_empty() { serde_json::Value::Null } else { serde_json::Value::String(value.to_owned()) },
-            ))
-        })
-        .collect();
+    let tenant = super::tenant(&current);
+    let Ok(Some((_, shown))) = state.service.case_with_session(tenant, id, Pii::Include).await else {
+        return html(StatusCode::NOT_FOUND, "No such case here.".to_owned());
+    };
+    let patch = corrections(shown.extracted_data.as_map(), &fields);
+    if patch.is_empty() {
+        return see_other(&format!("/console/cases/{}", id.public()));
+    }
     let principal = principal(&current);
     let version = field("version").and_then(|v| v.parse().ok());
     let request = ActionRequest { principal: &principal, reviewer_id: None, if_match: version };

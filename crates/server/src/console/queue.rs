@@ -5,7 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use casework_api::wire::format_time;
-use casework_domain::case::{Priority, Tag};
+use casework_domain::Spelled;
+use casework_domain::case::{Priority, SlaStatus, Tag};
 use casework_domain::page::{CaseQuery, CaseSort, CaseSortKey, PageRequest, Tab};
 use casework_domain::search::Search;
 use casework_domain::tenant::Tenant;
@@ -46,8 +47,12 @@ struct QueuePage {
     priorities: &'static [&'static str],
     priority: String,
     tag: String,
+    slas: Vec<&'static str>,
+    sla: String,
     sort: String,
     q: String,
+    /// The tab, filters, sort and search, URL-encoded, for the paging links.
+    filters: String,
     page: u64,
     previous: Option<u64>,
     next: Option<u64>,
@@ -69,6 +74,7 @@ pub struct QueueQuery {
     empty: Option<String>,
     priority: Option<String>,
     tag: Option<String>,
+    sla: Option<String>,
     sort: Option<String>,
     page: Option<u64>,
     q: Option<String>,
@@ -121,6 +127,11 @@ pub async fn page(state: web::Data<AppState>, request: HttpRequest, query: web::
                 reviewer,
                 priorities: query.priority.as_deref().and_then(|p| p.parse::<Priority>().ok()).into_iter().collect(),
                 tags: query.tag.as_deref().and_then(|t| Tag::parse(t).ok()).into_iter().collect(),
+                sla_statuses: SlaStatus::VALUES
+                    .iter()
+                    .copied()
+                    .filter(|s| query.sla.as_deref() == Some(s.as_str()))
+                    .collect(),
                 sort: sort_of(query.sort.as_deref()),
                 ..CaseQuery::default()
             };
@@ -166,7 +177,18 @@ pub async fn page(state: web::Data<AppState>, request: HttpRequest, query: web::
         priorities: Priority::NAMES,
         priority: query.priority.clone().unwrap_or_default(),
         tag: query.tag.clone().unwrap_or_default(),
+        slas: SlaStatus::VALUES.iter().map(|s| s.as_str()).collect(),
+        sla: query.sla.clone().unwrap_or_default(),
         sort: query.sort.clone().unwrap_or_default(),
+        filters: serde_urlencoded::to_string([
+            ("tab", tab.as_str()),
+            ("priority", query.priority.as_deref().unwrap_or_default()),
+            ("tag", query.tag.as_deref().unwrap_or_default()),
+            ("sla", query.sla.as_deref().unwrap_or_default()),
+            ("sort", query.sort.as_deref().unwrap_or_default()),
+            ("q", search.as_deref().unwrap_or_default()),
+        ])
+        .unwrap_or_default(),
         q: search.unwrap_or_default(),
         page: page_number,
         previous: page_number.checked_sub(1),

@@ -298,6 +298,82 @@ async fn counts_stream_live_from_committed_events() {
     assert!(polled.contains("\"unassigned\":0"), "{polled}");
 }
 
+/// Reads the stream until a chunk contains `marker`; everything read so far.
+async fn read_until(stream: &mut reqwest::Response, marker: &str) -> String {
+    let mut read = String::new();
+    tokio::time::timeout(std::time::Duration::from_secs(3), async {
+        while !read.contains(marker) {
+            read.push_str(std::str::from_utf8(&stream.chunk().await.unwrap().unwrap()).unwrap());
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {marker} in time; read: {read}"));
+    read
+}
+
+#[tokio::test]
+async fn a_case_stream_tells_what_happened_and_replays_what_a_reconnection_missed() {
+    let app = spawn_app().await;
+    person(&app, "Rita", "reviewer").await;
+    let sam = app.reviewer("Sam").await;
+    let case = app.case().await;
+    let id = case["id"].as_str().unwrap();
+    let session = cookie(&sign_in(&app, "rita@example.com", PASSWORD).await);
+    let page = get(&app, &format!("/console/cases/{id}"), &session).await.text().await.unwrap();
+    let shown = attribute(&page, "data-events=\"");
+    assert_eq!(shown, "1", "the page shows the created event");
+    let open = |after: Option<&str>, last: Option<&str>| {
+        let mut request = browser()
+            .get(format!(
+                "{}/console/live?case={id}{}",
+                app.address,
+                after.map(|a| format!("&after={a}")).unwrap_or_default()
+            ))
+            .header("Cookie", &session);
+        if let Some(last) = last {
+            request = request.header("Last-Event-ID", last);
+        }
+        request.send()
+    };
+    let mut stream = open(Some(&shown), None).await.unwrap();
+    let opening = read_until(&mut stream, "event: case").await;
+    assert!(!opening.contains("event: activity"), "nothing new since the page: {opening}");
+    app.post_as(&sam, &format!("/api/v1/cases/{id}/claim"), json!({})).await;
+    let claimed = read_until(&mut stream, "event: activity").await;
+    assert!(
+        claimed.contains("id: 2\nevent: activity")
+            && claimed.contains("\"type\":\"claimed\"")
+            && claimed.contains("Sam"),
+        "{claimed}"
+    );
+    drop(stream);
+    // While disconnected: a note and a release.
+    app.post_as(&sam, &format!("/api/v1/cases/{id}/notes"), json!({"content": "looks fine"})).await;
+    app.post_as(&sam, &format!("/api/v1/cases/{id}/release"), json!({})).await;
+    let mut resumed = open(Some("1"), Some("2")).await.unwrap();
+    let replayed = read_until(&mut resumed, "id: 4\n").await;
+    assert!(!replayed.contains("id: 2\n"), "Last-Event-ID wins over the page's position: {replayed}");
+    let note = replayed.find("\"type\":\"note_added\"").expect("the note is replayed");
+    let release = replayed.find("\"type\":\"released\"").expect("the release is replayed");
+    assert!(note < release, "in order: {replayed}");
+    drop(resumed);
+    // A lapse commits nothing, yet the stream says so when it happens.
+    app.post_as(&sam, &format!("/api/v1/cases/{id}/claim"), json!({})).await;
+    let shortened = app
+        .db
+        .texts(&format!(
+            "UPDATE cases SET claim_expires_at = now() + interval '1 second' WHERE id = '{}' RETURNING id::text AS value",
+            casework_domain::id::CaseId::parse(id).unwrap().uuid()
+        ))
+        .await;
+    assert_eq!(shortened.len(), 1);
+    let mut watching = open(None, None).await.unwrap();
+    let held = read_until(&mut watching, "event: case").await;
+    assert!(held.contains("\"holder\""), "{held}");
+    let lapsed = read_until(&mut watching, "\"lease\":null").await;
+    assert!(!lapsed.contains("event: activity"), "no event to replay without a position: {lapsed}");
+}
+
 #[tokio::test]
 async fn the_queue_filters_sorts_searches_and_pages() {
     let app = spawn_app().await;
@@ -338,6 +414,21 @@ async fn the_queue_filters_sorts_searches_and_pages() {
     assert!(first_row.starts_with(&urgent), "urgent first");
     let searched = get(&app, "/console?q=REF_1", &session).await.text().await.unwrap();
     assert_eq!(searched.matches("data-href=").count(), 10, "ref_10 … ref_19");
+    let late = app
+        .db
+        .texts(&format!(
+            "UPDATE cases SET entered_review_at = now() - interval '30 hours' WHERE id = '{}' RETURNING id::text AS value",
+            casework_domain::id::CaseId::parse(&urgent).unwrap().uuid()
+        ))
+        .await;
+    assert_eq!(late.len(), 1);
+    let overdue = get(&app, "/console?tab=all&sla=overdue", &session).await.text().await.unwrap();
+    assert!(overdue.contains(&urgent) && overdue.matches("data-href=").count() == 1, "{overdue}");
+    let on_track = get(&app, "/console?tab=all&sla=on_track", &session).await.text().await.unwrap();
+    assert!(on_track.contains("Cases: 26") && !on_track.contains(&urgent));
+    let paged = get(&app, "/console?tab=all&sla=on_track&q=", &session).await.text().await.unwrap();
+    let next = paged.split("<a href=\"/console?").find(|link| link.contains(">Next page<")).unwrap();
+    assert!(next.contains("sla=on_track") && next.contains("tab=all"), "the filter is kept when paging: {next}");
 }
 
 #[tokio::test]
@@ -405,4 +496,32 @@ async fn extracted_data_is_corrected_after_a_reveal() {
     assert_eq!(api["session"]["extracted_data"]["first_name"], "Adah");
     let bad = submit(&app, &session, &format!("/console/cases/{id}/pii"), &[("pii.date_of_birth", "1990-02-30")]).await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let revealed = submit(&app, &session, &format!("/console/cases/{id}/reveal"), &[]).await.text().await.unwrap();
+    assert!(revealed.contains("name=\"address.city\""), "the address has its own fields: {revealed}");
+    let moved = submit(
+        &app,
+        &session,
+        &format!("/console/cases/{id}/pii"),
+        &[
+            ("pii.first_name", "Adah"),
+            ("address.line1", "1 Main St"),
+            ("address.line2", ""),
+            ("address.city", "Lyon"),
+            ("address.state", ""),
+            ("address.zip", "69001"),
+            ("address.country", "FR"),
+        ],
+    )
+    .await;
+    assert_eq!(moved.status(), StatusCode::SEE_OTHER);
+    let api = app.get(&format!("/api/v1/cases/{id}")).await.json();
+    assert_eq!(
+        api["session"]["extracted_data"]["address"],
+        json!({"line1": "1 Main St", "city": "Lyon", "zip": "69001", "country": "FR"})
+    );
+    let events = app.get(&format!("/api/v1/cases/{id}/events")).await.json();
+    let last = events["data"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["type"], "pii_updated");
+    let named = last.to_string();
+    assert!(named.contains("address") && !named.contains("first_name"), "only what changed is named: {named}");
 }

@@ -7,6 +7,7 @@ use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::{Client, Locator};
 use serde_json::json;
 
+use crate::audit;
 use crate::browser::{open, screenshot};
 use crate::support::{TestApp, spawn_app};
 
@@ -79,6 +80,9 @@ async fn a_reviewer_works_the_queue_by_keyboard_and_a_second_browser_sees_it_liv
     sign_in(&app, &rita, "Rita").await;
     screenshot(&rita, "console-queue").await;
     assert_eq!(count(&rita, "unassigned").await, "3");
+    let problems = audit::problems(&rita).await;
+    assert!(problems.is_empty(), "the queue page: {problems:#?}");
+    audit::fails_on_a_planted_problem(&rita).await;
 
     // A second browser watches the queue.
     let sam = open().await;
@@ -103,6 +107,11 @@ async fn a_reviewer_works_the_queue_by_keyboard_and_a_second_browser_sees_it_liv
     // The evidence, the audited reveal, a note, then a: approve.
     let case_id = rita.find(Locator::Css("main[data-case]")).await.unwrap().attr("data-case").await.unwrap().unwrap();
     screenshot(&rita, "console-case").await;
+    let problems = audit::problems(&rita).await;
+    assert!(problems.is_empty(), "the case page: {problems:#?}");
+    // The other browser watches the case Rita took: her next steps appear there as they commit.
+    sam.goto(&format!("{}/console/cases/{case_id}", app.address)).await.unwrap();
+    sam.wait().for_element(Locator::Css("main[data-case]")).await.unwrap();
     let masked = rita.find(Locator::Css("dl.data")).await.unwrap().text().await.unwrap();
     assert!(masked.contains("••••"), "{masked}");
     rita.find(Locator::Css("form[action$='/reveal'] button")).await.unwrap().click().await.unwrap();
@@ -118,6 +127,11 @@ async fn a_reviewer_works_the_queue_by_keyboard_and_a_second_browser_sees_it_liv
     rita.find(Locator::Css("form[action$='/note'] button")).await.unwrap().click().await.unwrap();
     let notes = text_when(&rita, "ul.notes", |text| text.contains("Documents consistent")).await;
     assert!(notes.contains("Documents consistent"), "{notes}");
+    let told = text_when(&sam, "#live", |text| text.contains("Rita: note added")).await;
+    assert!(told.contains("Rita: note added"), "{told}");
+    let timeline = sam.find(Locator::Css("ol.timeline")).await.unwrap().text().await.unwrap();
+    assert!(timeline.contains("note_added by Rita"), "{timeline}");
+    screenshot(&sam, "console-case-live").await;
     // Typing in a field never triggers a shortcut.
     rita.find(Locator::Css("#note")).await.unwrap().send_keys("a").await.unwrap();
     assert!(rita.find(Locator::Css("main[data-case]")).await.is_ok(), "still on the case page");

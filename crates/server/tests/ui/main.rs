@@ -9,6 +9,7 @@
 #[path = "../http/support.rs"]
 mod support;
 
+mod audit;
 mod browser;
 mod capture;
 mod console;

@@ -138,6 +138,8 @@ pub async fn list(api: Api) -> Result<HttpResponse, ApiError> {
         assigned_to,
         priorities,
         tags,
+        // The console filters by SLA; the API's list does not (search does).
+        sla_statuses: Vec::new(),
         session_ids,
         created_after,
         created_before,
