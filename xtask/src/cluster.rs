@@ -191,8 +191,17 @@ fn running_port(layout: &Layout, binaries: &Binaries) -> Option<u16> {
     pid_file.lines().nth(3)?.trim().parse().ok()
 }
 
-/// Starts (or reuses) the cluster under `target_pg`.
+/// Settings for tests: fast, not crash-safe (a lost cluster is recreated).
+pub const FAST: &str = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300";
+
+/// Starts (or reuses) the test cluster under `target_pg`.
 pub fn ensure_running(target_pg: &Path) -> Result<Cluster> {
+    ensure_running_with(target_pg, FAST)
+}
+
+/// Starts (or reuses) the cluster under `target_pg` with `settings` (`-c name=value …`) added
+/// to its start-up options; a running cluster is reused as it is.
+pub fn ensure_running_with(target_pg: &Path, settings: &str) -> Result<Cluster> {
     let binaries = Binaries::find()?;
     let layout = layout(target_pg)?;
     if !layout.data().join("PG_VERSION").is_file() {
@@ -210,8 +219,7 @@ pub fn ensure_running(target_pg: &Path) -> Result<Cluster> {
     fs::write(layout.port_file(), port.to_string())?;
     eprintln!("xtask: starting PostgreSQL on 127.0.0.1:{port} (data in {})", layout.data().display());
     let options = format!(
-        "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='{}' \
-         -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+        "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='{}' {settings}",
         layout.socket_dir().display()
     );
     let output = layout
@@ -307,9 +315,23 @@ pub fn destroy(target_pg: &Path) -> Result<()> {
 
 /// Runs SQL on the server behind `url` with `psql` (from the same installation).
 pub fn psql(url: &str, sql: &str) -> Result<String> {
+    psql_with(url, &["-c", sql])
+}
+
+/// Runs the SQL file `path` with psql variables `vars` (`:name`, `:'name'` in the file).
+pub fn psql_file(url: &str, path: &Path, vars: &[(&str, String)]) -> Result<String> {
+    let mut args: Vec<String> = Vec::new();
+    for (name, value) in vars {
+        args.extend(["-v".to_owned(), format!("{name}={value}")]);
+    }
+    args.extend(["-f".to_owned(), path.display().to_string()]);
+    psql_with(url, &args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+fn psql_with(url: &str, args: &[&str]) -> Result<String> {
     let psql = Binaries::find().map(|b| b.path("psql")).unwrap_or_else(|_| PathBuf::from("psql"));
     let output =
-        Command::new(psql).args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql]).output()?;
+        Command::new(psql).args(["-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-d", url]).args(args).output()?;
     if !output.status.success() {
         bail!("psql failed: {}", String::from_utf8_lossy(&output.stderr).trim());
     }

@@ -1,13 +1,15 @@
 //! `cargo xtask`: the project's automation, with no dependency beyond the Rust toolchain and
 //! PostgreSQL's server binaries.
 //!
-//! Modules: [`cluster`] (the private PostgreSQL under `target/pg/`), [`tasks`] (the commands).
+//! Modules: [`cluster`] (the private PostgreSQL under `target/pg/`), [`tasks`] (the commands),
+//! [`bench`] (`cargo xtask bench`).
 
 #![expect(clippy::print_stdout, reason = "xtask talks to the terminal")]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod bench;
 mod cluster;
 mod tasks;
 
@@ -25,6 +27,9 @@ Commands:
                     or check that it is up to date
   ui-test [ARGS…]   the browser tests in headless Chromium (Debian's chromium and
                     chromium-driver, installed when missing); screenshots in target/ui/
+  bench [--seconds N] [--repetitions N] [--full] [--scenario S,…]
+                    the release service under load beside pgbench on a durable private
+                    cluster (target/bench/); prints the table, writes results.md and .json
   fuzz-api [ARGS…]  schemathesis (installed under target/ on first use) against the served
                     OpenAPI document, seed 1, 25 examples per operation; ARGS go to `st run`
 
@@ -44,6 +49,7 @@ fn main() -> ExitCode {
         Some("schema") => tasks::schema(args.get(1).is_some_and(|a| a == "--check")),
         Some("fuzz-api") => tasks::fuzz_api(&args[1..]),
         Some("ui-test") => tasks::ui_test(&args[1..]),
+        Some("bench") => bench::bench(&args[1..]),
         None | Some("help" | "--help" | "-h") => {
             println!("{USAGE}");
             Ok(())

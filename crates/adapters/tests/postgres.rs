@@ -313,6 +313,42 @@ async fn api_keys_authenticate_by_hash_and_refuse_revoked_expired_and_unknown() 
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn another_instance_refuses_a_revoked_key_or_deactivated_user_within_half_a_second() {
+    let world = World::new().await;
+    let other_instance = world._db.store();
+    let alice = world.user("alice@example.com").await;
+    let (bound, bound_secret) = key(&world, Environment::Live, Some(&alice));
+    let (plain, plain_secret) = key(&world, Environment::Live, None);
+    for (key, secret) in [(&bound, &bound_secret), (&plain, &plain_secret)] {
+        world.store.create_api_key(key, secret).await.unwrap();
+        // The other instance has the key cached.
+        assert!(other_instance.authenticate(secret.expose(), SystemClock.now()).await.is_ok());
+    }
+    world.store.revoke_api_key(plain.id, SystemClock.now()).await.unwrap();
+    let patch = casework_domain::directory::OrgUserPatch { active: Some(false), ..Default::default() };
+    casework_domain::ports::DirectoryRepository::update_org_user(
+        &world.store,
+        world.tenant(Environment::Live),
+        alice.id,
+        &patch,
+        SystemClock.now(),
+    )
+    .await
+    .unwrap();
+    // This instance at once; the other within its cache's lifetime.
+    assert!(world.store.authenticate(plain_secret.expose(), SystemClock.now()).await.is_err());
+    assert!(world.store.authenticate(bound_secret.expose(), SystemClock.now()).await.is_err());
+    let started = std::time::Instant::now();
+    for secret in [&plain_secret, &bound_secret] {
+        while other_instance.authenticate(secret.expose(), SystemClock.now()).await.is_ok() {
+            assert!(started.elapsed() < Duration::from_millis(600), "still accepted after {:?}", started.elapsed());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn org_user_emails_are_unique_per_org_ignoring_case() {
     let world = World::new().await;
     world.user("Alice@Example.com").await;

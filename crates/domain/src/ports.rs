@@ -277,6 +277,28 @@ pub trait CaseRepository: Send + Sync + 'static {
     /// [`StoreError`].
     fn find_case(&self, tenant: Tenant, id: CaseId) -> impl Future<Output = Result<Option<Case>, StoreError>> + Send;
 
+    /// The case and its session (with its PII as `pii` asks), if the case exists in the tenant.
+    /// A store that can read both at once should.
+    ///
+    /// # Errors
+    /// [`StoreError`]; a case without its session is [`StoreError::Unknown`].
+    fn find_case_with_session(
+        &self,
+        tenant: Tenant,
+        id: CaseId,
+        pii: Pii,
+    ) -> impl Future<Output = Result<Option<(Case, Session)>, StoreError>> + Send
+    where
+        Self: SessionRepository,
+    {
+        async move {
+            let Some(case) = self.find_case(tenant, id).await? else { return Ok(None) };
+            let session = self.find_session(tenant, case.session_id, pii).await?;
+            let session = session.ok_or_else(|| StoreError::Unknown(anyhow::anyhow!("case {id} has no session")))?;
+            Ok(Some((case, session)))
+        }
+    }
+
     /// The case of a session, if it has one.
     ///
     /// # Errors

@@ -1,6 +1,7 @@
 //! The background workers of `casework serve` and `casework worker`: the claim sweeper
 //! (persists lapsed leases within `workers.claim_sweep_interval_ms`), the check-summary
-//! refresher (after overrides), the PII retention sweeper, and the pruning of idempotency
+//! refresher (after overrides), the PII retention sweeper, the tally compactor (folds the count
+//! deltas every write appends), and the pruning of idempotency
 //! records after 24 hours and of webhook history after 30 days, beside webhook delivery ([`crate::delivery`]). Safe with any number of instances: every row is handled under a lock
 //! the others skip.
 
@@ -13,6 +14,8 @@ use crate::state::AppState;
 
 /// Rows handled per batch.
 const BATCH: u32 = 200;
+/// Count deltas folded per batch (tiny rows, one statement).
+const TALLY_BATCH: u32 = 10_000;
 /// Idempotency records and rate windows are pruned this often.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 /// Webhook events, finished deliveries and expired capture links are kept this long (beyond
@@ -40,6 +43,7 @@ async fn run(state: AppState) {
         drain(&state, "claim sweeper", || state.service.sweep_lapsed_claims(BATCH)).await;
         drain(&state, "summary refresher", || state.service.refresh_check_summaries(BATCH)).await;
         drain(&state, "pii retention", || state.service.wipe_expired_pii(BATCH)).await;
+        drain(&state, "tally compactor", || state.store.compact_tallies(TALLY_BATCH)).await;
         if last_prune.elapsed() >= PRUNE_INTERVAL {
             last_prune = std::time::Instant::now();
             let before = state.service.now() - time::Duration::hours(24);

@@ -1,6 +1,7 @@
 //! [`ApiKeyStore`] on PostgreSQL: a presented secret is parsed, hashed with SHA-256 and looked up
 //! by hash; revoked, expired or environment-mismatched keys are refused with the same answer as
-//! unknown ones. Every request reads the key row, so a revocation holds on every instance at once.
+//! unknown ones. What a lookup found is remembered for half a second (`key_cache`), so a
+//! revocation holds on this instance at once and on every other within that.
 
 use casework_domain::Timestamp;
 use casework_domain::directory::{ApiKey, AuthError, Principal, UserRef};
@@ -14,6 +15,7 @@ use diesel_async::RunQueryDsl;
 use super::PgStore;
 use super::directory::{ApiKeyRecord, CreateKeyError};
 use super::errors::unavailable_or_unknown;
+use super::key_cache::Authenticated;
 use super::schema::{api_keys, org_users};
 use crate::auth::ApiKeySecret;
 
@@ -71,6 +73,11 @@ impl ApiKeyStore for PgStore {
 
     async fn authenticate(&self, presented: &str, now: Timestamp) -> Result<Principal, AuthError> {
         let secret = ApiKeySecret::parse(presented).ok_or(AuthError::Unauthorized)?;
+        let digest: [u8; 32] = secret.hash().try_into().map_err(|_| AuthError::Unauthorized)?;
+        if let Some(found) = self.keys.get(&digest, now) {
+            return Ok(found.principal);
+        }
+        let generation = self.keys.generation();
         let mut connection = self.connection().await.map_err(|e| AuthError::Unavailable(e.0))?;
         // The key and its bound user in one statement: authentication runs on every request.
         let row: Option<(ApiKeyRecord, Option<(String, bool)>)> = api_keys::table
@@ -109,7 +116,7 @@ impl ApiKeyStore for PgStore {
                 .await
                 .map_err(|e| auth_error(unavailable_or_unknown(e)))?;
         }
-        Ok(Principal {
+        let principal = Principal {
             key_id: key.id,
             key_name: key.name,
             tenant: key.tenant,
@@ -117,6 +124,8 @@ impl ApiKeyStore for PgStore {
             user,
             pinned_version,
             agent: None,
-        })
+        };
+        self.keys.put(digest, Authenticated { principal: principal.clone(), expires_at: key.expires_at }, generation);
+        Ok(principal)
     }
 }

@@ -26,6 +26,7 @@ use super::errors::{Failure, classify, save_error, unavailable_or_unknown};
 use super::queue;
 use super::records::{CaseRecord, EventRecord, parse_event};
 use super::schema::{case_events, cases, sessions};
+use super::sessions::SessionRecord;
 use super::sql::{Condition, TxError, all_of, any_of, compile, in_tenant, page_bounds};
 
 fn conditions(tenant: Tenant, query: &CaseQuery, now: Timestamp) -> Condition {
@@ -134,6 +135,29 @@ impl CaseRepository for PgStore {
         find_one(self, tenant, Box::new(cases::id.eq(id.uuid()))).await
     }
 
+    async fn find_case_with_session(
+        &self,
+        tenant: Tenant,
+        id: CaseId,
+        pii: Pii,
+    ) -> Result<Option<(Case, Session)>, StoreError> {
+        // One statement: `GET /cases/{id}` is the most frequent read.
+        let mut connection = self.connection().await?;
+        let row: Option<(CaseRecord, SessionRecord)> = cases::table
+            .inner_join(sessions::table.on(sessions::org_id.eq(cases::org_id).and(sessions::id.eq(cases::session_id))))
+            .filter(cases::org_id.eq(tenant.org_id.uuid()))
+            .filter(cases::environment.eq(tenant.environment.as_str()))
+            .filter(cases::id.eq(id.uuid()))
+            .select((CaseRecord::as_select(), SessionRecord::as_select()))
+            .first(&mut connection)
+            .await
+            .optional()
+            .map_err(unavailable_or_unknown)?;
+        let Some((case, session)) = row else { return Ok(None) };
+        let session = session.into_session(Some(id.uuid()), &self.cipher, pii)?;
+        Ok(Some((case.into_case()?, session)))
+    }
+
     async fn find_case_by_session(&self, tenant: Tenant, session_id: SessionId) -> Result<Option<Case>, StoreError> {
         find_one(self, tenant, Box::new(cases::session_id.eq(session_id.uuid()))).await
     }
@@ -146,12 +170,22 @@ impl CaseRepository for PgStore {
         now: Timestamp,
     ) -> Result<Page<Case>, StoreError> {
         let mut connection = self.connection().await?;
-        let total: i64 = cases::table
-            .filter(conditions(tenant, query, now))
-            .count()
-            .get_result(&mut connection)
+        // A tab alone (or nothing) is counted from the tallies; other filters count their rows.
+        let tallied = super::tallies::total_without_scan(&mut connection, tenant, query, now)
             .await
             .map_err(unavailable_or_unknown)?;
+        let total = match tallied {
+            Some(total) => total,
+            None => {
+                let counted: i64 = cases::table
+                    .filter(conditions(tenant, query, now))
+                    .count()
+                    .get_result(&mut connection)
+                    .await
+                    .map_err(unavailable_or_unknown)?;
+                u64::try_from(counted).unwrap_or(0)
+            }
+        };
         let (limit, offset) = page_bounds(page);
         let mut rows = cases::table.filter(conditions(tenant, query, now)).select(CaseRecord::as_select()).into_boxed();
         rows = match (query.sort.key, query.sort.reversed) {
@@ -165,7 +199,7 @@ impl CaseRepository for PgStore {
         let records: Vec<CaseRecord> =
             rows.limit(limit).offset(offset).load(&mut connection).await.map_err(unavailable_or_unknown)?;
         let items = records.into_iter().map(CaseRecord::into_case).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page { items, total: u64::try_from(total).unwrap_or(0), request: page })
+        Ok(Page { items, total, request: page })
     }
 
     async fn search_cases(&self, tenant: Tenant, search: &Search, now: Timestamp) -> Result<Page<Case>, StoreError> {
@@ -254,28 +288,7 @@ impl CaseRepository for PgStore {
         reviewer: Option<OrgUserId>,
         now: Timestamp,
     ) -> Result<TabCounts, StoreError> {
-        let mut connection = self.connection().await?;
-        let tab = |tab: Tab| compile(&rules::tab(tab, reviewer), now);
-        let (unassigned, mine, pending, escalated, all): (i64, i64, i64, i64, i64) = cases::table
-            .filter(in_tenant(tenant))
-            .select((
-                count(cases::id).aggregate_filter(tab(Tab::Unassigned)),
-                count(cases::id).aggregate_filter(tab(Tab::Mine)),
-                count(cases::id).aggregate_filter(tab(Tab::PendingSecondReview)),
-                count(cases::id).aggregate_filter(tab(Tab::Escalated)),
-                count(cases::id),
-            ))
-            .get_result(&mut connection)
-            .await
-            .map_err(unavailable_or_unknown)?;
-        let count = |n: i64| u64::try_from(n).unwrap_or(0);
-        Ok(TabCounts {
-            unassigned: count(unassigned),
-            mine: count(mine),
-            pending_second_review: count(pending),
-            escalated: count(escalated),
-            all: count(all),
-        })
+        super::tallies::count_tabs(self, tenant, reviewer, now).await
     }
 
     async fn tag_counts(&self, tenant: Tenant) -> Result<Vec<(Tag, u64)>, StoreError> {

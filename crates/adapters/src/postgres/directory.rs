@@ -292,6 +292,7 @@ impl PgStore {
             .execute(&mut connection)
             .await
             .map_err(unavailable_or_unknown)?;
+        self.keys.clear();
         let record: Option<ApiKeyRecord> = api_keys::table
             .filter(in_scope())
             .select(ApiKeyRecord::as_select())
@@ -421,6 +422,8 @@ impl DirectoryRepository for PgStore {
             .await
             .optional()
             .map_err(unavailable_or_unknown)?;
+        // A bound key acts with the user's name, and not at all once they are deactivated.
+        self.keys.clear();
         record.map(OrgUserRecord::into_user).transpose()
     }
 

@@ -16,12 +16,14 @@ mod conventions;
 pub mod deliveries;
 pub mod directory;
 pub mod errors;
+mod key_cache;
 mod mcp_sessions;
 mod queue;
 pub(crate) mod records;
 mod sandbox;
 mod search;
 mod sql;
+mod tallies;
 pub mod tls;
 #[rustfmt::skip]
 pub(crate) mod schema;
@@ -31,9 +33,10 @@ mod webhooks;
 use std::sync::Arc;
 use std::time::Duration;
 
+use deadpool::managed::{Hook, HookError, Metrics};
 use diesel::ConnectionError;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_async::{AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use secrecy::{ExposeSecret, SecretString};
@@ -85,6 +88,9 @@ pub type PgPool = Pool<AsyncPgConnection>;
 /// A pooled connection.
 pub type PgConn = Object<AsyncPgConnection>;
 
+/// A pooled connection unused for this long is checked with `SELECT 1` before it is handed out.
+const VERIFY_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Builds the pool. Connections are opened lazily, each with the statement timeout set.
 ///
 /// # Errors
@@ -103,8 +109,25 @@ pub fn build_pool(options: &PoolOptions) -> anyhow::Result<PgPool> {
             Ok(connection)
         })
     });
+    // A connection in steady use is handed out as it is (a broken one is dropped by the driver's
+    // own check); one idle for a while is first asked `SELECT 1`, so a database restart costs no
+    // request. Verifying every checkout would add a round trip to every statement group.
+    config.recycling_method = RecyclingMethod::Fast;
     let manager = AsyncDieselConnectionManager::new_with_config(options.url.expose_secret(), config);
+    let verify_idle = Hook::async_fn(|connection: &mut AsyncPgConnection, metrics: &Metrics| {
+        Box::pin(async move {
+            if metrics.last_used() < VERIFY_AFTER_IDLE {
+                return Ok(());
+            }
+            diesel::sql_query("SELECT 1")
+                .execute(connection)
+                .await
+                .map(|_| ())
+                .map_err(|error| HookError::message(format!("an idle connection failed its check: {error}")))
+        })
+    });
     Ok(Pool::builder(manager)
+        .pre_recycle(verify_idle)
         .max_size(options.max_size)
         .wait_timeout(Some(options.wait_timeout))
         .create_timeout(Some(options.wait_timeout))
@@ -163,6 +186,8 @@ pub struct PgStore {
     cipher: Arc<PiiCipher>,
     blocklist: Arc<BlocklistHasher>,
     settings: Arc<directory::SettingsCache>,
+    keys: Arc<key_cache::KeyCache>,
+    counts: Arc<tallies::CountsCache>,
     pool_waits: Option<Arc<dyn Fn(std::time::Duration) + Send + Sync>>,
     new_org_settings: casework_domain::tenant::Settings,
 }
@@ -182,6 +207,8 @@ impl PgStore {
             cipher,
             blocklist,
             settings: Arc::default(),
+            keys: Arc::default(),
+            counts: Arc::default(),
             pool_waits: None,
             new_org_settings: casework_domain::tenant::Settings::default(),
         }

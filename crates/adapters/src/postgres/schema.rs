@@ -58,6 +58,25 @@ diesel::table! {
 }
 
 diesel::table! {
+    case_tallies (org_id, environment, bucket) {
+        org_id -> Uuid,
+        environment -> Text,
+        bucket -> Text,
+        n -> Int8,
+    }
+}
+
+diesel::table! {
+    case_tally_deltas (id) {
+        id -> Int8,
+        org_id -> Uuid,
+        environment -> Text,
+        bucket -> Text,
+        delta -> Int8,
+    }
+}
+
+diesel::table! {
     cases (org_id, id) {
         org_id -> Uuid,
         environment -> Text,
@@ -305,6 +324,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     blocklist_entries,
     capture_links,
     case_events,
+    case_tallies,
+    case_tally_deltas,
     cases,
     console_sessions,
     environment_settings,

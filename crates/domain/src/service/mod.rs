@@ -250,12 +250,8 @@ where
         id: CaseId,
         pii: Pii,
     ) -> Result<Option<(CaseView, Session)>, StoreError> {
-        let Some(case) = self.repo.find_case(tenant, id).await? else {
-            return Ok(None);
-        };
-        let session = self.repo.find_session(tenant, case.session_id, pii).await?;
-        let session = session.ok_or_else(|| StoreError::Unknown(anyhow::anyhow!("case {id} has no session")))?;
-        Ok(Some((CaseView::at(&case, self.clock.now()), session)))
+        let found = self.repo.find_case_with_session(tenant, id, pii).await?;
+        Ok(found.map(|(case, session)| (CaseView::at(&case, self.clock.now()), session)))
     }
 
     /// The settings of the tenant's environment.

@@ -34,14 +34,23 @@ pub struct Change {
 
 /// Hands every committed change to the streams of this instance (which refresh on their
 /// heartbeat while the listener reconnects).
+/// Also makes every instance forget the counts it kept for the tenant of each change, so the
+/// next read (a stream's refresh included) sees it.
 pub fn spawn_listener(state: &AppState, changes: broadcast::Sender<Change>) {
+    let (store, reconnected) = (state.store.clone(), state.store.clone());
     crate::listen::spawn(
         state,
         CHANGES_CHANNEL,
-        || {},
+        move || reconnected.forget_counts(None),
         move |payload| {
             let mut parts = payload.splitn(3, ':');
             if let (Some(org), Some(environment), Some(case)) = (parts.next(), parts.next(), parts.next()) {
+                let tenant = uuid::Uuid::parse_str(org)
+                    .ok()
+                    .zip(environment.parse().ok())
+                    .map(|(org, environment)| Tenant { org_id: casework_domain::id::Id::from_uuid(org), environment });
+                // Unparseable: forget every tenant's.
+                store.forget_counts(tenant);
                 let _ = changes.send(Change { tenant: format!("{org}:{environment}"), case: case.to_owned() });
             }
         },

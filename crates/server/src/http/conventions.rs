@@ -188,10 +188,19 @@ async fn admitted(
     let principal = Principal { agent, ..principal };
     request.extensions_mut().insert(principal);
     let mutating = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH);
-    if scope.key.is_empty() || !mutating {
+    if !mutating && *request.method() != Method::DELETE {
         return next.call(request).await;
     }
-    idempotent(request, next, state, scope).await
+    let tenant = scope.tenant;
+    let response = if scope.key.is_empty() || !mutating {
+        next.call(request).await
+    } else {
+        idempotent(request, next, state, scope).await
+    };
+    // This client's next read of the counts sees what it just did (other clients within the
+    // moment the change's notification takes to arrive; the contract allows 1 s).
+    state.store.forget_counts(Some(tenant));
+    response
 }
 
 /// Runs a request under its idempotency key: first use runs and stores the response (not a

@@ -160,3 +160,101 @@ async fn demo_cases_are_sandbox_only_and_limited() {
     let live = app.key_with(Environment::Live, &Scope::ALL, None).await;
     app.call(Method::POST, "/api/v1/cases/demo", Some(&live), Some(json!({}))).await.assert_error(403, "sandbox_only");
 }
+
+/// The counts and list totals as a plain count of the rows would give them, for `reviewer`.
+async fn counted(app: &TestApp, reviewer: &Reviewer) -> Value {
+    let lapsed = "(claim_expires_at IS NOT NULL AND claim_expires_at <= now())";
+    let sql = format!(
+        "SELECT json_build_object(\
+           'unassigned', count(*) FILTER (WHERE (status = 'open' AND assigned_to IS NULL) OR (status = 'in_review' AND {lapsed})), \
+           'mine', count(*) FILTER (WHERE status NOT IN ('approved', 'rejected') AND \
+               ((assigned_to = '{r}' AND NOT {lapsed}) OR ({lapsed} AND status = 'escalated' AND escalated_to = '{r}'))), \
+           'pending_second_review', count(*) FILTER (WHERE status = 'pending_second_review'), \
+           'escalated', count(*) FILTER (WHERE status = 'escalated'), \
+           'all', count(*))::text AS value FROM cases",
+        r = reviewer.uuid
+    );
+    serde_json::from_str(&app.db.texts(&sql).await[0]).unwrap()
+}
+
+async fn assert_counts_match_rows(app: &TestApp, reviewer: &Reviewer, moment: &str) {
+    let expected = counted(app, reviewer).await;
+    let counts = app.call(Method::GET, "/api/v1/cases/counts", Some(&reviewer.key), None).await.json();
+    assert_eq!(counts, expected, "{moment}: the counts");
+    for (tab, field) in
+        [("", "all"), ("&tab=unassigned", "unassigned"), ("&tab=mine", "mine"), ("&tab=escalated", "escalated")]
+    {
+        let listed =
+            app.call(Method::GET, &format!("/api/v1/cases?limit=1{tab}"), Some(&reviewer.key), None).await.json();
+        assert_eq!(listed["pagination"]["total"], expected[field], "{moment}: the total of {field}");
+    }
+}
+
+#[tokio::test]
+async fn counts_and_totals_from_the_tallies_match_the_rows() {
+    let app = spawn_app().await;
+    let senior = app.reviewer("Senior").await;
+    let reviewers =
+        [app.reviewer("A").await, app.reviewer("B").await, app.reviewer("C").await, app.reviewer("D").await];
+    for _ in 0..30 {
+        app.case().await;
+    }
+    assert_counts_match_rows(&app, &reviewers[0], "opened").await;
+    // The compactor folds small batches all along, while reviewers race through the queue.
+    let store = app.state.store.clone();
+    let folding = tokio::spawn(async move {
+        loop {
+            store.compact_tallies(3).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    });
+    futures_util::future::join_all(reviewers.iter().map(|reviewer| {
+        let (app, senior) = (&app, &senior);
+        async move {
+            for step in 0..5 {
+                let case = next(app, reviewer, json!({})).await.json();
+                let path = |action: &str| format!("/api/v1/cases/{}/{action}", case["id"].as_str().unwrap());
+                let reply = match step {
+                    0 | 1 => app.post_as(reviewer, &path("approve"), json!({})).await,
+                    2 => app.post_as(reviewer, &path("release"), json!({})).await,
+                    3 => {
+                        app.post_as(
+                            reviewer,
+                            &path("escalate"),
+                            json!({"escalated_to": senior.uuid, "reason": "a second look"}),
+                        )
+                        .await
+                    }
+                    _ => continue,
+                };
+                assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+            }
+        }
+    }))
+    .await;
+    folding.abort();
+    assert_counts_match_rows(&app, &reviewers[0], "after the race").await;
+    // Leases that lapse (time alone, no write) read as unassigned at once.
+    let lapsed = app
+        .db
+        .texts(
+            "UPDATE cases SET claim_expires_at = now() - interval '1 second' \
+             WHERE id IN (SELECT id FROM cases WHERE status = 'in_review' ORDER BY id LIMIT 2) RETURNING id::text AS value",
+        )
+        .await;
+    assert_eq!(lapsed.len(), 2);
+    app.state.store.forget_counts(None);
+    assert_counts_match_rows(&app, &reviewers[0], "after two lapses").await;
+    // Rows written around the service, in bulk, are tallied too.
+    app.db
+        .texts(
+            "UPDATE cases SET priority = 'high', assigned_to = NULL WHERE status = 'open' RETURNING id::text AS value",
+        )
+        .await;
+    app.state.store.forget_counts(None);
+    assert_counts_match_rows(&app, &reviewers[1], "after a bulk update").await;
+    while app.state.store.compact_tallies(1000).await.unwrap() > 0 {}
+    assert_counts_match_rows(&app, &reviewers[2], "everything folded").await;
+    let deltas = app.db.texts("SELECT count(*)::text AS value FROM case_tally_deltas").await;
+    assert_eq!(deltas, ["0"]);
+}
