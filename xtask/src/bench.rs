@@ -21,7 +21,7 @@ use crate::cluster::{self, Binaries, psql, psql_file};
 use crate::{target_dir, workspace_root};
 
 /// Bumped whenever the seed changes shape: a cached seed of another version is rebuilt.
-const SEED_VERSION: u64 = 1;
+const SEED_VERSION: u64 = 2;
 const DATABASE: &str = "casework_bench";
 /// Durable: every commit waits for its WAL on disk, as in production.
 const DURABLE: &str = "-c fsync=on -c synchronous_commit=on -c full_page_writes=on -c max_connections=300 \
@@ -36,6 +36,9 @@ const LARGE_DECIDED: u64 = 1_000_000;
 const SMALL_ACTIVE: u64 = 10_000;
 /// Cases waiting in the claim queue (bulk); reset before every claim run.
 const QUEUE: u64 = 100_000;
+/// Sessions arrive at normal priority; triage raises some (S5a searches for them).
+const PRIORITIES: &str = "UPDATE cases SET priority = 'high' \
+                          WHERE decision IS NULL AND ('x' || substr(md5(id::text), 1, 8))::bit(32)::int % 10 = 0";
 /// Deliveries the webhook worker drains in S6.
 const DELIVERIES: u64 = 10_000;
 
@@ -379,6 +382,8 @@ fn build_seed(binary: &Path, load: &Load, admin_url: &str, url: &str) -> Result<
     };
     bulk("large", "decided", LARGE_DECIDED)?;
     bulk("queue", "open", QUEUE)?;
+    eprintln!("xtask: one undecided case in ten made `high` priority, as bulk SQL");
+    psql(url, PRIORITIES)?;
     let large = seed["large"]["org_uuid"].as_str().unwrap_or_default().to_owned();
     psql(
         url,

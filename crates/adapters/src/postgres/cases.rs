@@ -31,12 +31,20 @@ use super::sql::{Condition, TxError, all_of, any_of, compile, in_tenant, page_bo
 
 fn conditions(tenant: Tenant, query: &CaseQuery, now: Timestamp) -> Condition {
     let mut all = vec![in_tenant(tenant)];
+    // Filters that admit undecided cases only say so outright, so the partial indexes on
+    // undecided cases apply and the decided history is never read.
     if !query.statuses.is_empty() {
         let statuses = query.statuses.iter().map(|&s| rules::effective_status(s)).collect();
-        all.push(compile(&Rule::Any(statuses), now));
+        let matched = compile(&Rule::Any(statuses), now);
+        all.push(if query.statuses.iter().all(|s| !s.is_final()) {
+            super::search::undecided(matched)
+        } else {
+            matched
+        });
     }
     if let Some(selected) = query.tab {
-        all.push(compile(&rules::tab(selected, query.reviewer), now));
+        let matched = compile(&rules::tab(selected, query.reviewer), now);
+        all.push(if selected == Tab::All { matched } else { super::search::undecided(matched) });
     }
     if !query.assigned_to.is_empty() {
         all.push(compile(&rules::effectively_assigned(query.assigned_to.clone()), now));

@@ -27,6 +27,11 @@ fn when(positive: bool, condition: Condition) -> Condition {
     if positive { condition } else { negate(condition) }
 }
 
+/// `condition`, and the case is undecided (which `condition` already implies).
+pub(super) fn undecided(condition: Condition) -> Condition {
+    all_of(vec![condition, Box::new(cases::decision.is_null())])
+}
+
 fn rank(priority: Priority) -> i16 {
     priority.rank()
 }
@@ -86,7 +91,10 @@ fn condition(clause: &Clause, tenant: Tenant, now: Timestamp) -> Condition {
     match (&clause.field, &clause.value) {
         (Field::Status, Operand::Statuses(statuses)) => {
             let any = Rule::Any(statuses.iter().map(|&s| rules::effective_status(s)).collect());
-            when(positive(op), compile_rule(&any, now))
+            let matched = when(positive(op), compile_rule(&any, now));
+            // Undecided statuses only: said outright, so the partial indexes on undecided cases
+            // apply and the decided history is never read.
+            if positive(op) && statuses.iter().all(|s| !s.is_final()) { undecided(matched) } else { matched }
         }
         (Field::Decision, Operand::Exists(flag)) => when(*flag, Box::new(cases::decision.is_not_null())),
         (Field::Decision, Operand::Decisions(decisions)) => {
