@@ -6,7 +6,7 @@
 
 use casework_domain::Timestamp;
 use casework_domain::case::queue::{self as rules, Rule};
-use casework_domain::case::{Case, Note, Tag};
+use casework_domain::case::{Case, CaseStatus, Note, Tag};
 use casework_domain::id::{CaseId, Id, OrgUserId, SessionId};
 use casework_domain::page::{CaseQuery, CaseSortKey, Page, PageRequest, Tab};
 use casework_domain::ports::{
@@ -35,16 +35,17 @@ fn conditions(tenant: Tenant, query: &CaseQuery, now: Timestamp) -> Condition {
     // undecided cases apply and the decided history is never read.
     if !query.statuses.is_empty() {
         let statuses = query.statuses.iter().map(|&s| rules::effective_status(s)).collect();
-        let matched = compile(&Rule::Any(statuses), now);
-        all.push(if query.statuses.iter().all(|s| !s.is_final()) {
-            super::search::undecided(matched)
-        } else {
-            matched
-        });
+        all.push(super::search::stored_status_in(compile(&Rule::Any(statuses), now), &query.statuses));
     }
     if let Some(selected) = query.tab {
         let matched = compile(&rules::tab(selected, query.reviewer), now);
-        all.push(if selected == Tab::All { matched } else { super::search::undecided(matched) });
+        all.push(match selected {
+            Tab::All => matched,
+            Tab::Mine => super::search::undecided(matched),
+            Tab::Unassigned => super::search::stored_status_in(matched, &[CaseStatus::Open]),
+            Tab::PendingSecondReview => super::search::stored_status_in(matched, &[CaseStatus::PendingSecondReview]),
+            Tab::Escalated => super::search::stored_status_in(matched, &[CaseStatus::Escalated]),
+        });
     }
     if !query.assigned_to.is_empty() {
         all.push(compile(&rules::effectively_assigned(query.assigned_to.clone()), now));

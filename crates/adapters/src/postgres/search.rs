@@ -3,9 +3,9 @@
 //! Status and assignee read a lapsed lease as released, as in every other read.
 
 use casework_domain::Timestamp;
-use casework_domain::case::Case;
 use casework_domain::case::Priority;
 use casework_domain::case::queue::{self as rules, Rule};
+use casework_domain::case::{Case, CaseStatus};
 use casework_domain::page::Page;
 use casework_domain::ports::StoreError;
 use casework_domain::search::{Condition as Clause, Field, Filter, Op, Operand, Search, SortField, SortKey};
@@ -30,6 +30,29 @@ fn when(positive: bool, condition: Condition) -> Condition {
 /// `condition`, and the case is undecided (which `condition` already implies).
 pub(super) fn undecided(condition: Condition) -> Condition {
     all_of(vec![condition, Box::new(cases::decision.is_null())])
+}
+
+/// `matched` (cases whose effective status is one of `statuses`), with what it implies said
+/// outright — the stored status is one of a few, and undecided when every wanted status is — so
+/// the planner reads the indexes on status and on undecided cases rather than every lease or the
+/// decided history.
+pub(super) fn stored_status_in(matched: Condition, statuses: &[CaseStatus]) -> Condition {
+    let mut stored: Vec<&str> = Vec::new();
+    for status in statuses {
+        // A lapsed `in_review` case reads as `open`.
+        let spellings: &[CaseStatus] = if *status == CaseStatus::Open {
+            &[CaseStatus::Open, CaseStatus::InReview]
+        } else {
+            std::slice::from_ref(status)
+        };
+        for spelling in spellings {
+            if !stored.contains(&spelling.as_str()) {
+                stored.push(spelling.as_str());
+            }
+        }
+    }
+    let narrowed = all_of(vec![matched, Box::new(cases::status.eq_any(stored))]);
+    if statuses.iter().all(|s| !s.is_final()) { undecided(narrowed) } else { narrowed }
 }
 
 fn rank(priority: Priority) -> i16 {
@@ -92,9 +115,7 @@ fn condition(clause: &Clause, tenant: Tenant, now: Timestamp) -> Condition {
         (Field::Status, Operand::Statuses(statuses)) => {
             let any = Rule::Any(statuses.iter().map(|&s| rules::effective_status(s)).collect());
             let matched = when(positive(op), compile_rule(&any, now));
-            // Undecided statuses only: said outright, so the partial indexes on undecided cases
-            // apply and the decided history is never read.
-            if positive(op) && statuses.iter().all(|s| !s.is_final()) { undecided(matched) } else { matched }
+            if positive(op) { stored_status_in(matched, statuses) } else { matched }
         }
         (Field::Decision, Operand::Exists(flag)) => when(*flag, Box::new(cases::decision.is_not_null())),
         (Field::Decision, Operand::Decisions(decisions)) => {
