@@ -51,7 +51,11 @@ pub(super) fn stored_status_in(matched: Condition, statuses: &[CaseStatus]) -> C
             }
         }
     }
-    let narrowed = all_of(vec![matched, Box::new(cases::status.eq_any(stored))]);
+    // With both `open` and `in_review` wanted, a lease's state no longer matters: the stored
+    // status alone decides (and no lease index is worth reading).
+    let by_stored: Condition = Box::new(cases::status.eq_any(stored));
+    let both = statuses.contains(&CaseStatus::Open) && statuses.contains(&CaseStatus::InReview);
+    let narrowed = if both { by_stored } else { all_of(vec![matched, by_stored]) };
     if statuses.iter().all(|s| !s.is_final()) { undecided(narrowed) } else { narrowed }
 }
 
