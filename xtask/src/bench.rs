@@ -445,6 +445,20 @@ fn scenario(
         args.extend(["--ids", &ids]);
     }
     let mut measured = load.json(&args)?;
+    if matches!(scenario, "s1" | "s4") {
+        // The latency targets hold at half the maximum: a fixed-rate run at half the rps just
+        // measured (S4 first puts the claimed cases back).
+        if scenario == "s4" {
+            reset_queue(url, &text("org_uuid"))?;
+        }
+        let half = format!("{:.0}", measured["rps"].as_f64().unwrap_or(0.0) / 2.0);
+        let mut at_half = args.clone();
+        at_half.extend(["--rate", &half]);
+        let paced = load.json(&at_half)?;
+        measured["half_rate_rps"] = paced["rps"].clone();
+        measured["half_rate_p50_ms"] = paced["p50_ms"].clone();
+        measured["half_rate_p99_ms"] = paced["p99_ms"].clone();
+    }
     let statements: f64 =
         psql(url, "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements")?.trim().parse().unwrap_or(0.0);
     let requests = measured["requests"].as_f64().unwrap_or(0.0);
@@ -598,6 +612,15 @@ fn report(options: &Options, results: &[Value]) -> Result<()> {
                 at_small / at_large
             ));
         }
+    }
+    for result in results.iter().filter(|r| r["half_rate_rps"].is_number()) {
+        table.push_str(&format!(
+            "\n{} at half its maximum ({} rps, fixed rate): p50 {} ms, p99 {} ms",
+            result["scenario"].as_str().unwrap_or_default(),
+            number(&result["half_rate_rps"], 0),
+            number(&result["half_rate_p50_ms"], 2),
+            number(&result["half_rate_p99_ms"], 2)
+        ));
     }
     for result in results.iter().filter(|r| r["scenario"] == "s4") {
         table.push_str(&format!(

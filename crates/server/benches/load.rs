@@ -4,7 +4,7 @@
 //! also seeds sessions through the API and receives webhooks for the drain scenario.
 //!
 //! ```text
-//! load run     --url U --scenario s1|s2|s3|s4|s5a|s5b --seconds N --connections C --keys FILE [--ids FILE] [--tab T]
+//! load run     --url U --scenario s1|s2|s3|s4|s5a|s5b --seconds N --connections C --keys FILE [--ids FILE] [--tab T] [--rate R]
 //! load seed    --url U --keys FILE --count N --connections C
 //! load receive --port P --expect N --timeout-seconds S
 //! load call    --url U --key K --method M --path P [--body JSON]
@@ -200,6 +200,8 @@ async fn run(args: &Args) -> Result<Value> {
     let seconds = args.number("seconds", 10)?;
     let connections = usize::try_from(args.number("connections", 16)?)?;
     let slice_ms = args.number("slice-seconds", 5)? * 1000;
+    // Requests per second over all connections; none: as fast as answers come.
+    let rate = args.0.get("rate").map(|r| r.parse::<f64>()).transpose()?.filter(|r| *r > 0.0);
     let shared = Arc::new(Shared {
         client: client(connections)?,
         url: args.text("url")?.trim_end_matches('/').to_owned(),
@@ -222,8 +224,21 @@ async fn run(args: &Args) -> Result<Value> {
         let shared = Arc::clone(&shared);
         tasks.push(tokio::spawn(async move {
             let mut record = Record::default();
+            // At a fixed rate, each connection sends on its own schedule, and latency counts from
+            // the scheduled moment (a slow answer delays the next send: that wait is latency too).
+            let interval = rate.map(|rate| Duration::from_secs_f64(connections as f64 / rate));
+            let mut scheduled =
+                start + interval.map_or(Duration::ZERO, |every| every.mul_f64(slot as f64 / connections as f64));
             while Instant::now() < deadline {
-                let sent = Instant::now();
+                let sent = match interval {
+                    Some(every) => {
+                        tokio::time::sleep_until(scheduled.into()).await;
+                        let at = scheduled;
+                        scheduled += every;
+                        at
+                    }
+                    None => Instant::now(),
+                };
                 match request(&shared, slot).await {
                     Ok(claimed) => {
                         record.latencies_us.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
