@@ -458,3 +458,44 @@ async fn only_the_attempt_holding_an_idempotency_record_may_complete_or_abandon_
     let bodies: Vec<Line> = world.query("SELECT encode(response_body, 'escape') AS line FROM idempotency_keys").await;
     assert!(bodies.iter().all(|l| !l.line.contains("fresh")), "the response is stored encrypted");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idempotency_record_older_than_a_day_is_no_record() {
+    let world = World::new().await;
+    let (key, secret) = key(&world, Environment::Sandbox, None);
+    world.store.create_api_key(&key, &secret).await.unwrap();
+    let scope = IdempotencyScope { tenant: key.tenant, api_key: key.id, key: "daily".into() };
+    let now = SystemClock.now();
+    let lock = time::Duration::seconds(60);
+    let IdempotencyStart::Started(first) = world.store.begin(&scope, &[1; 32], "req_1", now, now + lock).await.unwrap()
+    else {
+        panic!("the first request starts");
+    };
+    let stored = StoredResponse { status: 201, headers: vec![], body: b"first".to_vec(), request_id: "req_1".into() };
+    assert!(world.store.complete(&scope, first, &stored).await.unwrap());
+    let hour = now + time::Duration::hours(1);
+    assert_eq!(
+        world.store.begin(&scope, &[2; 32], "req_2", hour, hour + lock).await.unwrap(),
+        IdempotencyStart::Mismatch,
+        "within the day, another body is refused"
+    );
+    let next_day = now + time::Duration::hours(25);
+    let IdempotencyStart::Started(second) =
+        world.store.begin(&scope, &[2; 32], "req_3", next_day, next_day + lock).await.unwrap()
+    else {
+        panic!("after a day the key starts afresh");
+    };
+    // Started afresh: in progress for others, then its own response replays.
+    assert_eq!(
+        world.store.begin(&scope, &[2; 32], "req_4", next_day, next_day + lock).await.unwrap(),
+        IdempotencyStart::InProgress
+    );
+    let fresh = StoredResponse { status: 201, headers: vec![], body: b"second".to_vec(), request_id: "req_3".into() };
+    assert!(world.store.complete(&scope, second, &fresh).await.unwrap());
+    let IdempotencyStart::Replay(replayed) =
+        world.store.begin(&scope, &[2; 32], "req_5", next_day, next_day + lock).await.unwrap()
+    else {
+        panic!("the new response replays");
+    };
+    assert_eq!((replayed.body, replayed.request_id), (b"second".to_vec(), "req_3".to_owned()));
+}

@@ -12,6 +12,7 @@ use casework_domain::ports::{
 use casework_domain::tenant::Tenant;
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Timestamptz, Uuid as SqlUuid};
+use diesel::upsert::excluded;
 use diesel_async::RunQueryDsl;
 use serde_json::Value;
 
@@ -106,14 +107,8 @@ impl IdempotencyStore for PgStore {
     ) -> Result<IdempotencyStart, StoreError> {
         let attempt = IdempotencyAttempt::new();
         let mut connection = self.connection().await?;
-        // An expired record is no record.
-        diesel::delete(
-            idempotency_keys::table.filter(in_scope(scope)).filter(idempotency_keys::created_at.lt(now - RETENTION)),
-        )
-        .execute(&mut connection)
-        .await
-        .map_err(unavailable_or_unknown)?;
-        let inserted = diesel::insert_into(idempotency_keys::table)
+        // One statement: a new record, or an expired one (which is no record) started afresh.
+        let upsert = diesel::insert_into(idempotency_keys::table)
             .values((
                 idempotency_keys::org_id.eq(scope.tenant.org_id.uuid()),
                 idempotency_keys::environment.eq(scope.tenant.environment.as_str()),
@@ -125,10 +120,30 @@ impl IdempotencyStore for PgStore {
                 idempotency_keys::attempt.eq(attempt.uuid()),
                 idempotency_keys::created_at.eq(now),
             ))
-            .on_conflict_do_nothing()
-            .execute(&mut connection)
-            .await
-            .map_err(unavailable_or_unknown)?;
+            .on_conflict((
+                idempotency_keys::org_id,
+                idempotency_keys::environment,
+                idempotency_keys::api_key_id,
+                idempotency_keys::key,
+            ))
+            .do_update()
+            .set((
+                idempotency_keys::fingerprint.eq(excluded(idempotency_keys::fingerprint)),
+                idempotency_keys::status_code.eq(None::<i32>),
+                idempotency_keys::response_headers.eq(None::<Value>),
+                idempotency_keys::response_body.eq(None::<Vec<u8>>),
+                idempotency_keys::response_key_id.eq(None::<String>),
+                idempotency_keys::request_id.eq(excluded(idempotency_keys::request_id)),
+                idempotency_keys::locked_until.eq(excluded(idempotency_keys::locked_until)),
+                idempotency_keys::attempt.eq(excluded(idempotency_keys::attempt)),
+                idempotency_keys::created_at.eq(excluded(idempotency_keys::created_at)),
+            ));
+        // The update applies only to an expired record (the statement's own WHERE).
+        let inserted =
+            diesel::query_dsl::methods::FilterDsl::filter(upsert, idempotency_keys::created_at.lt(now - RETENTION))
+                .execute(&mut connection)
+                .await
+                .map_err(unavailable_or_unknown)?;
         if inserted == 1 {
             return Ok(IdempotencyStart::Started(attempt));
         }
