@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::PgStore;
 use super::errors::{Failure, classify, corrupt, unavailable_or_unknown};
+use super::recent::Recent;
 use super::records::decode;
 use super::schema::{api_keys, environment_settings, org_users, organizations};
 use crate::auth::ApiKeySecret;
@@ -106,24 +107,12 @@ impl ApiKeyRecord {
 const SETTINGS_TTL: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Recently read settings, by tenant.
-#[derive(Debug, Default)]
-pub struct SettingsCache {
-    entries: std::sync::Mutex<std::collections::HashMap<Tenant, (std::time::Instant, Settings)>>,
-}
+#[derive(Debug)]
+pub struct SettingsCache(Recent<Tenant, Settings>);
 
-impl SettingsCache {
-    fn get(&self, tenant: Tenant) -> Option<Settings> {
-        let entries = self.entries.lock().ok()?;
-        entries.get(&tenant).filter(|(at, _)| at.elapsed() < SETTINGS_TTL).map(|(_, s)| s.clone())
-    }
-
-    fn put(&self, tenant: Tenant, settings: &Settings) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() > 10_000 {
-                entries.retain(|_, (at, _)| at.elapsed() < SETTINGS_TTL);
-            }
-            entries.insert(tenant, (std::time::Instant::now(), settings.clone()));
-        }
+impl Default for SettingsCache {
+    fn default() -> Self {
+        Self(Recent::new(SETTINGS_TTL))
     }
 }
 
@@ -306,9 +295,10 @@ impl PgStore {
 
 impl DirectoryRepository for PgStore {
     async fn settings(&self, tenant: Tenant) -> Result<Settings, StoreError> {
-        if let Some(cached) = self.settings.get(tenant) {
+        if let Some(cached) = self.settings.0.get(&tenant) {
             return Ok(cached);
         }
+        let generation = self.settings.0.generation();
         let mut connection = self.connection().await?;
         let row: Option<SettingsRow> = environment_settings::table
             .filter(environment_settings::org_id.eq(tenant.org_id.uuid()))
@@ -320,7 +310,7 @@ impl DirectoryRepository for PgStore {
             .map_err(unavailable_or_unknown)?;
         let Some(row) = row else { return Ok(Settings::default()) };
         let settings = settings_of(row)?;
-        self.settings.put(tenant, &settings);
+        self.settings.0.put(tenant, settings.clone(), generation);
         Ok(settings)
     }
 
@@ -366,7 +356,9 @@ impl DirectoryRepository for PgStore {
             .await
             .map_err(unavailable_or_unknown)?;
         let settings = settings_of(row)?;
-        self.settings.put(tenant, &settings);
+        // This instance reads what it just wrote; a read that started before is not stored.
+        self.settings.0.forget(|each| *each == tenant);
+        self.settings.0.put(tenant, settings.clone(), self.settings.0.generation());
         Ok(settings)
     }
 

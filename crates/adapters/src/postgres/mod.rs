@@ -19,6 +19,7 @@ pub mod errors;
 mod key_cache;
 mod mcp_sessions;
 mod queue;
+mod recent;
 pub(crate) mod records;
 mod sandbox;
 mod search;

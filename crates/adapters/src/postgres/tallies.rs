@@ -8,10 +8,7 @@
 //! heard (`PgStore::forget_counts`, called on every instance by the listener of committed
 //! changes). List totals are always read fresh.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use casework_domain::Timestamp;
 use casework_domain::case::CaseStatus;
@@ -27,6 +24,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use super::PgStore;
 use super::errors::unavailable_or_unknown;
+use super::recent::Recent;
 use super::schema::cases;
 use super::sql::{compile, in_tenant};
 
@@ -37,43 +35,12 @@ pub(super) const COUNTS_TTL: Duration = Duration::from_millis(500);
 type CountsKey = (Tenant, Option<OrgUserId>);
 
 /// Recently computed counts, by tenant and reviewer.
-#[derive(Debug, Default)]
-pub(super) struct CountsCache {
-    entries: Mutex<HashMap<CountsKey, (Instant, TabCounts)>>,
-    /// Bumped by every [`CountsCache::forget`]: counts computed across one are not kept.
-    generation: AtomicU64,
-}
+#[derive(Debug)]
+pub(super) struct CountsCache(Recent<CountsKey, TabCounts>);
 
-impl CountsCache {
-    fn generation(&self) -> u64 {
-        AtomicU64::load(&self.generation, Ordering::SeqCst)
-    }
-
-    fn forget(&self, tenant: Option<Tenant>) {
-        if let Ok(mut entries) = self.entries.lock() {
-            self.generation.fetch_add(1, Ordering::SeqCst);
-            match tenant {
-                Some(tenant) => entries.retain(|(each, _), _| *each != tenant),
-                None => entries.clear(),
-            }
-        }
-    }
-
-    fn get(&self, key: &CountsKey) -> Option<TabCounts> {
-        let entries = self.entries.lock().ok()?;
-        entries.get(key).filter(|(at, _)| at.elapsed() < COUNTS_TTL).map(|(_, counts)| *counts)
-    }
-
-    fn put(&self, key: CountsKey, counts: TabCounts, generation: u64) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if self.generation() != generation {
-                return;
-            }
-            if entries.len() > 10_000 {
-                entries.retain(|_, (at, _)| at.elapsed() < COUNTS_TTL);
-            }
-            entries.insert(key, (Instant::now(), counts));
-        }
+impl Default for CountsCache {
+    fn default() -> Self {
+        Self(Recent::new(COUNTS_TTL))
     }
 }
 
@@ -180,13 +147,13 @@ pub(super) async fn count_tabs(
     now: Timestamp,
 ) -> Result<TabCounts, StoreError> {
     let key = (tenant, reviewer);
-    if let Some(counts) = store.counts.get(&key) {
+    if let Some(counts) = store.counts.0.get(&key) {
         return Ok(counts);
     }
-    let generation = store.counts.generation();
+    let generation = store.counts.0.generation();
     let mut connection = store.connection().await?;
     let counts = fresh_counts(&mut connection, tenant, reviewer, now).await.map_err(unavailable_or_unknown)?;
-    store.counts.put(key, counts, generation);
+    store.counts.0.put(key, counts, generation);
     Ok(counts)
 }
 
@@ -202,14 +169,23 @@ pub(super) async fn total_without_scan(
     if *query != unfiltered {
         return Ok(None);
     }
-    let counts = fresh_counts(connection, tenant, query.reviewer, now).await?;
-    Ok(Some(match query.tab {
-        None | Some(Tab::All) => counts.all,
-        Some(Tab::Unassigned) => counts.unassigned,
-        Some(Tab::Mine) => counts.mine,
-        Some(Tab::PendingSecondReview) => counts.pending_second_review,
-        Some(Tab::Escalated) => counts.escalated,
-    }))
+    let total = match query.tab {
+        // The tallies alone answer these.
+        None | Some(Tab::All | Tab::PendingSecondReview | Tab::Escalated) => {
+            let tallies = tallies(connection, tenant).await?;
+            match query.tab {
+                Some(Tab::PendingSecondReview) => tallies.pending_second_review,
+                Some(Tab::Escalated) => tallies.escalated,
+                _ => tallies.all,
+            }
+        }
+        Some(Tab::Unassigned) => {
+            let open_unassigned = tallies(connection, tenant).await?.open_unassigned;
+            open_unassigned + leased(connection, tenant, None, now).await?.0
+        }
+        Some(Tab::Mine) => leased(connection, tenant, query.reviewer, now).await?.1,
+    };
+    Ok(Some(unsigned(total)))
 }
 
 /// Folds up to `limit` deltas into the tallies, in one transaction; how many it folded. Deltas
@@ -241,7 +217,7 @@ impl PgStore {
     /// Forgets the counts kept for `tenant` (every tenant: `None`): a change committed there,
     /// and the next read must see it.
     pub fn forget_counts(&self, tenant: Option<Tenant>) {
-        self.counts.forget(tenant);
+        self.counts.0.forget(|(each, _)| tenant.is_none_or(|tenant| *each == tenant));
     }
 
     /// Folds up to `limit` tally deltas into the tallies (the workers run this every second);
