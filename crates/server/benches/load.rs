@@ -179,7 +179,7 @@ fn fastrand_index(n: u64, len: usize) -> u64 {
 #[derive(Default)]
 struct Record {
     latencies_us: Vec<u32>,
-    /// (seconds since start, 1) per success, for slices.
+    /// When each success finished, in milliseconds since the start (for the slices).
     finished_at_ms: Vec<u32>,
     errors: u64,
     error_sample: Option<String>,

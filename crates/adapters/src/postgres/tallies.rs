@@ -29,7 +29,7 @@ use super::schema::cases;
 use super::sql::{compile, in_tenant};
 
 /// How long a tenant's counts are served from memory (within the 1 s the contract allows).
-pub(super) const COUNTS_TTL: Duration = Duration::from_millis(500);
+const COUNTS_TTL: Duration = Duration::from_millis(500);
 
 /// Whose counts: the tenant's, with `mine` for the reviewer.
 type CountsKey = (Tenant, Option<OrgUserId>);
