@@ -37,7 +37,7 @@ impl ApiKeyStore for PgStore {
         let total: i64 = api_keys::table
             .filter(in_tenant)
             .count()
-            .get_result(&mut connection)
+            .get_result(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         let records: Vec<ApiKeyRecord> = api_keys::table
@@ -46,7 +46,7 @@ impl ApiKeyStore for PgStore {
             .select(ApiKeyRecord::as_select())
             .limit(i64::from(page.limit()))
             .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-            .load(&mut connection)
+            .load(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         let items = records.into_iter().map(ApiKeyRecord::into_key).collect::<Result<Vec<_>, _>>()?;
@@ -87,7 +87,7 @@ impl ApiKeyStore for PgStore {
             )
             .filter(api_keys::key_hash.eq(secret.hash()))
             .select((ApiKeyRecord::as_select(), (org_users::name, org_users::active).nullable()))
-            .first(&mut connection)
+            .first(&mut *connection)
             .await
             .optional()
             .map_err(|e| auth_error(unavailable_or_unknown(e)))?;
@@ -112,7 +112,7 @@ impl ApiKeyStore for PgStore {
                 .filter(api_keys::org_id.eq(key.tenant.org_id.uuid()))
                 .filter(api_keys::id.eq(key.id.uuid()))
                 .set(api_keys::last_used_at.eq(now))
-                .execute(&mut connection)
+                .execute(&mut *connection)
                 .await
                 .map_err(|e| auth_error(unavailable_or_unknown(e)))?;
         }

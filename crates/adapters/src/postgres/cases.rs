@@ -158,7 +158,7 @@ impl CaseRepository for PgStore {
             .filter(cases::environment.eq(tenant.environment.as_str()))
             .filter(cases::id.eq(id.uuid()))
             .select((CaseRecord::as_select(), SessionRecord::as_select()))
-            .first(&mut connection)
+            .first(&mut *connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)?;
@@ -189,7 +189,7 @@ impl CaseRepository for PgStore {
                 let counted: i64 = cases::table
                     .filter(conditions(tenant, query, now))
                     .count()
-                    .get_result(&mut connection)
+                    .get_result(&mut *connection)
                     .await
                     .map_err(unavailable_or_unknown)?;
                 u64::try_from(counted).unwrap_or(0)
@@ -206,7 +206,7 @@ impl CaseRepository for PgStore {
             (CaseSortKey::Priority, true) => rows.order_by((cases::priority_rank.asc(), cases::id.asc())),
         };
         let records: Vec<CaseRecord> =
-            rows.limit(limit).offset(offset).load(&mut connection).await.map_err(unavailable_or_unknown)?;
+            rows.limit(limit).offset(offset).load(&mut *connection).await.map_err(unavailable_or_unknown)?;
         let items = records.into_iter().map(CaseRecord::into_case).collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, total, request: page })
     }
@@ -229,7 +229,7 @@ impl CaseRepository for PgStore {
         let total: i64 = case_events::table
             .filter(in_case)
             .count()
-            .get_result(&mut connection)
+            .get_result(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         let (limit, offset) = page_bounds(page);
@@ -239,7 +239,7 @@ impl CaseRepository for PgStore {
             .select(EventRecord::as_select())
             .limit(limit)
             .offset(offset)
-            .load(&mut connection)
+            .load(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         let items = records
@@ -324,7 +324,7 @@ async fn find_one(store: &PgStore, tenant: Tenant, condition: Condition) -> Resu
         .filter(in_tenant(tenant))
         .filter(condition)
         .select(CaseRecord::as_select())
-        .first(&mut connection)
+        .first(&mut *connection)
         .await
         .optional()
         .map_err(unavailable_or_unknown)?;
@@ -349,19 +349,19 @@ pub(super) async fn operational_counts(
             diesel::dsl::min(cases::entered_review_at).aggregate_filter(tab(Tab::PendingSecondReview)),
             diesel::dsl::min(cases::entered_review_at).aggregate_filter(tab(Tab::Escalated)),
         ))
-        .get_result(&mut connection)
+        .get_result(&mut *connection)
         .await
         .map_err(unavailable_or_unknown)?;
     let backlog: i64 = webhook_deliveries::table
         .filter(webhook_deliveries::state.eq("pending"))
         .count()
-        .get_result(&mut connection)
+        .get_result(&mut *connection)
         .await
         .map_err(unavailable_or_unknown)?;
     let disabled: i64 = webhook_endpoints::table
         .filter(webhook_endpoints::enabled.eq(false))
         .count()
-        .get_result(&mut connection)
+        .get_result(&mut *connection)
         .await
         .map_err(unavailable_or_unknown)?;
     let count = |n: i64| u64::try_from(n).unwrap_or(0);

@@ -112,7 +112,7 @@ impl PgStore {
             .filter(invitations::used_at.is_null())
             .filter(invitations::expires_at.gt(now))
             .select(OrgUserRecord::as_select())
-            .first(&mut connection)
+            .first(&mut *connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)?;
@@ -167,7 +167,7 @@ impl PgStore {
                     .sql(")"),
             )
             .select((OrgUserRecord::as_select(), org_users::password_hash))
-            .load(&mut connection)
+            .load(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         rows.into_iter()
@@ -193,13 +193,13 @@ impl PgStore {
                     .sql(")"),
             )
             .count()
-            .get_result(&mut connection)
+            .get_result(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         let by_client: i64 = failed()
             .filter(sign_in_attempts::client.eq(client))
             .count()
-            .get_result(&mut connection)
+            .get_result(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         Ok((by_account, by_client))
@@ -229,7 +229,7 @@ impl PgStore {
                 sign_in_attempts::outcome.eq(outcome.as_str()),
                 sign_in_attempts::at.eq(at),
             ))
-            .execute(&mut connection)
+            .execute(&mut *connection)
             .await
             .map(|_| ())
             .map_err(unavailable_or_unknown)
@@ -245,7 +245,7 @@ impl PgStore {
         let total: i64 = sign_in_attempts::table
             .filter(of_org)
             .count()
-            .get_result(&mut connection)
+            .get_result(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         type Row = (i64, Option<Uuid>, String, String, String, Timestamp);
@@ -262,7 +262,7 @@ impl PgStore {
             ))
             .limit(i64::from(page.limit()))
             .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-            .load(&mut connection)
+            .load(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         let items = rows
@@ -299,7 +299,7 @@ impl PgStore {
                 console_sessions::last_seen_at.eq(session.now),
                 console_sessions::expires_at.eq(session.expires_at),
             ))
-            .execute(&mut connection)
+            .execute(&mut *connection)
             .await
             .map(|_| ())
             .map_err(unavailable_or_unknown)
@@ -334,7 +334,7 @@ impl PgStore {
                 console_sessions::last_seen_at,
                 OrgUserRecord::as_select(),
             ))
-            .first(&mut connection)
+            .first(&mut *connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)?;
@@ -344,7 +344,7 @@ impl PgStore {
             diesel::update(console_sessions::table)
                 .filter(console_sessions::org_id.eq(user.org_id.uuid()).and(console_sessions::id.eq(id)))
                 .set(console_sessions::last_seen_at.eq(now))
-                .execute(&mut connection)
+                .execute(&mut *connection)
                 .await
                 .map_err(unavailable_or_unknown)?;
         }
@@ -362,7 +362,7 @@ impl PgStore {
             .filter(console_sessions::token_hash.eq(token_hash))
             .filter(console_sessions::ended_at.is_null())
             .set(console_sessions::ended_at.eq(now))
-            .execute(&mut connection)
+            .execute(&mut *connection)
             .await
             .map(|_| ())
             .map_err(unavailable_or_unknown)
@@ -381,7 +381,7 @@ impl PgStore {
         diesel::update(console_sessions::table)
             .filter(console_sessions::token_hash.eq(token_hash))
             .set(console_sessions::environment.eq(environment.as_str()))
-            .execute(&mut connection)
+            .execute(&mut *connection)
             .await
             .map(|_| ())
             .map_err(unavailable_or_unknown)
@@ -412,7 +412,7 @@ impl PgStore {
         let record: Option<OrgUserRecord> = org_users::table
             .filter(org_users::id.eq(id.uuid()))
             .select(OrgUserRecord::as_select())
-            .first(&mut connection)
+            .first(&mut *connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)?;

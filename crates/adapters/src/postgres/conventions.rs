@@ -48,7 +48,7 @@ impl RateLimiter for PgStore {
         .bind::<SqlUuid, _>(key.uuid())
         .bind::<Timestamptz, _>(window_start)
         .bind::<Integer, _>(i32::try_from(limit).unwrap_or(i32::MAX))
-        .get_result(&mut connection)
+        .get_result(&mut *connection)
         .await
         .optional()
         .map_err(unavailable_or_unknown)?;
@@ -86,7 +86,7 @@ fn in_scope(scope: &IdempotencyScope) -> InScope {
 const RETENTION: time::Duration = time::Duration::hours(24);
 
 /// The associated data binding a stored response to its record.
-fn record_identity(scope: &IdempotencyScope) -> Vec<u8> {
+pub(super) fn record_identity(scope: &IdempotencyScope) -> Vec<u8> {
     [
         scope.tenant.org_id.uuid().as_bytes().as_slice(),
         scope.tenant.environment.as_str().as_bytes(),
@@ -141,7 +141,7 @@ impl IdempotencyStore for PgStore {
         // The update applies only to an expired record (the statement's own WHERE).
         let inserted =
             diesel::query_dsl::methods::FilterDsl::filter(upsert, idempotency_keys::created_at.lt(now - RETENTION))
-                .execute(&mut connection)
+                .execute(&mut *connection)
                 .await
                 .map_err(unavailable_or_unknown)?;
         if inserted == 1 {
@@ -167,7 +167,7 @@ impl IdempotencyStore for PgStore {
                 idempotency_keys::request_id,
                 idempotency_keys::locked_until,
             ))
-            .first(&mut connection)
+            .first(&mut *connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)?;
@@ -207,7 +207,7 @@ impl IdempotencyStore for PgStore {
                     idempotency_keys::request_id.eq(request_id),
                     idempotency_keys::attempt.eq(attempt.uuid()),
                 ))
-                .execute(&mut connection)
+                .execute(&mut *connection)
                 .await
                 .map_err(unavailable_or_unknown)?;
                 Ok(if taken == 1 { IdempotencyStart::Started(attempt) } else { IdempotencyStart::InProgress })
@@ -236,7 +236,7 @@ impl IdempotencyStore for PgStore {
             idempotency_keys::response_key_id.eq(key_id),
             idempotency_keys::request_id.eq(&response.request_id),
         ))
-        .execute(&mut connection)
+        .execute(&mut *connection)
         .await
         .map_err(unavailable_or_unknown)?;
         Ok(updated == 1)
@@ -250,7 +250,7 @@ impl IdempotencyStore for PgStore {
                 .filter(idempotency_keys::attempt.eq(attempt.uuid()))
                 .filter(idempotency_keys::status_code.is_null()),
         )
-        .execute(&mut connection)
+        .execute(&mut *connection)
         .await
         .map_err(unavailable_or_unknown)?;
         Ok(())
@@ -259,11 +259,11 @@ impl IdempotencyStore for PgStore {
     async fn prune(&self, before: Timestamp) -> Result<u64, StoreError> {
         let mut connection = self.connection().await?;
         let records = diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before)))
-            .execute(&mut connection)
+            .execute(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         let windows = diesel::delete(rate_limit_windows::table.filter(rate_limit_windows::window_start.lt(before)))
-            .execute(&mut connection)
+            .execute(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         Ok(u64::try_from(records + windows).unwrap_or(0))

@@ -189,7 +189,7 @@ impl PgStore {
             .bind::<BigInt, _>(i64::from(limit))
             .bind::<Timestamptz, _>(lease_until)
             .bind::<SqlUuid, _>(token)
-            .load(&mut connection)
+            .load(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         let mut due = Vec::with_capacity(rows.len());
@@ -207,7 +207,7 @@ impl PgStore {
                             diesel::dsl::sql::<Nullable<Bytea>>("coalesce(body, ").bind::<Bytea, _>(rendered).sql(")"),
                         ))
                         .returning(webhook_deliveries::body.assume_not_null())
-                        .get_result(&mut connection)
+                        .get_result(&mut *connection)
                         .await
                         .map_err(unavailable_or_unknown)?
                 }
@@ -272,7 +272,7 @@ impl PgStore {
                 .bind::<SqlUuid, _>(delivery.lease_token)
                 .bind::<Nullable<Int4>, _>(status)
                 .bind::<Timestamptz, _>(now)
-                .load(&mut connection)
+                .load(&mut *connection)
                 .await
                 .map_err(unavailable_or_unknown)?;
             return Ok(recorded.iter().any(|r| r.recorded > 0));
@@ -361,7 +361,7 @@ impl PgStore {
         ] {
             let count = diesel::sql_query(statement)
                 .bind::<Timestamptz, _>(before)
-                .execute(&mut connection)
+                .execute(&mut *connection)
                 .await
                 .map_err(unavailable_or_unknown)?;
             removed += u64::try_from(count).unwrap_or(0);

@@ -1,6 +1,8 @@
 //! Organizations, their environment settings, org users and API keys on PostgreSQL: the
 //! [`DirectoryRepository`] port, and the administration operations behind `casework admin`.
 
+use std::sync::Arc;
+
 use casework_domain::Timestamp;
 use casework_domain::directory::{ApiKey, OrgUser, OrgUserPatch, Role, Scope, Scopes};
 use casework_domain::id::{ApiKeyId, Id, OrgId, OrgUserId};
@@ -217,7 +219,7 @@ impl PgStore {
             created_at: user.created_at,
             updated_at: user.created_at,
         };
-        match diesel::insert_into(org_users::table).values(&record).execute(&mut connection).await {
+        match diesel::insert_into(org_users::table).values(&record).execute(&mut *connection).await {
             Ok(_) => Ok(()),
             Err(error) => Err(match classify(error) {
                 Failure::Constraint { name } if name == "org_users_email_key" => CreateUserError::EmailTaken,
@@ -234,7 +236,7 @@ impl PgStore {
     pub async fn create_api_key(&self, key: &ApiKey, secret: &ApiKeySecret) -> Result<(), CreateKeyError> {
         let mut connection = self.connection().await.map_err(StoreError::from)?;
         let record = ApiKeyRecord::new(key, secret, CURRENT_API_VERSION);
-        match diesel::insert_into(api_keys::table).values(&record).execute(&mut connection).await {
+        match diesel::insert_into(api_keys::table).values(&record).execute(&mut *connection).await {
             Ok(_) => Ok(()),
             Err(error) => Err(match classify(error) {
                 Failure::Constraint { name } if name == "api_keys_org_id_fkey" => CreateKeyError::OrgNotFound,
@@ -278,14 +280,14 @@ impl PgStore {
             .filter(in_scope())
             .filter(api_keys::revoked_at.is_null())
             .set(api_keys::revoked_at.eq(now))
-            .execute(&mut connection)
+            .execute(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
-        self.keys.clear();
+        self.forget_keys();
         let record: Option<ApiKeyRecord> = api_keys::table
             .filter(in_scope())
             .select(ApiKeyRecord::as_select())
-            .first(&mut connection)
+            .first(&mut *connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)?;
@@ -304,7 +306,7 @@ impl DirectoryRepository for PgStore {
             .filter(environment_settings::org_id.eq(tenant.org_id.uuid()))
             .filter(environment_settings::environment.eq(tenant.environment.as_str()))
             .select(SETTINGS_COLUMNS)
-            .first(&mut connection)
+            .first(&mut *connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)?;
@@ -352,13 +354,14 @@ impl DirectoryRepository for PgStore {
             .do_update()
             .set(&changes)
             .returning(SETTINGS_COLUMNS)
-            .get_result(&mut connection)
+            .get_result(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         let settings = settings_of(row)?;
-        // This instance reads what it just wrote; a read that started before is not stored.
-        self.settings.0.forget(|each| *each == tenant);
-        self.settings.0.put(tenant, settings.clone(), self.settings.0.generation());
+        // This instance reads what it just wrote (once committed); a read that started before is
+        // not stored.
+        let cache = Arc::clone(&self.settings);
+        self.after_commit(move || cache.0.forget(|each| *each == tenant));
         Ok(settings)
     }
 
@@ -367,7 +370,7 @@ impl DirectoryRepository for PgStore {
         let total: i64 = org_users::table
             .filter(org_users::org_id.eq(org_id.uuid()))
             .count()
-            .get_result(&mut connection)
+            .get_result(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         let records: Vec<OrgUserRecord> = org_users::table
@@ -376,7 +379,7 @@ impl DirectoryRepository for PgStore {
             .select(OrgUserRecord::as_select())
             .limit(i64::from(page.limit()))
             .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-            .load(&mut connection)
+            .load(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         let items = records.into_iter().map(OrgUserRecord::into_user).collect::<Result<Vec<_>, _>>()?;
@@ -410,12 +413,12 @@ impl DirectoryRepository for PgStore {
             .filter(org_users::id.eq(id.uuid()))
             .set(&changes)
             .returning(OrgUserRecord::as_returning())
-            .get_result(&mut connection)
+            .get_result(&mut *connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)?;
         // A bound key acts with the user's name, and not at all once they are deactivated.
-        self.keys.clear();
+        self.forget_keys();
         record.map(OrgUserRecord::into_user).transpose()
     }
 
@@ -431,7 +434,7 @@ impl DirectoryRepository for PgStore {
         let row: Option<(Uuid, String, Timestamp)> = organizations::table
             .filter(organizations::id.eq(id.uuid()))
             .select((organizations::id, organizations::name, organizations::created_at))
-            .first(&mut connection)
+            .first(&mut *connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)?;
@@ -444,7 +447,7 @@ impl DirectoryRepository for PgStore {
             .filter(org_users::org_id.eq(tenant.org_id.uuid()))
             .filter(org_users::id.eq(id.uuid()))
             .select(OrgUserRecord::as_select())
-            .first(&mut connection)
+            .first(&mut *connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)?;

@@ -2,7 +2,8 @@
 //! a round trip to PostgreSQL each time.
 //!
 //! The guarantees stay: a revoked key and a deactivated or renamed bound user take effect on this
-//! instance at once (the store's writes that change them call [`KeyCache::clear`]), a key's own
+//! instance at once (the store's writes that change them call `PgStore::forget_keys`, again
+//! after their unit commits), a key's own
 //! expiry is checked on every hit, and every other instance follows within half a second —
 //! inside the 1 s the contract allows. Entries are found by the SHA-256 of the presented secret
 //! (already a digest: the secret itself is never kept).
@@ -10,6 +11,7 @@
 use casework_domain::Timestamp;
 use casework_domain::directory::Principal;
 
+use super::PgStore;
 use super::recent::Recent;
 
 /// What authentication found for one secret.
@@ -54,5 +56,14 @@ impl KeyCache {
     /// Forgets everything: a key or a user changed.
     pub(super) fn clear(&self) {
         self.0.forget(|_| true);
+    }
+}
+
+impl PgStore {
+    /// Forgets every remembered key on this instance: a key or a user changed (again once the
+    /// change's unit commits).
+    pub(super) fn forget_keys(&self) {
+        let keys = std::sync::Arc::clone(&self.keys);
+        self.after_commit(move || keys.clear());
     }
 }

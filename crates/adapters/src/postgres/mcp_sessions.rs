@@ -21,7 +21,7 @@ impl PgStore {
         mcp_sessions::table
             .filter(mcp_sessions::id.eq(id))
             .select(mcp_sessions::state)
-            .first(&mut connection)
+            .first(&mut *connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)
@@ -38,7 +38,7 @@ impl PgStore {
             .on_conflict(mcp_sessions::id)
             .do_update()
             .set(mcp_sessions::state.eq(state))
-            .execute(&mut connection)
+            .execute(&mut *connection)
             .await
             .map(|_| ())
             .map_err(unavailable_or_unknown)
@@ -52,7 +52,7 @@ impl PgStore {
         let mut connection = self.connection().await?;
         diesel::delete(mcp_sessions::table)
             .filter(mcp_sessions::id.eq(id))
-            .execute(&mut connection)
+            .execute(&mut *connection)
             .await
             .map(|_| ())
             .map_err(unavailable_or_unknown)
@@ -66,7 +66,7 @@ impl PgStore {
         let mut connection = self.connection().await?;
         diesel::delete(mcp_sessions::table)
             .filter(mcp_sessions::created_at.lt(before))
-            .execute(&mut connection)
+            .execute(&mut *connection)
             .await
             .map(|count| u64::try_from(count).unwrap_or(0))
             .map_err(unavailable_or_unknown)

@@ -26,6 +26,7 @@ mod search;
 mod sql;
 mod tallies;
 pub mod tls;
+mod unit;
 #[rustfmt::skip]
 pub(crate) mod schema;
 pub mod sessions;
@@ -48,6 +49,7 @@ use casework_domain::tenant::Tenant;
 
 use crate::crypto::{BlocklistHasher, PiiCipher};
 pub use errors::unavailable_or_unknown;
+pub use unit::{Once, Outcome};
 
 /// The project's migrations, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
@@ -191,6 +193,8 @@ pub struct PgStore {
     counts: Arc<tallies::CountsCache>,
     pool_waits: Option<Arc<dyn Fn(std::time::Duration) + Send + Sync>>,
     new_org_settings: casework_domain::tenant::Settings,
+    /// Tells this store's units from another's (see [`unit`]).
+    identity: Arc<()>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -212,6 +216,7 @@ impl PgStore {
             counts: Arc::default(),
             pool_waits: None,
             new_org_settings: casework_domain::tenant::Settings::default(),
+            identity: Arc::new(()),
         }
     }
 
@@ -301,8 +306,8 @@ impl PgStore {
         diesel::sql_query("SELECT 1").execute(&mut connection).await.is_ok()
     }
 
-    /// A connection, or "unavailable" when none comes within the wait timeout.
-    async fn connection(&self) -> Result<PgConn, errors::Unavailable> {
+    /// A connection of the pool, or "unavailable" when none comes within the wait timeout.
+    async fn pooled_connection(&self) -> Result<PgConn, errors::Unavailable> {
         let started = std::time::Instant::now();
         let connection = self.pool.get().await.map_err(errors::Unavailable::from_pool);
         if let Some(observe) = &self.pool_waits {

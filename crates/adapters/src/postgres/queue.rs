@@ -80,7 +80,7 @@ pub(super) async fn explain_next(
     now: Timestamp,
 ) -> Result<Vec<String>, StoreError> {
     let mut connection = store.connection().await?;
-    Explain(next_candidate(tenant, filter, now)).load::<String>(&mut connection).await.map_err(unavailable_or_unknown)
+    Explain(next_candidate(tenant, filter, now)).load::<String>(&mut *connection).await.map_err(unavailable_or_unknown)
 }
 
 /// `CaseRepository::claim_next`.
@@ -179,7 +179,7 @@ pub(super) async fn tag_counts(store: &PgStore, tenant: Tenant) -> Result<Vec<(T
     )
     .bind::<SqlUuid, _>(tenant.org_id.uuid())
     .bind::<Text, _>(tenant.environment.as_str())
-    .load(&mut connection)
+    .load(&mut *connection)
     .await
     .map_err(unavailable_or_unknown)?;
     Ok(rows
@@ -201,7 +201,7 @@ pub(super) async fn list_notes(
         .and(notes::environment.eq(tenant.environment.as_str()))
         .and(notes::case_id.eq(case_id.uuid()));
     let total: i64 =
-        notes::table.filter(in_case).count().get_result(&mut connection).await.map_err(unavailable_or_unknown)?;
+        notes::table.filter(in_case).count().get_result(&mut *connection).await.map_err(unavailable_or_unknown)?;
     let (limit, offset) = page_bounds(page);
     let records: Vec<NoteRecord> = notes::table
         .filter(in_case)
@@ -209,7 +209,7 @@ pub(super) async fn list_notes(
         .select(NoteRecord::as_select())
         .limit(limit)
         .offset(offset)
-        .load(&mut connection)
+        .load(&mut *connection)
         .await
         .map_err(unavailable_or_unknown)?;
     let items = records.into_iter().map(NoteRecord::into_note).collect::<Result<Vec<_>, _>>()?;
@@ -229,7 +229,7 @@ pub(super) async fn list_blocklist(
     let total: i64 = blocklist_entries::table
         .filter(in_tenant)
         .count()
-        .get_result(&mut connection)
+        .get_result(&mut *connection)
         .await
         .map_err(unavailable_or_unknown)?;
     let (limit, offset) = page_bounds(page);
@@ -239,7 +239,7 @@ pub(super) async fn list_blocklist(
         .select((blocklist_entries::id, blocklist_entries::case_id, blocklist_entries::created_at))
         .limit(limit)
         .offset(offset)
-        .load(&mut connection)
+        .load(&mut *connection)
         .await
         .map_err(unavailable_or_unknown)?;
     let items = rows

@@ -121,7 +121,7 @@ impl SandboxRepository for PgStore {
                 capture_links::expires_at,
                 capture_links::created_at,
             ))
-            .first(&mut connection)
+            .first(&mut *connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)?;

@@ -285,7 +285,7 @@ pub(super) async fn search_cases(
     let total: i64 = cases::table
         .filter(conditions(tenant, search, now))
         .count()
-        .get_result(&mut connection)
+        .get_result(&mut *connection)
         .await
         .map_err(unavailable_or_unknown)?;
     let mut query = cases::table.filter(conditions(tenant, search, now)).select(CaseRecord::as_select()).into_boxed();
@@ -310,7 +310,7 @@ pub(super) async fn search_cases(
         .then_order_by(cases::id.asc())
         .limit(limit)
         .offset(offset)
-        .load(&mut connection)
+        .load(&mut *connection)
         .await
         .map_err(unavailable_or_unknown)?;
     let items = records.into_iter().map(CaseRecord::into_case).collect::<Result<Vec<_>, _>>()?;

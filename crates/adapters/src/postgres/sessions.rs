@@ -235,7 +235,7 @@ impl SessionRepository for PgStore {
             .filter(sessions::environment.eq(tenant.environment.as_str()))
             .filter(sessions::id.eq(id.uuid()))
             .select(SessionRecord::as_select())
-            .first(&mut connection)
+            .first(&mut *connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)?;
@@ -268,13 +268,13 @@ impl SessionRepository for PgStore {
             }
             rows
         };
-        let total: i64 = filtered().count().get_result(&mut connection).await.map_err(unavailable_or_unknown)?;
+        let total: i64 = filtered().count().get_result(&mut *connection).await.map_err(unavailable_or_unknown)?;
         let records: Vec<SessionRecord> = filtered()
             .select(SessionRecord::as_select())
             .order_by((sessions::created_at.desc(), sessions::id.desc()))
             .limit(i64::from(page.limit()))
             .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-            .load(&mut connection)
+            .load(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         let cases = case_ids(&mut connection, tenant, records.iter().map(|r| r.id).collect())
@@ -310,7 +310,7 @@ pub(super) async fn rows_per_key(store: &PgStore) -> Result<Vec<(String, u64)>, 
            UNION ALL SELECT response_key_id FROM idempotency_keys WHERE response_key_id IS NOT NULL \
          ) AS sealed GROUP BY key_id ORDER BY key_id",
     )
-    .load(&mut connection)
+    .load(&mut *connection)
     .await
     .map_err(unavailable_or_unknown)?;
     Ok(counts.into_iter().map(|c| (c.key_id, u64::try_from(c.rows).unwrap_or(0))).collect())

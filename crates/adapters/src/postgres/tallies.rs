@@ -206,7 +206,7 @@ async fn compact(store: &PgStore, limit: u32) -> Result<u32, StoreError> {
          SELECT count(*) AS n FROM moved",
     )
     .bind::<BigInt, _>(i64::from(limit))
-    .get_result(&mut connection)
+    .get_result(&mut *connection)
     .await
     .map_err(unavailable_or_unknown)?;
     let folded = folded.n;

@@ -140,7 +140,7 @@ impl PgStore {
             .filter(in_tenant(tenant))
             .filter(webhook_endpoints::id.eq(id.uuid()))
             .select(EndpointRecord::as_select())
-            .first(&mut connection)
+            .first(&mut *connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)
@@ -170,7 +170,7 @@ impl WebhookRepository for PgStore {
                 webhook_endpoints::created_at.eq(endpoint.created_at),
                 webhook_endpoints::updated_at.eq(endpoint.updated_at),
             ))
-            .execute(&mut connection)
+            .execute(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         Ok(secret.as_str().to_owned())
@@ -181,7 +181,7 @@ impl WebhookRepository for PgStore {
         let total: i64 = webhook_endpoints::table
             .filter(in_tenant(tenant))
             .count()
-            .get_result(&mut connection)
+            .get_result(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         let records: Vec<EndpointRecord> = webhook_endpoints::table
@@ -190,7 +190,7 @@ impl WebhookRepository for PgStore {
             .select(EndpointRecord::as_select())
             .limit(i64::from(page.limit()))
             .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-            .load(&mut connection)
+            .load(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         let items = records.into_iter().map(EndpointRecord::into_endpoint).collect::<Result<Vec<_>, _>>()?;
@@ -240,7 +240,7 @@ impl WebhookRepository for PgStore {
             .filter(webhook_endpoints::id.eq(id.uuid()))
             .set(changes)
             .returning(EndpointRecord::as_returning())
-            .get_result(&mut connection)
+            .get_result(&mut *connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)?;
@@ -256,7 +256,7 @@ impl WebhookRepository for PgStore {
             .filter(in_tenant(tenant))
             .filter(webhook_endpoints::id.eq(id.uuid()))
             .returning(EndpointRecord::as_returning())
-            .get_result(&mut connection)
+            .get_result(&mut *connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)?;
@@ -287,7 +287,7 @@ impl WebhookRepository for PgStore {
                 webhook_endpoints::updated_at.eq(now),
             ))
             .returning(EndpointRecord::as_returning())
-            .get_result(&mut connection)
+            .get_result(&mut *connection)
             .await
             .optional()
             .map_err(unavailable_or_unknown)?;
@@ -363,7 +363,7 @@ impl WebhookRepository for PgStore {
         let total: i64 = webhook_deliveries::table
             .filter(of_endpoint)
             .count()
-            .get_result(&mut connection)
+            .get_result(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         let records: Vec<DeliveryRecord> = webhook_deliveries::table
@@ -372,7 +372,7 @@ impl WebhookRepository for PgStore {
             .select(DeliveryRecord::as_select())
             .limit(i64::from(page.limit()))
             .offset(i64::try_from(page.offset()).unwrap_or(i64::MAX))
-            .load(&mut connection)
+            .load(&mut *connection)
             .await
             .map_err(unavailable_or_unknown)?;
         let items = records.into_iter().map(DeliveryRecord::into_delivery).collect::<Result<Vec<_>, _>>()?;
@@ -400,7 +400,7 @@ impl WebhookRepository for PgStore {
                 webhook_deliveries::next_attempt_at.eq(now),
             ))
             .returning(DeliveryRecord::as_returning())
-            .get_result(&mut connection)
+            .get_result(&mut *connection)
             .await
             .optional()
             .map_err(|e| RetryError::Store(unavailable_or_unknown(e)))?;
@@ -411,7 +411,7 @@ impl WebhookRepository for PgStore {
         let exists: i64 = webhook_deliveries::table
             .filter(of_tenant)
             .count()
-            .get_result(&mut connection)
+            .get_result(&mut *connection)
             .await
             .map_err(|e| RetryError::Store(unavailable_or_unknown(e)))?;
         if exists > 0 { Err(RetryError::NotFailed) } else { Ok(None) }
@@ -448,7 +448,7 @@ impl WebhookRepository for PgStore {
         .bind::<Timestamptz, _>(window.1)
         .bind::<Timestamptz, _>(now)
         .bind::<BigInt, _>(i64::from(limit))
-        .execute(&mut connection)
+        .execute(&mut *connection)
         .await
         .map_err(unavailable_or_unknown)?;
         if queued > 0 {

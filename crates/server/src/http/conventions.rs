@@ -13,7 +13,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, web};
-use casework_adapters::postgres::PgStore;
+use casework_adapters::postgres::{Once, Outcome, PgStore};
 use casework_domain::directory::{Principal, Scope};
 use casework_domain::ports::{
     ApiKeyStore, DirectoryRepository, IdempotencyAttempt, IdempotencyScope, IdempotencyStart, IdempotencyStore,
@@ -233,59 +233,94 @@ async fn idempotent(
         .finalize();
     let request_id = request.extensions().get::<RequestId>().map(|id| id.0.clone()).unwrap_or_default();
     let now = state.service.now();
-    let start = match state.store.begin(&scope, &fingerprint, &request_id, now, now + IDEMPOTENCY_LOCK).await {
-        Ok(start) => start,
-        Err(error) => return Ok(refuse(request, error.into())),
+    let http_request = request.request().clone();
+    request.set_payload(Payload::from(body));
+    let run = async || {
+        let response = match next.call(request).await {
+            Ok(response) => response,
+            Err(error) => return (Err(error), None),
+        };
+        // A 5xx is kept nowhere: the unit rolls back and the client may retry.
+        if response.status().is_server_error() {
+            return (Ok(response), None);
+        }
+        let (response, stored) = kept(response, &request_id).await;
+        (Ok(response), Some(stored))
     };
-    match start {
-        IdempotencyStart::Replay(stored) => Ok(replay(request, &stored)),
-        IdempotencyStart::Mismatch => Ok(refuse(
-            request,
+    let once = match state.store.once(&scope, &fingerprint, &request_id, now, run).await {
+        Ok(once) => once,
+        Err(error) => return Ok(ServiceResponse::from_err(ApiError::from(error), http_request)),
+    };
+    match once {
+        Once::Ran(response, Outcome::Committed | Outcome::RolledBack) => response,
+        Once::Ran(Err(error), Outcome::NotCommitted(..)) => Err(error),
+        Once::Ran(Ok(response), Outcome::NotCommitted(error, stored)) => {
+            if response.status().is_client_error() {
+                // A refusal whose failed statement aborted the unit: it changed nothing, and is
+                // kept on its own so a retry gets the same answer.
+                keep_refusal(state, scope, &fingerprint, now, stored).await;
+                Ok(response)
+            } else {
+                // Nothing was committed (or, with the acknowledgement lost, the change and its
+                // response both were: a retry replays it).
+                Ok(ServiceResponse::from_err(ApiError::from(error), http_request))
+            }
+        }
+        Once::Replay(stored) => Ok(replay(http_request, &stored)),
+        Once::Mismatch => Ok(ServiceResponse::from_err(
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "idempotency_mismatch",
                 "Idempotency key has already been used with different parameters.",
             ),
+            http_request,
         )),
-        IdempotencyStart::InProgress => Ok(refuse(
-            request,
+        Once::InProgress => Ok(ServiceResponse::from_err(
             ApiError::conflict(
                 "idempotency_in_progress",
                 "A request with this idempotency key is still being processed.",
             ),
+            http_request,
         )),
-        IdempotencyStart::Started(attempt) => {
-            request.set_payload(Payload::from(body));
-            let response = next.call(request).await?;
-            // Handlers do every fallible step before their commit, so a 5xx changed nothing.
-            if response.status().is_server_error() {
-                if let Err(error) = state.store.abandon(&scope, attempt).await {
-                    tracing::warn!(error = format!("{error:#}"), "could not release an idempotency key");
-                }
-                return Ok(response);
-            }
-            // Stored as the client saw it (the error body included), before key inflection.
-            let response =
-                if response.response().error().is_some() { with_error_body(response, &request_id) } else { response };
-            let (http_request, http_response) = response.into_parts();
-            let status = http_response.status();
-            let kept_headers: Vec<(String, String)> = [header::LOCATION, header::ETAG]
-                .iter()
-                .filter_map(|name| {
-                    http_response
-                        .headers()
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .map(|v| (name.to_string(), v.to_owned()))
-                })
-                .collect();
-            let (head, body) = http_response.into_parts();
-            let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
-            let stored =
-                StoredResponse { status: status.as_u16(), headers: kept_headers, body: bytes.to_vec(), request_id };
-            keep_outcome(state.store.clone(), scope, attempt, stored).await;
-            Ok(ServiceResponse::new(http_request, head.set_body(BoxBody::new(bytes))))
-        }
+    }
+}
+
+/// The response as the client sees it (the error body included, before key inflection), and
+/// the same as stored for replay.
+async fn kept(response: ServiceResponse<BoxBody>, request_id: &str) -> (ServiceResponse<BoxBody>, StoredResponse) {
+    let response = if response.response().error().is_some() { with_error_body(response, request_id) } else { response };
+    let (http_request, http_response) = response.into_parts();
+    let status = http_response.status();
+    let kept_headers: Vec<(String, String)> = [header::LOCATION, header::ETAG]
+        .iter()
+        .filter_map(|name| {
+            http_response.headers().get(name).and_then(|v| v.to_str().ok()).map(|v| (name.to_string(), v.to_owned()))
+        })
+        .collect();
+    let (head, body) = http_response.into_parts();
+    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+    let stored = StoredResponse {
+        status: status.as_u16(),
+        headers: kept_headers,
+        body: bytes.to_vec(),
+        request_id: request_id.to_owned(),
+    };
+    (ServiceResponse::new(http_request, head.set_body(BoxBody::new(bytes))), stored)
+}
+
+/// Keeps, outside any unit, a refusal whose unit could not commit (unless another request has
+/// claimed the key since).
+async fn keep_refusal(
+    state: &AppState,
+    scope: IdempotencyScope,
+    fingerprint: &[u8],
+    now: time::OffsetDateTime,
+    stored: StoredResponse,
+) {
+    match state.store.begin(&scope, fingerprint, &stored.request_id, now, now + IDEMPOTENCY_LOCK).await {
+        Ok(IdempotencyStart::Started(attempt)) => keep_outcome(state.store.clone(), scope, attempt, stored).await,
+        Ok(_) => {}
+        Err(error) => tracing::warn!(error = format!("{error:#}"), "could not keep a refusal for its idempotency key"),
     }
 }
 
@@ -313,7 +348,7 @@ async fn keep_outcome(store: PgStore, scope: IdempotencyScope, attempt: Idempote
 }
 
 /// The stored response, with `Idempotent-Replayed: true` and the original request id.
-fn replay(request: ServiceRequest, stored: &StoredResponse) -> ServiceResponse<BoxBody> {
+fn replay(request: actix_web::HttpRequest, stored: &StoredResponse) -> ServiceResponse<BoxBody> {
     let mut response = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
     for (name, value) in &stored.headers {
         response.insert_header((name.as_str(), value.as_str()));
@@ -321,5 +356,5 @@ fn replay(request: ServiceRequest, stored: &StoredResponse) -> ServiceResponse<B
     response.insert_header(("Idempotent-Replayed", "true"));
     response.insert_header(("X-Request-Id", stored.request_id.as_str()));
     let response = response.content_type("application/json").body(stored.body.clone());
-    request.into_response(response)
+    ServiceResponse::new(request, response)
 }

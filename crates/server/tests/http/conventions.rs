@@ -178,6 +178,64 @@ async fn a_repeated_request_is_replayed_not_run_again() {
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
 }
 
+#[tokio::test]
+async fn a_change_and_its_stored_response_commit_together_or_not_at_all() {
+    let app = spawn_app().await;
+    // A planted fault: the database refuses to store any response.
+    app.db
+        .texts(
+            "CREATE FUNCTION refuse_responses() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.status_code IS NOT NULL THEN RAISE EXCEPTION 'planted'; END IF; RETURN NEW; END $$",
+        )
+        .await;
+    app.db
+        .texts(
+            "CREATE TRIGGER refuse_responses BEFORE UPDATE ON idempotency_keys \
+             FOR EACH ROW EXECUTE FUNCTION refuse_responses()",
+        )
+        .await;
+    let failed = idempotent(&app, "together", json!({"status": "under_review"})).send().await.unwrap();
+    assert!(failed.status().is_server_error(), "{}", failed.status());
+    assert_eq!(app.get("/api/v1/sessions").await.json()["pagination"]["total"], 0, "the session went with it");
+    assert_eq!(app.get("/api/v1/cases").await.json()["pagination"]["total"], 0, "and its case");
+    let records = app.db.texts("SELECT count(*)::text AS value FROM idempotency_keys").await;
+    assert_eq!(records, ["0"], "and the key's claim: a retry runs");
+
+    app.db.texts("DROP TRIGGER refuse_responses ON idempotency_keys").await;
+    let retried = idempotent(&app, "together", json!({"status": "under_review"})).send().await.unwrap();
+    assert_eq!(retried.status(), StatusCode::CREATED);
+    assert!(retried.headers().get("idempotent-replayed").is_none());
+    let created: Value = retried.json().await.unwrap();
+    let replayed = idempotent(&app, "together", json!({"status": "under_review"})).send().await.unwrap();
+    assert_eq!(replayed.headers()["idempotent-replayed"], "true");
+    assert_eq!(replayed.json::<Value>().await.unwrap()["id"], created["id"]);
+    assert_eq!(app.get("/api/v1/sessions").await.json()["pagination"]["total"], 1);
+    assert_eq!(app.get("/api/v1/cases").await.json()["pagination"]["total"], 1);
+}
+
+#[tokio::test]
+async fn a_refusal_whose_statement_failed_is_kept_for_its_key() {
+    let app = spawn_app().await;
+    let user = json!({"name": "Rita", "email": "rita@example.com", "role": "reviewer"});
+    let post = |key: &'static str| {
+        app.client
+            .post(format!("{}/api/v1/org-users", app.address))
+            .header("X-API-Key", &app.key)
+            .header("Idempotency-Key", key)
+            .json(&user)
+            .send()
+    };
+    assert_eq!(post("first").await.unwrap().status(), StatusCode::CREATED);
+    // The same email again: the database's unique constraint refuses the insert.
+    let taken = post("second").await.unwrap();
+    assert_eq!(taken.status(), StatusCode::CONFLICT);
+    assert_eq!(taken.json::<Value>().await.unwrap()["error"], "email_taken");
+    let again = post("second").await.unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(app.get("/api/v1/org-users").await.json()["pagination"]["total"], 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_identical_requests_have_one_effect() {
     let app = spawn_app().await;
