@@ -19,8 +19,17 @@ pub(super) async fn insert_opened(
     connection: &mut AsyncPgConnection,
     opened: &casework_domain::ports::OpenedCase,
 ) -> Result<(), diesel::result::Error> {
+    insert_opened_and(connection, opened, Vec::new()).await
+}
+
+/// [`insert_opened`], with more outbox rows written after the case's (in the same statement).
+pub(super) async fn insert_opened_and(
+    connection: &mut AsyncPgConnection,
+    opened: &casework_domain::ports::OpenedCase,
+    outbox_after: Vec<OutboxRecord>,
+) -> Result<(), diesel::result::Error> {
     diesel::insert_into(cases::table).values(CaseRecord::from_case(&opened.case)).execute(connection).await?;
-    write_events(connection, std::slice::from_ref(&opened.event), &opened.case).await
+    write_events_and(connection, std::slice::from_ref(&opened.event), &opened.case, outbox_after).await
 }
 
 /// Writes events and their outbox rows, in the events' order.
@@ -29,12 +38,23 @@ pub(super) async fn write_events(
     events: &[RecordedEvent],
     case: &casework_domain::case::Case,
 ) -> Result<(), diesel::result::Error> {
-    if events.is_empty() {
-        return Ok(());
+    write_events_and(connection, events, case, Vec::new()).await
+}
+
+/// [`write_events`], with more outbox rows written after the events' (in the same statement).
+async fn write_events_and(
+    connection: &mut AsyncPgConnection,
+    events: &[RecordedEvent],
+    case: &casework_domain::case::Case,
+    outbox_after: Vec<OutboxRecord>,
+) -> Result<(), diesel::result::Error> {
+    if !events.is_empty() {
+        let event_rows: Vec<EventRecord> = events.iter().map(EventRecord::from_event).collect();
+        diesel::insert_into(case_events::table).values(&event_rows).execute(connection).await?;
     }
-    let event_rows: Vec<EventRecord> = events.iter().map(EventRecord::from_event).collect();
-    diesel::insert_into(case_events::table).values(&event_rows).execute(connection).await?;
-    let outbox_rows: Vec<OutboxRecord> = events.iter().filter_map(|e| OutboxRecord::for_case_event(e, case)).collect();
+    let mut outbox_rows: Vec<OutboxRecord> =
+        events.iter().filter_map(|e| OutboxRecord::for_case_event(e, case)).collect();
+    outbox_rows.extend(outbox_after);
     if !outbox_rows.is_empty() {
         diesel::insert_into(webhook_outbox::table).values(&outbox_rows).execute(connection).await?;
     }

@@ -11,8 +11,7 @@ use casework_domain::ports::{
 };
 use casework_domain::tenant::Tenant;
 use diesel::prelude::*;
-use diesel::sql_types::{Integer, Timestamptz, Uuid as SqlUuid};
-use diesel::upsert::excluded;
+use diesel::sql_types::{BigInt, Bool, Bytea, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use serde_json::Value;
 
@@ -96,55 +95,59 @@ pub(super) fn record_identity(scope: &IdempotencyScope) -> Vec<u8> {
     .join(&0u8)
 }
 
-impl IdempotencyStore for PgStore {
-    async fn begin(
+#[derive(QueryableByName)]
+struct Claim {
+    #[diesel(sql_type = Bool)]
+    held: bool,
+    #[diesel(sql_type = Bool)]
+    inserted: bool,
+}
+
+impl PgStore {
+    /// [`IdempotencyStore::begin`], first taking the transaction-scoped advisory lock `lock`
+    /// when given (in the same statement): "in progress" when another transaction holds it.
+    pub(super) async fn begin_locked(
         &self,
         scope: &IdempotencyScope,
         fingerprint: &[u8],
         request_id: &str,
         now: Timestamp,
         lock_until: Timestamp,
+        lock: Option<i64>,
     ) -> Result<IdempotencyStart, StoreError> {
         let attempt = IdempotencyAttempt::new();
         let mut connection = self.connection().await?;
-        // One statement: a new record, or an expired one (which is no record) started afresh.
-        let upsert = diesel::insert_into(idempotency_keys::table)
-            .values((
-                idempotency_keys::org_id.eq(scope.tenant.org_id.uuid()),
-                idempotency_keys::environment.eq(scope.tenant.environment.as_str()),
-                idempotency_keys::api_key_id.eq(scope.api_key.uuid()),
-                idempotency_keys::key.eq(&scope.key),
-                idempotency_keys::fingerprint.eq(fingerprint),
-                idempotency_keys::request_id.eq(request_id),
-                idempotency_keys::locked_until.eq(lock_until),
-                idempotency_keys::attempt.eq(attempt.uuid()),
-                idempotency_keys::created_at.eq(now),
-            ))
-            .on_conflict((
-                idempotency_keys::org_id,
-                idempotency_keys::environment,
-                idempotency_keys::api_key_id,
-                idempotency_keys::key,
-            ))
-            .do_update()
-            .set((
-                idempotency_keys::fingerprint.eq(excluded(idempotency_keys::fingerprint)),
-                idempotency_keys::status_code.eq(None::<i32>),
-                idempotency_keys::response_headers.eq(None::<Value>),
-                idempotency_keys::response_body.eq(None::<Vec<u8>>),
-                idempotency_keys::response_key_id.eq(None::<String>),
-                idempotency_keys::request_id.eq(excluded(idempotency_keys::request_id)),
-                idempotency_keys::locked_until.eq(excluded(idempotency_keys::locked_until)),
-                idempotency_keys::attempt.eq(excluded(idempotency_keys::attempt)),
-                idempotency_keys::created_at.eq(excluded(idempotency_keys::created_at)),
-            ));
-        // The update applies only to an expired record (the statement's own WHERE).
-        let inserted =
-            diesel::query_dsl::methods::FilterDsl::filter(upsert, idempotency_keys::created_at.lt(now - RETENTION))
-                .execute(&mut *connection)
-                .await
-                .map_err(unavailable_or_unknown)?;
-        if inserted == 1 {
+        // One statement: the lock, then a new record or an expired one (which is no record)
+        // started afresh.
+        let claim: Claim = diesel::sql_query(
+            "WITH lock AS (SELECT CASE WHEN $1::bigint IS NULL THEN true ELSE pg_try_advisory_xact_lock($1) END \
+             AS held), inserted AS (INSERT INTO idempotency_keys (org_id, environment, api_key_id, key, fingerprint, \
+             request_id, locked_until, attempt, created_at) SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM lock \
+             WHERE held ON CONFLICT (org_id, environment, api_key_id, key) DO UPDATE SET \
+             fingerprint = EXCLUDED.fingerprint, status_code = NULL, response_headers = NULL, response_body = NULL, \
+             response_key_id = NULL, request_id = EXCLUDED.request_id, locked_until = EXCLUDED.locked_until, \
+             attempt = EXCLUDED.attempt, created_at = EXCLUDED.created_at \
+             WHERE idempotency_keys.created_at < $11 RETURNING 1) \
+             SELECT held, EXISTS (SELECT 1 FROM inserted) AS inserted FROM lock",
+        )
+        .bind::<Nullable<BigInt>, _>(lock)
+        .bind::<SqlUuid, _>(scope.tenant.org_id.uuid())
+        .bind::<Text, _>(scope.tenant.environment.as_str())
+        .bind::<SqlUuid, _>(scope.api_key.uuid())
+        .bind::<Text, _>(&scope.key)
+        .bind::<Bytea, _>(fingerprint)
+        .bind::<Text, _>(request_id)
+        .bind::<Timestamptz, _>(lock_until)
+        .bind::<SqlUuid, _>(attempt.uuid())
+        .bind::<Timestamptz, _>(now)
+        .bind::<Timestamptz, _>(now - RETENTION)
+        .get_result(&mut *connection)
+        .await
+        .map_err(unavailable_or_unknown)?;
+        if !claim.held {
+            return Ok(IdempotencyStart::InProgress);
+        }
+        if claim.inserted {
             return Ok(IdempotencyStart::Started(attempt));
         }
         #[expect(clippy::type_complexity, reason = "one row of the record")]
@@ -213,6 +216,19 @@ impl IdempotencyStore for PgStore {
                 Ok(if taken == 1 { IdempotencyStart::Started(attempt) } else { IdempotencyStart::InProgress })
             }
         }
+    }
+}
+
+impl IdempotencyStore for PgStore {
+    async fn begin(
+        &self,
+        scope: &IdempotencyScope,
+        fingerprint: &[u8],
+        request_id: &str,
+        now: Timestamp,
+        lock_until: Timestamp,
+    ) -> Result<IdempotencyStart, StoreError> {
+        self.begin_locked(scope, fingerprint, request_id, now, lock_until, None).await
     }
 
     async fn complete(

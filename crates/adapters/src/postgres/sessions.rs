@@ -16,7 +16,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::PgStore;
-use super::changes::insert_opened;
+use super::changes::insert_opened_and;
 use super::errors::{corrupt, unavailable_or_unknown};
 use super::records::{OutboxRecord, checks_json, data_map, decode, parse_checks, parse_checks_summary};
 use super::schema::{cases, sessions, webhook_outbox};
@@ -195,17 +195,22 @@ impl SessionRepository for PgStore {
         let record = SessionRecord::from_session(session, &self.cipher);
         let outbox: Vec<OutboxRecord> =
             notices.iter().map(|notice| OutboxRecord::for_session(*notice, session, session.created_at)).collect();
-        connection
-            .transaction::<_, diesel::result::Error, _>(async |connection| {
-                diesel::insert_into(sessions::table).values(&record).execute(connection).await?;
-                if let Some(opened) = opened {
-                    insert_opened(connection, opened).await?;
-                }
-                diesel::insert_into(webhook_outbox::table).values(&outbox).execute(connection).await?;
-                Ok(())
-            })
-            .await
-            .map_err(unavailable_or_unknown)
+        let write = async |connection: &mut AsyncPgConnection| {
+            diesel::insert_into(sessions::table).values(&record).execute(connection).await?;
+            match opened {
+                Some(opened) => insert_opened_and(connection, opened, outbox).await,
+                None if outbox.is_empty() => Ok(()),
+                None => diesel::insert_into(webhook_outbox::table).values(&outbox).execute(connection).await.map(drop),
+            }
+        };
+        // Every failure here is a fault (503 or 500): inside a unit, which then rolls back whole,
+        // no savepoint is needed.
+        if connection.in_unit() {
+            write(&mut connection).await
+        } else {
+            (*connection).transaction::<_, diesel::result::Error, _>(write).await
+        }
+        .map_err(unavailable_or_unknown)
     }
 
     async fn refresh_summaries<F>(&self, limit: u32, summarize: F) -> Result<u32, StoreError>

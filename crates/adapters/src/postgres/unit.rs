@@ -16,8 +16,7 @@ use std::sync::{Arc, Mutex as StdMutex};
 
 use casework_domain::Timestamp;
 use casework_domain::ports::{IdempotencyScope, IdempotencyStart, IdempotencyStore, StoreError, StoredResponse};
-use diesel::sql_types::{BigInt, Bool};
-use diesel_async::{AnsiTransactionManager, AsyncPgConnection, RunQueryDsl, TransactionManager};
+use diesel_async::{AnsiTransactionManager, AsyncPgConnection, TransactionManager};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -45,6 +44,14 @@ pub(super) struct Unit {
 pub(super) enum Connection {
     Pooled(PgConn),
     InUnit(OwnedMutexGuard<PgConn>),
+}
+
+impl Connection {
+    /// Whether this is a unit's connection: already inside the unit's transaction, which rolls
+    /// back whole on any fault.
+    pub(super) fn in_unit(&self) -> bool {
+        matches!(self, Self::InUnit(_))
+    }
 }
 
 impl Deref for Connection {
@@ -205,11 +212,9 @@ impl PgStore {
         F: FnOnce() -> Fut,
         Fut: Future<Output = (T, Option<StoredResponse>)>,
     {
-        if !self.lock_key(scope).await? {
-            return Ok(Step::Refused(Once::InProgress));
-        }
         // The record's own lock matters only to a record an older run left in progress.
-        let attempt = match self.begin(scope, fingerprint, request_id, now, now).await? {
+        let lock = Some(advisory_key(scope));
+        let attempt = match self.begin_locked(scope, fingerprint, request_id, now, now, lock).await? {
             IdempotencyStart::Started(attempt) => attempt,
             IdempotencyStart::Replay(stored) => return Ok(Step::Refused(Once::Replay(stored))),
             IdempotencyStart::Mismatch => return Ok(Step::Refused(Once::Mismatch)),
@@ -225,26 +230,15 @@ impl PgStore {
             Err(error) => Step::Failed(value, error, response),
         })
     }
+}
 
-    /// Takes the key's transaction-scoped advisory lock, unless another unit holds it.
-    async fn lock_key(&self, scope: &IdempotencyScope) -> Result<bool, StoreError> {
-        #[derive(diesel::QueryableByName)]
-        struct Locked {
-            #[diesel(sql_type = Bool)]
-            locked: bool,
-        }
-        let digest = Sha256::new()
-            .chain_update(b"casework idempotency key\0")
-            .chain_update(super::conventions::record_identity(scope))
-            .finalize();
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
-        let mut connection = self.connection().await?;
-        let locked: Locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS locked")
-            .bind::<BigInt, _>(i64::from_be_bytes(first))
-            .get_result(&mut *connection)
-            .await
-            .map_err(unavailable_or_unknown)?;
-        Ok(locked.locked)
-    }
+/// The advisory lock a unit holds on its idempotency key (64 bits of a SHA-256 of the scope).
+fn advisory_key(scope: &IdempotencyScope) -> i64 {
+    let digest = Sha256::new()
+        .chain_update(b"casework idempotency key\0")
+        .chain_update(super::conventions::record_identity(scope))
+        .finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
 }
