@@ -6,84 +6,99 @@
 use casework_domain::ports::Pii;
 use casework_domain::ports::{CaseChange, RecordedEvent, SessionChange};
 use casework_domain::session::{SessionEventType, SessionNotice, SessionStatus};
+use diesel::QueryResult;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures_util::future::BoxFuture;
 
 use super::PgStore;
 use super::records::{CaseRecord, EventRecord, NoteRecord, OutboxRecord, checks_json};
 use super::schema::{blocklist_entries, case_events, cases, notes, sessions, webhook_outbox};
 use super::sessions::{SessionRecord, result_columns, seal};
 
+/// Statements sent back to back on one connection: PostgreSQL runs them in the order they were
+/// created, and the client waits for all of them once (one round trip instead of one each).
+/// Each is sent when first polled; [`send_all`] polls them in order.
+type Sent<'c> = BoxFuture<'c, QueryResult<usize>>;
+
+/// Sends `statements` in order and waits for all; the first error, if any (the statements
+/// after a failed one fail too: the caller's transaction is then rolled back whole).
+async fn send_all(statements: Vec<Sent<'_>>) -> QueryResult<Vec<usize>> {
+    futures_util::future::try_join_all(statements).await
+}
+
 /// Inserts a new case with its `created` event (inside the caller's transaction).
 pub(super) async fn insert_opened(
     connection: &mut AsyncPgConnection,
     opened: &casework_domain::ports::OpenedCase,
 ) -> Result<(), diesel::result::Error> {
-    insert_opened_and(connection, opened, Vec::new()).await
+    insert_opened_after(connection, None, opened, Vec::new()).await
 }
 
-/// [`insert_opened`], with more outbox rows written after the case's (in the same statement).
-pub(super) async fn insert_opened_and(
-    connection: &mut AsyncPgConnection,
+/// [`insert_opened`], after the statement `first` (sent in the same round trip) and with more
+/// outbox rows written after the case's.
+pub(super) async fn insert_opened_after<'c>(
+    connection: &'c AsyncPgConnection,
+    first: Option<Sent<'c>>,
     opened: &casework_domain::ports::OpenedCase,
     outbox_after: Vec<OutboxRecord>,
 ) -> Result<(), diesel::result::Error> {
-    diesel::insert_into(cases::table).values(CaseRecord::from_case(&opened.case)).execute(connection).await?;
-    write_events_and(connection, std::slice::from_ref(&opened.event), &opened.case, outbox_after).await
+    let mut statements: Vec<Sent<'c>> = first.into_iter().collect();
+    statements
+        .push(diesel::insert_into(cases::table).values(CaseRecord::from_case(&opened.case)).execute(&mut &*connection));
+    statements.extend(event_writes(connection, std::slice::from_ref(&opened.event), &opened.case, outbox_after));
+    send_all(statements).await.map(drop)
 }
 
-/// Writes events and their outbox rows, in the events' order.
-pub(super) async fn write_events(
-    connection: &mut AsyncPgConnection,
-    events: &[RecordedEvent],
-    case: &casework_domain::case::Case,
-) -> Result<(), diesel::result::Error> {
-    write_events_and(connection, events, case, Vec::new()).await
-}
-
-/// [`write_events`], with more outbox rows written after the events' (in the same statement).
-async fn write_events_and(
-    connection: &mut AsyncPgConnection,
+/// The inserts of `events` and their outbox rows (then `outbox_after`), in the events' order.
+fn event_writes<'c>(
+    connection: &'c AsyncPgConnection,
     events: &[RecordedEvent],
     case: &casework_domain::case::Case,
     outbox_after: Vec<OutboxRecord>,
-) -> Result<(), diesel::result::Error> {
+) -> Vec<Sent<'c>> {
+    let mut statements = Vec::new();
     if !events.is_empty() {
         let event_rows: Vec<EventRecord> = events.iter().map(EventRecord::from_event).collect();
-        diesel::insert_into(case_events::table).values(&event_rows).execute(connection).await?;
+        statements.push(diesel::insert_into(case_events::table).values(&event_rows).execute(&mut &*connection));
     }
     let mut outbox_rows: Vec<OutboxRecord> =
         events.iter().filter_map(|e| OutboxRecord::for_case_event(e, case)).collect();
     outbox_rows.extend(outbox_after);
     if !outbox_rows.is_empty() {
-        diesel::insert_into(webhook_outbox::table).values(&outbox_rows).execute(connection).await?;
+        statements.push(diesel::insert_into(webhook_outbox::table).values(&outbox_rows).execute(&mut &*connection));
     }
-    Ok(())
+    statements
 }
 
-/// Writes `change` if the case is still at `expected` version; `Ok(false)` when it is not
-/// (nothing written).
+/// Writes `change` if the case is still at `expected` version; `Ok(false)` when it is not. The
+/// events, outbox rows and note go in the same round trip as the case's update, so on `false`
+/// the caller must roll back (every caller does: a conflict, or impossible under its row lock).
 pub(super) async fn write_change(
     store: &PgStore,
-    connection: &mut AsyncPgConnection,
+    connection: &AsyncPgConnection,
     change: &CaseChange,
     expected: i64,
 ) -> Result<bool, diesel::result::Error> {
     let case = &change.case;
     let tenant = case.tenant;
-    let updated = diesel::update(cases::table)
-        .filter(cases::org_id.eq(tenant.org_id.uuid()))
-        .filter(cases::id.eq(case.id.uuid()))
-        .filter(cases::version.eq(expected))
-        .set(CaseRecord::from_case(case))
-        .execute(connection)
-        .await?;
-    if updated == 0 {
-        return Ok(false);
-    }
-    write_events(connection, &change.events, case).await?;
+    let mut statements = vec![
+        diesel::update(cases::table)
+            .filter(cases::org_id.eq(tenant.org_id.uuid()))
+            .filter(cases::id.eq(case.id.uuid()))
+            .filter(cases::version.eq(expected))
+            .set(CaseRecord::from_case(case))
+            .execute(&mut &*connection),
+    ];
+    statements.extend(event_writes(connection, &change.events, case, Vec::new()));
     if let Some(note) = &change.note {
-        diesel::insert_into(notes::table).values(NoteRecord::from_note(tenant, note)).execute(connection).await?;
+        statements.push(
+            diesel::insert_into(notes::table).values(NoteRecord::from_note(tenant, note)).execute(&mut &*connection),
+        );
+    }
+    let written = send_all(statements).await?;
+    if <[usize]>::first(&written) != Some(&1) {
+        return Ok(false);
     }
     write_session_change(store, connection, change, &change.session).await?;
     Ok(true)
@@ -91,7 +106,7 @@ pub(super) async fn write_change(
 
 async fn write_session_change(
     store: &PgStore,
-    connection: &mut AsyncPgConnection,
+    mut connection: &AsyncPgConnection,
     change: &CaseChange,
     session: &SessionChange,
 ) -> Result<(), diesel::result::Error> {
@@ -115,7 +130,7 @@ async fn write_session_change(
                 sessions::rejection_reason_code.eq(rejection_reason_code),
             ))
             .returning(SessionRecord::as_returning())
-            .get_result(connection)
+            .get_result(&mut connection)
             .await?;
         let event = match status {
             SessionStatus::Approved => Some(SessionEventType::Approved),
@@ -127,7 +142,7 @@ async fn write_session_change(
                 .into_session(Some(case.id.uuid()), &store.cipher, Pii::Omit)
                 .map_err(|error| diesel::result::Error::QueryBuilderError(error.into()))?;
             let row = OutboxRecord::for_session(SessionNotice { id: event_id, event }, &committed, now);
-            diesel::insert_into(webhook_outbox::table).values(&row).execute(connection).await?;
+            diesel::insert_into(webhook_outbox::table).values(&row).execute(&mut connection).await?;
         }
     }
     if let Some(checks) = &session.checks {
@@ -138,7 +153,7 @@ async fn write_session_change(
                 sessions::checks_summary_stale.eq(true),
                 sessions::updated_at.eq(now),
             ))
-            .execute(connection)
+            .execute(&mut connection)
             .await?;
     }
     if let Some(data) = &session.extracted_data {
@@ -150,7 +165,7 @@ async fn write_session_change(
                 sessions::extracted_data_key_id.eq(key_id),
                 sessions::updated_at.eq(now),
             ))
-            .execute(connection)
+            .execute(&mut connection)
             .await?;
     }
     if let Some(entry) = &session.blocklist {
@@ -164,7 +179,7 @@ async fn write_session_change(
                 blocklist_entries::created_at.eq(now),
             ))
             .on_conflict_do_nothing()
-            .execute(connection)
+            .execute(&mut connection)
             .await?;
     }
     Ok(())

@@ -107,16 +107,19 @@ where
             let change = claim(case).ok_or_else(|| {
                 TxError::Refused(SaveChangeError::Unknown(anyhow::anyhow!("an eligible case refused the claim")))
             })?;
-            if !write_change(store, connection, &change, version).await? {
-                return Err(TxError::Refused(SaveChangeError::VersionConflict));
-            }
-            // Read (and decrypt) before the commit: a failure here claims nothing.
-            let session: SessionRecord = sessions::table
+            // The session is read in the write's round trip (and decrypted before the commit: a
+            // failure here claims nothing).
+            let shared: &AsyncPgConnection = connection;
+            let session = sessions::table
                 .filter(sessions::org_id.eq(tenant.org_id.uuid()))
                 .filter(sessions::id.eq(change.case.session_id.uuid()))
                 .select(SessionRecord::as_select())
-                .get_result(connection)
-                .await?;
+                .get_result::<SessionRecord>(&mut &*shared);
+            let (written, session) =
+                futures_util::future::try_join(write_change(store, shared, &change, version), session).await?;
+            if !written {
+                return Err(TxError::Refused(SaveChangeError::VersionConflict));
+            }
             let session = session
                 .into_session(Some(change.case.id.uuid()), &store.cipher, pii)
                 .map_err(|e| TxError::Refused(SaveChangeError::Unknown(anyhow::Error::new(e))))?;
@@ -152,9 +155,12 @@ where
                 let version = record.version;
                 let Ok(case) = record.into_case() else { continue };
                 let Some(change) = lapse(case) else { continue };
-                if write_change(store, connection, &change, version).await? {
-                    swept += 1;
+                // The row is locked: its version cannot have moved (if it had, the events sent
+                // with the update must not stay).
+                if !write_change(store, connection, &change, version).await? {
+                    return Err(diesel::result::Error::RollbackTransaction);
                 }
+                swept += 1;
             }
             Ok(swept)
         })
@@ -390,7 +396,9 @@ where
                 let Some(record) = record else { continue };
                 let version = record.version;
                 let Some(change) = record.into_case().ok().and_then(&redact) else { continue };
-                write_change(store, connection, &change, version).await?;
+                if !write_change(store, connection, &change, version).await? {
+                    return Err(diesel::result::Error::RollbackTransaction);
+                }
             }
             Ok(wiped)
         })

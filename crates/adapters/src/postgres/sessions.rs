@@ -16,7 +16,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::PgStore;
-use super::changes::insert_opened_and;
+use super::changes::insert_opened_after;
 use super::errors::{corrupt, unavailable_or_unknown};
 use super::records::{OutboxRecord, checks_json, data_map, decode, parse_checks, parse_checks_summary};
 use super::schema::{cases, sessions, webhook_outbox};
@@ -196,11 +196,15 @@ impl SessionRepository for PgStore {
         let outbox: Vec<OutboxRecord> =
             notices.iter().map(|notice| OutboxRecord::for_session(*notice, session, session.created_at)).collect();
         let write = async |connection: &mut AsyncPgConnection| {
-            diesel::insert_into(sessions::table).values(&record).execute(connection).await?;
+            let shared: &AsyncPgConnection = connection;
+            let session = diesel::insert_into(sessions::table).values(&record).execute(&mut &*shared);
             match opened {
-                Some(opened) => insert_opened_and(connection, opened, outbox).await,
-                None if outbox.is_empty() => Ok(()),
-                None => diesel::insert_into(webhook_outbox::table).values(&outbox).execute(connection).await.map(drop),
+                Some(opened) => insert_opened_after(shared, Some(session), opened, outbox).await,
+                None if outbox.is_empty() => session.await.map(drop),
+                None => {
+                    let outbox = diesel::insert_into(webhook_outbox::table).values(&outbox).execute(&mut &*shared);
+                    futures_util::future::try_join(session, outbox).await.map(drop)
+                }
             }
         };
         // Every failure here is a fault (503 or 500): inside a unit, which then rolls back whole,
