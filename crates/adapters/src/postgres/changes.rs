@@ -12,6 +12,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::future::BoxFuture;
 
 use super::PgStore;
+use super::prepared::Prepared;
 use super::records::{CaseRecord, EventRecord, NoteRecord, OutboxRecord, checks_json};
 use super::schema::{blocklist_entries, case_events, cases, notes, sessions, webhook_outbox};
 use super::sessions::{SessionRecord, result_columns, seal};
@@ -60,13 +61,15 @@ fn event_writes<'c>(
     let mut statements = Vec::new();
     if !events.is_empty() {
         let event_rows: Vec<EventRecord> = events.iter().map(EventRecord::from_event).collect();
-        statements.push(diesel::insert_into(case_events::table).values(&event_rows).execute(&mut &*connection));
+        statements
+            .push(Prepared(diesel::insert_into(case_events::table).values(&event_rows)).execute(&mut &*connection));
     }
     let mut outbox_rows: Vec<OutboxRecord> =
         events.iter().filter_map(|e| OutboxRecord::for_case_event(e, case)).collect();
     outbox_rows.extend(outbox_after);
     if !outbox_rows.is_empty() {
-        statements.push(diesel::insert_into(webhook_outbox::table).values(&outbox_rows).execute(&mut &*connection));
+        statements
+            .push(Prepared(diesel::insert_into(webhook_outbox::table).values(&outbox_rows)).execute(&mut &*connection));
     }
     statements
 }
@@ -83,17 +86,20 @@ pub(super) async fn write_change(
     let case = &change.case;
     let tenant = case.tenant;
     let mut statements = vec![
-        diesel::update(cases::table)
-            .filter(cases::org_id.eq(tenant.org_id.uuid()))
-            .filter(cases::id.eq(case.id.uuid()))
-            .filter(cases::version.eq(expected))
-            .set(CaseRecord::from_case(case))
-            .execute(&mut &*connection),
+        Prepared(
+            diesel::update(cases::table)
+                .filter(cases::org_id.eq(tenant.org_id.uuid()))
+                .filter(cases::id.eq(case.id.uuid()))
+                .filter(cases::version.eq(expected))
+                .set(CaseRecord::from_case(case)),
+        )
+        .execute(&mut &*connection),
     ];
     statements.extend(event_writes(connection, &change.events, case, Vec::new()));
     if let Some(note) = &change.note {
         statements.push(
-            diesel::insert_into(notes::table).values(NoteRecord::from_note(tenant, note)).execute(&mut &*connection),
+            Prepared(diesel::insert_into(notes::table).values(NoteRecord::from_note(tenant, note)))
+                .execute(&mut &*connection),
         );
     }
     let written = send_all(statements).await?;

@@ -17,6 +17,7 @@ use serde_json::Value;
 
 use super::PgStore;
 use super::errors::{corrupt, unavailable_or_unknown};
+use super::prepared::Prepared;
 use super::schema::{idempotency_keys, rate_limit_windows};
 
 #[derive(QueryableByName)]
@@ -38,15 +39,17 @@ impl RateLimiter for PgStore {
             time::OffsetDateTime::from_unix_timestamp(start).map_err(|e| StoreError::Unknown(e.into()))?;
         let mut connection = self.connection().await?;
         // Counts the request only when the window has room: a refused request is not counted.
-        let accepted: Option<Accepted> = diesel::sql_query(
-            "INSERT INTO rate_limit_windows (org_id, api_key_id, window_start, accepted) VALUES ($1, $2, $3, 1) \
+        let accepted: Option<Accepted> = Prepared(
+            diesel::sql_query(
+                "INSERT INTO rate_limit_windows (org_id, api_key_id, window_start, accepted) VALUES ($1, $2, $3, 1) \
              ON CONFLICT (org_id, api_key_id, window_start) DO UPDATE SET accepted = rate_limit_windows.accepted + 1 \
              WHERE rate_limit_windows.accepted < $4 RETURNING accepted",
+            )
+            .bind::<SqlUuid, _>(tenant.org_id.uuid())
+            .bind::<SqlUuid, _>(key.uuid())
+            .bind::<Timestamptz, _>(window_start)
+            .bind::<Integer, _>(i32::try_from(limit).unwrap_or(i32::MAX)),
         )
-        .bind::<SqlUuid, _>(tenant.org_id.uuid())
-        .bind::<SqlUuid, _>(key.uuid())
-        .bind::<Timestamptz, _>(window_start)
-        .bind::<Integer, _>(i32::try_from(limit).unwrap_or(i32::MAX))
         .get_result(&mut *connection)
         .await
         .optional()
@@ -119,8 +122,9 @@ impl PgStore {
         let mut connection = self.connection().await?;
         // One statement: the lock, then a new record or an expired one (which is no record)
         // started afresh.
-        let claim: Claim = diesel::sql_query(
-            "WITH lock AS (SELECT CASE WHEN $1::bigint IS NULL THEN true ELSE pg_try_advisory_xact_lock($1) END \
+        let claim: Claim = Prepared(
+            diesel::sql_query(
+                "WITH lock AS (SELECT CASE WHEN $1::bigint IS NULL THEN true ELSE pg_try_advisory_xact_lock($1) END \
              AS held), inserted AS (INSERT INTO idempotency_keys (org_id, environment, api_key_id, key, fingerprint, \
              request_id, locked_until, attempt, created_at) SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM lock \
              WHERE held ON CONFLICT (org_id, environment, api_key_id, key) DO UPDATE SET \
@@ -129,18 +133,19 @@ impl PgStore {
              attempt = EXCLUDED.attempt, created_at = EXCLUDED.created_at \
              WHERE idempotency_keys.created_at < $11 RETURNING 1) \
              SELECT held, EXISTS (SELECT 1 FROM inserted) AS inserted FROM lock",
+            )
+            .bind::<Nullable<BigInt>, _>(lock)
+            .bind::<SqlUuid, _>(scope.tenant.org_id.uuid())
+            .bind::<Text, _>(scope.tenant.environment.as_str())
+            .bind::<SqlUuid, _>(scope.api_key.uuid())
+            .bind::<Text, _>(&scope.key)
+            .bind::<Bytea, _>(fingerprint)
+            .bind::<Text, _>(request_id)
+            .bind::<Timestamptz, _>(lock_until)
+            .bind::<SqlUuid, _>(attempt.uuid())
+            .bind::<Timestamptz, _>(now)
+            .bind::<Timestamptz, _>(now - RETENTION),
         )
-        .bind::<Nullable<BigInt>, _>(lock)
-        .bind::<SqlUuid, _>(scope.tenant.org_id.uuid())
-        .bind::<Text, _>(scope.tenant.environment.as_str())
-        .bind::<SqlUuid, _>(scope.api_key.uuid())
-        .bind::<Text, _>(&scope.key)
-        .bind::<Bytea, _>(fingerprint)
-        .bind::<Text, _>(request_id)
-        .bind::<Timestamptz, _>(lock_until)
-        .bind::<SqlUuid, _>(attempt.uuid())
-        .bind::<Timestamptz, _>(now)
-        .bind::<Timestamptz, _>(now - RETENTION)
         .get_result(&mut *connection)
         .await
         .map_err(unavailable_or_unknown)?;
@@ -239,19 +244,21 @@ impl IdempotencyStore for PgStore {
     ) -> Result<bool, StoreError> {
         let (key_id, sealed) = self.cipher.encrypt(&response.body, &record_identity(scope));
         let mut connection = self.connection().await?;
-        let updated = diesel::update(
-            idempotency_keys::table
-                .filter(in_scope(scope))
-                .filter(idempotency_keys::attempt.eq(attempt.uuid()))
-                .filter(idempotency_keys::status_code.is_null()),
+        let updated = Prepared(
+            diesel::update(
+                idempotency_keys::table
+                    .filter(in_scope(scope))
+                    .filter(idempotency_keys::attempt.eq(attempt.uuid()))
+                    .filter(idempotency_keys::status_code.is_null()),
+            )
+            .set((
+                idempotency_keys::status_code.eq(i32::from(response.status)),
+                idempotency_keys::response_headers.eq(serde_json::json!(response.headers)),
+                idempotency_keys::response_body.eq(sealed),
+                idempotency_keys::response_key_id.eq(key_id),
+                idempotency_keys::request_id.eq(&response.request_id),
+            )),
         )
-        .set((
-            idempotency_keys::status_code.eq(i32::from(response.status)),
-            idempotency_keys::response_headers.eq(serde_json::json!(response.headers)),
-            idempotency_keys::response_body.eq(sealed),
-            idempotency_keys::response_key_id.eq(key_id),
-            idempotency_keys::request_id.eq(&response.request_id),
-        ))
         .execute(&mut *connection)
         .await
         .map_err(unavailable_or_unknown)?;

@@ -18,6 +18,7 @@ pub mod directory;
 pub mod errors;
 mod key_cache;
 mod mcp_sessions;
+mod prepared;
 mod queue;
 mod recent;
 pub(crate) mod records;

@@ -21,6 +21,7 @@ use uuid::Uuid;
 use super::PgStore;
 use super::changes::{insert_opened, write_change};
 use super::errors::{save_error, unavailable_or_unknown};
+use super::prepared::Prepared;
 use super::records::{CaseRecord, NoteRecord, parse_checks};
 use super::schema::{blocklist_entries, cases, environment_settings, notes, sessions};
 use super::sessions::SessionRecord;
@@ -43,14 +44,17 @@ pub(super) fn next_candidate(
 + Send
 + 'static {
     let eligible = rules::eligible_for_next(filter.reviewer, filter.priority, filter.tag.clone());
-    cases::table
-        .filter(in_tenant(tenant))
-        .filter(compile(&eligible, now))
-        .order((cases::priority_rank.desc(), cases::entered_review_at.asc(), cases::id.asc()))
-        .select(CaseRecord::as_select())
-        .limit(1)
-        .for_update()
-        .skip_locked()
+    // Its text depends only on which filters are set: kept prepared.
+    Prepared(
+        cases::table
+            .filter(in_tenant(tenant))
+            .filter(compile(&eligible, now))
+            .order((cases::priority_rank.desc(), cases::entered_review_at.asc(), cases::id.asc()))
+            .select(CaseRecord::as_select())
+            .limit(1)
+            .for_update()
+            .skip_locked(),
+    )
 }
 
 /// `EXPLAIN` of a statement, with the statement's own bind parameters.

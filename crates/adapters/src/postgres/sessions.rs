@@ -18,6 +18,7 @@ use uuid::Uuid;
 use super::PgStore;
 use super::changes::insert_opened_after;
 use super::errors::{corrupt, unavailable_or_unknown};
+use super::prepared::Prepared;
 use super::records::{OutboxRecord, checks_json, data_map, decode, parse_checks, parse_checks_summary};
 use super::schema::{cases, sessions, webhook_outbox};
 use super::sql::TxError;
@@ -197,12 +198,13 @@ impl SessionRepository for PgStore {
             notices.iter().map(|notice| OutboxRecord::for_session(*notice, session, session.created_at)).collect();
         let write = async |connection: &mut AsyncPgConnection| {
             let shared: &AsyncPgConnection = connection;
-            let session = diesel::insert_into(sessions::table).values(&record).execute(&mut &*shared);
+            let session = Prepared(diesel::insert_into(sessions::table).values(&record)).execute(&mut &*shared);
             match opened {
                 Some(opened) => insert_opened_after(shared, Some(session), opened, outbox).await,
                 None if outbox.is_empty() => session.await.map(drop),
                 None => {
-                    let outbox = diesel::insert_into(webhook_outbox::table).values(&outbox).execute(&mut &*shared);
+                    let outbox =
+                        Prepared(diesel::insert_into(webhook_outbox::table).values(&outbox)).execute(&mut &*shared);
                     futures_util::future::try_join(session, outbox).await.map(drop)
                 }
             }
