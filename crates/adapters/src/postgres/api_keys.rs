@@ -125,7 +125,14 @@ impl ApiKeyStore for PgStore {
             pinned_version,
             agent: None,
         };
-        self.keys.put(digest, Authenticated { principal: principal.clone(), expires_at: key.expires_at }, generation);
+        // A unit may be reading its own uncommitted change: nothing it reads is kept.
+        if !connection.in_unit() {
+            self.keys.put(
+                digest,
+                Authenticated { principal: principal.clone(), expires_at: key.expires_at },
+                generation,
+            );
+        }
         Ok(principal)
     }
 }
