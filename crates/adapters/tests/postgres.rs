@@ -499,3 +499,65 @@ async fn an_idempotency_record_older_than_a_day_is_no_record() {
     };
     assert_eq!((replayed.body, replayed.request_id), (b"second".to_vec(), "req_3".to_owned()));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_unit_commits_its_statements_with_the_response_or_nothing() {
+    use casework_adapters::postgres::{Once, Outcome};
+    let world = World::new().await;
+    let (key, secret) = key(&world, Environment::Sandbox, None);
+    world.store.create_api_key(&key, &secret).await.unwrap();
+    let now = SystemClock.now();
+    let scope = |name: &str| IdempotencyScope { tenant: key.tenant, api_key: key.id, key: name.into() };
+    let response = StoredResponse { status: 201, headers: vec![], body: b"made".to_vec(), request_id: "req".into() };
+    let cases = async || world.store.list_cases(key.tenant, &CaseQuery::default(), PageRequest::new(25, 0), now).await;
+
+    // A run that keeps nothing (a 5xx) rolls back every statement it ran through the store.
+    let store = &world.store;
+    let discarded = store
+        .once(&scope("discard"), &[1; 32], "req_1", now, async || {
+            store
+                .insert_session(&world.session(Environment::Sandbox, SessionStatus::Approved), None, &[])
+                .await
+                .unwrap();
+            let session = world.session(Environment::Sandbox, SessionStatus::UnderReview);
+            store.insert_session(&session, Some(&world.opened(&session)), &[]).await.unwrap();
+            ((), None)
+        })
+        .await
+        .unwrap();
+    assert!(matches!(discarded, Once::Ran((), Outcome::RolledBack)), "{discarded:?}");
+    assert_eq!(cases().await.unwrap().total, 0, "the case went with the unit");
+    let claims: Vec<Line> = world.query("SELECT count(*)::text AS line FROM idempotency_keys").await;
+    assert_eq!(claims[0].line, "0", "and so did the key's claim");
+
+    // A run that keeps its response commits both; a second request with the key meanwhile is
+    // told "in progress", and afterwards gets the stored response.
+    let (entered, wait_for_entry) = tokio::sync::oneshot::channel();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let kept = async {
+        store
+            .once(&scope("keep"), &[2; 32], "req_2", now, async || {
+                let session = world.session(Environment::Sandbox, SessionStatus::UnderReview);
+                store.insert_session(&session, Some(&world.opened(&session)), &[]).await.unwrap();
+                entered.send(()).unwrap();
+                released.await.unwrap();
+                ((), Some(response.clone()))
+            })
+            .await
+            .unwrap()
+    };
+    let meanwhile = async {
+        wait_for_entry.await.unwrap();
+        let second = store.once(&scope("keep"), &[2; 32], "req_3", now, async || ((), None)).await.unwrap();
+        assert_eq!(cases().await.unwrap().total, 0, "nothing is visible before the commit");
+        release.send(()).unwrap();
+        second
+    };
+    let (kept, second) = tokio::join!(kept, meanwhile);
+    assert!(matches!(kept, Once::Ran((), Outcome::Committed)), "{kept:?}");
+    assert!(matches!(second, Once::InProgress), "{second:?}");
+    assert_eq!(cases().await.unwrap().total, 1);
+    let replay = store.once(&scope("keep"), &[2; 32], "req_4", now, async || ((), None)).await.unwrap();
+    let Once::Replay(stored) = replay else { panic!("the committed response replays: {replay:?}") };
+    assert_eq!((stored.status, stored.body), (201, b"made".to_vec()));
+}
