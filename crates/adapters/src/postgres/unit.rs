@@ -163,71 +163,46 @@ impl PgStore {
             connection: Arc::new(Mutex::new(connection)),
             after_commit: StdMutex::default(),
         });
-        let step = CURRENT.scope(Arc::clone(&unit), self.run_in_unit(scope, fingerprint, request_id, now, work)).await;
-        let mut connection = Arc::clone(&unit.connection).lock_owned().await;
-        let step = match step {
-            Ok(step) => step,
-            Err(error) => {
-                let _ = AnsiTransactionManager::rollback_transaction(&mut **connection).await;
-                return Err(error);
-            }
+        // The unit's work: the key's lock and record, the request, its stored response.
+        let run = async {
+            // The record's own lock matters only to a record an older run left in progress.
+            let lock = Some(advisory_key(scope));
+            let attempt = match self.begin_locked(scope, fingerprint, request_id, now, now, lock).await? {
+                IdempotencyStart::Started(attempt) => attempt,
+                IdempotencyStart::Replay(stored) => return Ok(Step::Refused(Once::Replay(stored))),
+                IdempotencyStart::Mismatch => return Ok(Step::Refused(Once::Mismatch)),
+                IdempotencyStart::InProgress => return Ok(Step::Refused(Once::InProgress)),
+            };
+            let (value, response) = work().await;
+            let Some(response) = response else { return Ok(Step::Discard(value)) };
+            Ok(match self.complete(scope, attempt, &response).await {
+                Ok(true) => Step::Keep(value, response),
+                Ok(false) => {
+                    Step::Failed(value, StoreError::Unknown(anyhow::anyhow!("the claimed record vanished")), response)
+                }
+                Err(error) => Step::Failed(value, error, response),
+            })
         };
-        let (value, outcome) = match step {
-            Step::Refused(refusal) => {
-                let _ = AnsiTransactionManager::rollback_transaction(&mut **connection).await;
-                return Ok(refusal);
-            }
-            Step::Discard(value) => {
-                let _ = AnsiTransactionManager::rollback_transaction(&mut **connection).await;
-                (value, Outcome::RolledBack)
-            }
-            Step::Failed(value, error, response) => {
-                let _ = AnsiTransactionManager::rollback_transaction(&mut **connection).await;
-                (value, Outcome::NotCommitted(error, response))
-            }
+        let step: Result<Step<T>, StoreError> = CURRENT.scope(Arc::clone(&unit), run).await;
+        let mut connection = Arc::clone(&unit.connection).lock_owned().await;
+        if !matches!(step, Ok(Step::Keep(..))) {
+            // Refused, failed or discarded: nothing of the unit stays.
+            let _ = AnsiTransactionManager::rollback_transaction(&mut **connection).await;
+        }
+        Ok(match step? {
+            Step::Refused(refusal) => refusal,
+            Step::Discard(value) => Once::Ran(value, Outcome::RolledBack),
+            Step::Failed(value, error, response) => Once::Ran(value, Outcome::NotCommitted(error, response)),
             Step::Keep(value, response) => match AnsiTransactionManager::commit_transaction(&mut **connection).await {
                 Ok(()) => {
                     let hooks = unit.after_commit.lock().map(|mut hooks| std::mem::take(&mut *hooks));
                     for hook in hooks.unwrap_or_default() {
                         hook();
                     }
-                    (value, Outcome::Committed)
+                    Once::Ran(value, Outcome::Committed)
                 }
-                Err(error) => (value, Outcome::NotCommitted(unavailable_or_unknown(error), response)),
+                Err(error) => Once::Ran(value, Outcome::NotCommitted(unavailable_or_unknown(error), response)),
             },
-        };
-        Ok(Once::Ran(value, outcome))
-    }
-
-    /// The unit's work: the key's lock and record, the request, its stored response.
-    async fn run_in_unit<T, F, Fut>(
-        &self,
-        scope: &IdempotencyScope,
-        fingerprint: &[u8],
-        request_id: &str,
-        now: Timestamp,
-        work: F,
-    ) -> Result<Step<T>, StoreError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = (T, Option<StoredResponse>)>,
-    {
-        // The record's own lock matters only to a record an older run left in progress.
-        let lock = Some(advisory_key(scope));
-        let attempt = match self.begin_locked(scope, fingerprint, request_id, now, now, lock).await? {
-            IdempotencyStart::Started(attempt) => attempt,
-            IdempotencyStart::Replay(stored) => return Ok(Step::Refused(Once::Replay(stored))),
-            IdempotencyStart::Mismatch => return Ok(Step::Refused(Once::Mismatch)),
-            IdempotencyStart::InProgress => return Ok(Step::Refused(Once::InProgress)),
-        };
-        let (value, response) = work().await;
-        let Some(response) = response else { return Ok(Step::Discard(value)) };
-        Ok(match self.complete(scope, attempt, &response).await {
-            Ok(true) => Step::Keep(value, response),
-            Ok(false) => {
-                Step::Failed(value, StoreError::Unknown(anyhow::anyhow!("the claimed record vanished")), response)
-            }
-            Err(error) => Step::Failed(value, error, response),
         })
     }
 }
