@@ -203,8 +203,9 @@ async fn admitted(
     response
 }
 
-/// Runs a request under its idempotency key: first use runs and stores the response (not a
-/// 5xx), a repeat replays it, a different request with the same key is refused.
+/// Runs a request under its idempotency key, as one unit with the store (`PgStore::once`): first
+/// use runs, and its statements commit with the stored response (a 5xx rolls everything back); a
+/// repeat replays it, a different request with the same key is refused.
 async fn idempotent(
     mut request: ServiceRequest,
     next: Next<BoxBody>,
