@@ -45,8 +45,10 @@ pub(super) async fn insert_opened_after<'c>(
     outbox_after: Vec<OutboxRecord>,
 ) -> Result<(), diesel::result::Error> {
     let mut statements: Vec<Sent<'c>> = first.into_iter().collect();
-    statements
-        .push(diesel::insert_into(cases::table).values(CaseRecord::from_case(&opened.case)).execute(&mut &*connection));
+    statements.push(
+        Prepared(diesel::insert_into(cases::table).values(CaseRecord::from_case(&opened.case)))
+            .execute(&mut &*connection),
+    );
     statements.extend(event_writes(connection, std::slice::from_ref(&opened.event), &opened.case, outbox_after));
     send_all(statements).await.map(drop)
 }
