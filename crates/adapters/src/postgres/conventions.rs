@@ -1,7 +1,9 @@
 //! The shared rate limiter and idempotency records on PostgreSQL: both are single statements
 //! under a primary key, so they hold across any number of instances. A stored response is
 //! encrypted with the PII cipher (it may carry PII or a new API key's secret), bound to its
-//! record, and only the attempt holding a record may complete or abandon it.
+//! record, and only the attempt holding a record may complete or abandon it. Claiming a key
+//! takes its transaction-scoped advisory lock in the same statement: a unit (see `unit`) holds
+//! it until its commit, so any other claim meanwhile is "in progress".
 
 use casework_domain::Timestamp;
 use casework_domain::id::ApiKeyId;
@@ -11,9 +13,10 @@ use casework_domain::ports::{
 };
 use casework_domain::tenant::Tenant;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Bytea, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{BigInt, Bool, Bytea, Integer, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::PgStore;
 use super::errors::{corrupt, unavailable_or_unknown};
@@ -88,7 +91,7 @@ fn in_scope(scope: &IdempotencyScope) -> InScope {
 const RETENTION: time::Duration = time::Duration::hours(24);
 
 /// The associated data binding a stored response to its record.
-pub(super) fn record_identity(scope: &IdempotencyScope) -> Vec<u8> {
+fn record_identity(scope: &IdempotencyScope) -> Vec<u8> {
     [
         scope.tenant.org_id.uuid().as_bytes().as_slice(),
         scope.tenant.environment.as_str().as_bytes(),
@@ -96,6 +99,15 @@ pub(super) fn record_identity(scope: &IdempotencyScope) -> Vec<u8> {
         scope.key.as_bytes(),
     ]
     .join(&0u8)
+}
+
+/// The advisory lock a unit holds on its idempotency key: 64 bits of a SHA-256 of the scope.
+fn advisory_key(scope: &IdempotencyScope) -> i64 {
+    let digest =
+        Sha256::new().chain_update(b"casework idempotency key\0").chain_update(record_identity(scope)).finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
 }
 
 #[derive(QueryableByName)]
@@ -106,26 +118,23 @@ struct Claim {
     inserted: bool,
 }
 
-impl PgStore {
-    /// [`IdempotencyStore::begin`], first taking the transaction-scoped advisory lock `lock`
-    /// when given (in the same statement): "in progress" when another transaction holds it.
-    pub(super) async fn begin_locked(
+impl IdempotencyStore for PgStore {
+    async fn begin(
         &self,
         scope: &IdempotencyScope,
         fingerprint: &[u8],
         request_id: &str,
         now: Timestamp,
         lock_until: Timestamp,
-        lock: Option<i64>,
     ) -> Result<IdempotencyStart, StoreError> {
         let attempt = IdempotencyAttempt::new();
         let mut connection = self.connection().await?;
-        // One statement: the lock, then a new record or an expired one (which is no record)
-        // started afresh.
+        // One statement: the key's advisory lock (held to the end of a unit; outside one, only
+        // for the statement — either way refused while a unit holds it), then a new record or an
+        // expired one (which is no record) started afresh.
         let claim: Claim = Prepared(
             diesel::sql_query(
-                "WITH lock AS (SELECT CASE WHEN $1::bigint IS NULL THEN true ELSE pg_try_advisory_xact_lock($1) END \
-             AS held), inserted AS (INSERT INTO idempotency_keys (org_id, environment, api_key_id, key, fingerprint, \
+                "WITH lock AS (SELECT pg_try_advisory_xact_lock($1) AS held), inserted AS (INSERT INTO idempotency_keys (org_id, environment, api_key_id, key, fingerprint, \
              request_id, locked_until, attempt, created_at) SELECT $2, $3, $4, $5, $6, $7, $8, $9, $10 FROM lock \
              WHERE held ON CONFLICT (org_id, environment, api_key_id, key) DO UPDATE SET \
              fingerprint = EXCLUDED.fingerprint, status_code = NULL, response_headers = NULL, response_body = NULL, \
@@ -134,7 +143,7 @@ impl PgStore {
              WHERE idempotency_keys.created_at < $11 RETURNING 1) \
              SELECT held, EXISTS (SELECT 1 FROM inserted) AS inserted FROM lock",
             )
-            .bind::<Nullable<BigInt>, _>(lock)
+            .bind::<BigInt, _>(advisory_key(scope))
             .bind::<SqlUuid, _>(scope.tenant.org_id.uuid())
             .bind::<Text, _>(scope.tenant.environment.as_str())
             .bind::<SqlUuid, _>(scope.api_key.uuid())
@@ -221,19 +230,6 @@ impl PgStore {
                 Ok(if taken == 1 { IdempotencyStart::Started(attempt) } else { IdempotencyStart::InProgress })
             }
         }
-    }
-}
-
-impl IdempotencyStore for PgStore {
-    async fn begin(
-        &self,
-        scope: &IdempotencyScope,
-        fingerprint: &[u8],
-        request_id: &str,
-        now: Timestamp,
-        lock_until: Timestamp,
-    ) -> Result<IdempotencyStart, StoreError> {
-        self.begin_locked(scope, fingerprint, request_id, now, lock_until, None).await
     }
 
     async fn complete(

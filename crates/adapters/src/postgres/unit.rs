@@ -17,7 +17,6 @@ use std::sync::{Arc, Mutex as StdMutex};
 use casework_domain::Timestamp;
 use casework_domain::ports::{IdempotencyScope, IdempotencyStart, IdempotencyStore, StoreError, StoredResponse};
 use diesel_async::{AnsiTransactionManager, AsyncPgConnection, TransactionManager};
-use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::errors::{Unavailable, unavailable_or_unknown};
@@ -165,9 +164,9 @@ impl PgStore {
         });
         // The unit's work: the key's lock and record, the request, its stored response.
         let run = async {
-            // The record's own lock matters only to a record an older run left in progress.
-            let lock = Some(advisory_key(scope));
-            let attempt = match self.begin_locked(scope, fingerprint, request_id, now, now, lock).await? {
+            // The key's advisory lock is held to the commit; the record's own hold (`lock_until`)
+            // matters only to a record an older version left in progress.
+            let attempt = match self.begin(scope, fingerprint, request_id, now, now).await? {
                 IdempotencyStart::Started(attempt) => attempt,
                 IdempotencyStart::Replay(stored) => return Ok(Step::Refused(Once::Replay(stored))),
                 IdempotencyStart::Mismatch => return Ok(Step::Refused(Once::Mismatch)),
@@ -205,15 +204,4 @@ impl PgStore {
             },
         })
     }
-}
-
-/// The advisory lock a unit holds on its idempotency key (64 bits of a SHA-256 of the scope).
-fn advisory_key(scope: &IdempotencyScope) -> i64 {
-    let digest = Sha256::new()
-        .chain_update(b"casework idempotency key\0")
-        .chain_update(super::conventions::record_identity(scope))
-        .finalize();
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&digest[..8]);
-    i64::from_be_bytes(first)
 }
