@@ -125,14 +125,7 @@ impl ApiKeyStore for PgStore {
             pinned_version,
             agent: None,
         };
-        // A unit may be reading its own uncommitted change: nothing it reads is kept.
-        if !connection.in_unit() {
-            self.keys.put(
-                digest,
-                Authenticated { principal: principal.clone(), expires_at: key.expires_at },
-                generation,
-            );
-        }
+        self.keys.put(digest, Authenticated { principal: principal.clone(), expires_at: key.expires_at }, generation);
         Ok(principal)
     }
 }

@@ -312,10 +312,7 @@ impl DirectoryRepository for PgStore {
             .map_err(unavailable_or_unknown)?;
         let Some(row) = row else { return Ok(Settings::default()) };
         let settings = settings_of(row)?;
-        // A unit may be reading its own uncommitted change: nothing it reads is kept.
-        if !connection.in_unit() {
-            self.settings.0.put(tenant, settings.clone(), generation);
-        }
+        self.settings.0.put(tenant, settings.clone(), generation);
         Ok(settings)
     }
 

@@ -2,7 +2,8 @@
 //! (settings, authenticated keys, tab counts) and may serve from memory within the contract's
 //! bounds. An entry is trusted for the cache's lifetime; [`Recent::forget`] drops entries at
 //! once, and a value read before a forget is not stored after it (the caller hands back the
-//! [`Recent::generation`] it saw before reading).
+//! [`Recent::generation`] it saw before reading). Nothing read inside a unit is stored: the unit
+//! may be reading its own uncommitted change.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -48,8 +49,12 @@ impl<K: Eq + Hash, V: Clone> Recent<K, V> {
         self.entries().get(key).filter(|(at, _)| at.elapsed() < self.lifetime).map(|(_, value)| value.clone())
     }
 
-    /// Stores `value` for `key`, unless something was forgotten since `generation` was read.
+    /// Stores `value` for `key`, unless something was forgotten since `generation` was read or
+    /// the value was read inside a unit.
     pub(super) fn put(&self, key: K, value: V, generation: u64) {
+        if super::unit::running() {
+            return;
+        }
         let mut entries = self.entries();
         if self.generation() != generation {
             return;

@@ -153,10 +153,7 @@ pub(super) async fn count_tabs(
     let generation = store.counts.0.generation();
     let mut connection = store.connection().await?;
     let counts = fresh_counts(&mut connection, tenant, reviewer, now).await.map_err(unavailable_or_unknown)?;
-    // A unit may be reading its own uncommitted change: nothing it reads is kept.
-    if !connection.in_unit() {
-        store.counts.0.put(key, counts, generation);
-    }
+    store.counts.0.put(key, counts, generation);
     Ok(counts)
 }
 

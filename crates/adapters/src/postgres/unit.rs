@@ -107,6 +107,11 @@ enum Step<T> {
     Failed(T, StoreError, StoredResponse),
 }
 
+/// Whether this task runs inside a unit.
+pub(super) fn running() -> bool {
+    CURRENT.try_with(|_| ()).is_ok()
+}
+
 impl PgStore {
     /// This store's identity (clones share it).
     fn identity(&self) -> usize {
