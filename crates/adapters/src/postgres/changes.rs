@@ -20,11 +20,11 @@ use super::sessions::{SessionRecord, result_columns, seal};
 /// Statements sent back to back on one connection: PostgreSQL runs them in the order they were
 /// created, and the client waits for all of them once (one round trip instead of one each).
 /// Each is sent when first polled; [`send_all`] polls them in order.
-type Sent<'c> = BoxFuture<'c, QueryResult<usize>>;
+pub(super) type Sent<'c> = BoxFuture<'c, QueryResult<usize>>;
 
 /// Sends `statements` in order and waits for all; the first error, if any (the statements
 /// after a failed one fail too: the caller's transaction is then rolled back whole).
-async fn send_all(statements: Vec<Sent<'_>>) -> QueryResult<Vec<usize>> {
+pub(super) async fn send_all(statements: Vec<Sent<'_>>) -> QueryResult<Vec<usize>> {
     futures_util::future::try_join_all(statements).await
 }
 
@@ -33,32 +33,30 @@ pub(super) async fn insert_opened(
     connection: &mut AsyncPgConnection,
     opened: &casework_domain::ports::OpenedCase,
 ) -> Result<(), diesel::result::Error> {
-    insert_opened_after(connection, None, opened, Vec::new()).await
+    send_all(opened_writes(connection, opened, &[])).await.map(drop)
 }
 
-/// [`insert_opened`], after the statement `first` (sent in the same round trip) and with more
-/// outbox rows written after the case's.
-pub(super) async fn insert_opened_after<'c>(
+/// The inserts of a new case and its `created` event, with the event's outbox row and then
+/// `outbox_after` (one insert).
+pub(super) fn opened_writes<'c>(
     connection: &'c AsyncPgConnection,
-    first: Option<Sent<'c>>,
     opened: &casework_domain::ports::OpenedCase,
-    outbox_after: Vec<OutboxRecord>,
-) -> Result<(), diesel::result::Error> {
-    let mut statements: Vec<Sent<'c>> = first.into_iter().collect();
-    statements.push(
+    outbox_after: &[OutboxRecord],
+) -> Vec<Sent<'c>> {
+    let mut statements = vec![
         Prepared(diesel::insert_into(cases::table).values(CaseRecord::from_case(&opened.case)))
             .execute(&mut &*connection),
-    );
+    ];
     statements.extend(event_writes(connection, std::slice::from_ref(&opened.event), &opened.case, outbox_after));
-    send_all(statements).await.map(drop)
+    statements
 }
 
-/// The inserts of `events` and their outbox rows (then `outbox_after`), in the events' order.
+/// The inserts of `events` and their outbox rows, in the events' order, then `outbox_after`.
 fn event_writes<'c>(
     connection: &'c AsyncPgConnection,
     events: &[RecordedEvent],
     case: &casework_domain::case::Case,
-    outbox_after: Vec<OutboxRecord>,
+    outbox_after: &[OutboxRecord],
 ) -> Vec<Sent<'c>> {
     let mut statements = Vec::new();
     if !events.is_empty() {
@@ -68,12 +66,15 @@ fn event_writes<'c>(
     }
     let mut outbox_rows: Vec<OutboxRecord> =
         events.iter().filter_map(|e| OutboxRecord::for_case_event(e, case)).collect();
-    outbox_rows.extend(outbox_after);
-    if !outbox_rows.is_empty() {
-        statements
-            .push(Prepared(diesel::insert_into(webhook_outbox::table).values(&outbox_rows)).execute(&mut &*connection));
-    }
+    outbox_rows.extend_from_slice(outbox_after);
+    statements.extend(outbox_write(connection, &outbox_rows));
     statements
+}
+
+/// The insert of `rows` into the outbox, if there are any.
+pub(super) fn outbox_write<'c>(connection: &'c AsyncPgConnection, rows: &[OutboxRecord]) -> Option<Sent<'c>> {
+    (!rows.is_empty())
+        .then(|| Prepared(diesel::insert_into(webhook_outbox::table).values(rows)).execute(&mut &*connection))
 }
 
 /// Writes `change` if the case is still at `expected` version; `Ok(false)` when it is not. The
@@ -97,7 +98,7 @@ pub(super) async fn write_change(
         )
         .execute(&mut &*connection),
     ];
-    statements.extend(event_writes(connection, &change.events, case, Vec::new()));
+    statements.extend(event_writes(connection, &change.events, case, &[]));
     if let Some(note) = &change.note {
         statements.push(
             Prepared(diesel::insert_into(notes::table).values(NoteRecord::from_note(tenant, note)))

@@ -16,11 +16,11 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::PgStore;
-use super::changes::insert_opened_after;
+use super::changes::{opened_writes, outbox_write, send_all};
 use super::errors::{corrupt, unavailable_or_unknown};
 use super::prepared::Prepared;
 use super::records::{OutboxRecord, checks_json, data_map, decode, parse_checks, parse_checks_summary};
-use super::schema::{cases, sessions, webhook_outbox};
+use super::schema::{cases, sessions};
 use super::sql::TxError;
 use crate::crypto::PiiCipher;
 
@@ -198,16 +198,15 @@ impl SessionRepository for PgStore {
             notices.iter().map(|notice| OutboxRecord::for_session(*notice, session, session.created_at)).collect();
         let write = async |connection: &mut AsyncPgConnection| {
             let shared: &AsyncPgConnection = connection;
-            let session = Prepared(diesel::insert_into(sessions::table).values(&record)).execute(&mut &*shared);
+            // The session, then its case with its event, the case's outbox row before the
+            // session's notices: one round trip.
+            let mut statements =
+                vec![Prepared(diesel::insert_into(sessions::table).values(&record)).execute(&mut &*shared)];
             match opened {
-                Some(opened) => insert_opened_after(shared, Some(session), opened, outbox).await,
-                None if outbox.is_empty() => session.await.map(drop),
-                None => {
-                    let outbox =
-                        Prepared(diesel::insert_into(webhook_outbox::table).values(&outbox)).execute(&mut &*shared);
-                    futures_util::future::try_join(session, outbox).await.map(drop)
-                }
+                Some(opened) => statements.extend(opened_writes(shared, opened, &outbox)),
+                None => statements.extend(outbox_write(shared, &outbox)),
             }
+            send_all(statements).await.map(drop)
         };
         // Every failure here is a fault (503 or 500): inside a unit, which then rolls back whole,
         // no savepoint is needed.
