@@ -248,9 +248,10 @@ async fn idempotent(
         let (response, stored) = kept(response, &request_id).await;
         (Ok(response), Some(stored))
     };
+    let refused = |error: ApiError| Ok(ServiceResponse::from_err(error, http_request.clone()));
     let once = match state.store.once(&scope, &fingerprint, &request_id, now, run).await {
         Ok(once) => once,
-        Err(error) => return Ok(ServiceResponse::from_err(ApiError::from(error), http_request)),
+        Err(error) => return refused(error.into()),
     };
     match once {
         Once::Ran(response, Outcome::Committed | Outcome::RolledBack) => response,
@@ -264,24 +265,18 @@ async fn idempotent(
             } else {
                 // Nothing was committed (or, with the acknowledgement lost, the change and its
                 // response both were: a retry replays it).
-                Ok(ServiceResponse::from_err(ApiError::from(error), http_request))
+                refused(error.into())
             }
         }
         Once::Replay(stored) => Ok(replay(http_request, &stored)),
-        Once::Mismatch => Ok(ServiceResponse::from_err(
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_mismatch",
-                "Idempotency key has already been used with different parameters.",
-            ),
-            http_request,
+        Once::Mismatch => refused(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_mismatch",
+            "Idempotency key has already been used with different parameters.",
         )),
-        Once::InProgress => Ok(ServiceResponse::from_err(
-            ApiError::conflict(
-                "idempotency_in_progress",
-                "A request with this idempotency key is still being processed.",
-            ),
-            http_request,
+        Once::InProgress => refused(ApiError::conflict(
+            "idempotency_in_progress",
+            "A request with this idempotency key is still being processed.",
         )),
     }
 }
